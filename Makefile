@@ -1,0 +1,48 @@
+# The two commands of the README: 'make lab' and 'make test'. Both create .venv on first use
+# from binder/requirements.txt (the one pinned dependency list) plus binder/postBuild.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# jupyter refuses to run as root unless told; only pass the flag when we are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: lab test lint typecheck pytest notebooks pins clean
+
+$(STAMP): binder/requirements.txt binder/postBuild pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vmbackup needs Python 3.11 or newer, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r binder/requirements.txt
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash binder/postBuild
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
+		--LabApp.default_url=/lab/tree/notebooks/00_index.ipynb
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Re-execute every notebook and store its outputs (see CONTRIBUTING.md).
+notebooks: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py notebooks/*.ipynb
+
+# Re-pin binder/requirements.txt from pyproject.toml in a scratch environment.
+pins:
+	rm -rf /tmp/vmbackup-pins && $(PYTHON) -m venv /tmp/vmbackup-pins
+	/tmp/vmbackup-pins/bin/python -m pip install --quiet ".[lab,test]"
+	{ sed -n '1,2p' binder/requirements.txt; /tmp/vmbackup-pins/bin/python -m pip freeze --exclude-editable | grep -v '^vmbackup'; } > binder/requirements.new
+	mv binder/requirements.new binder/requirements.txt
+
+clean:
+	rm -rf $(VENV) test-artifacts

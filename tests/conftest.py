@@ -1,0 +1,35 @@
+"""Shared test set-up: a run that covers notebooks/ must collect every notebook there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = ROOT / "notebooks"
+
+
+def _run_covers_notebooks(config: pytest.Config) -> bool:
+    if config.option.keyword or config.option.markexpr:
+        return False  # a deliberate selection; the full run is what must not be empty
+    targets = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return any(t == NOTEBOOKS_DIR or NOTEBOOKS_DIR.is_relative_to(t) for t in targets)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail a run that should test the notebooks but collected none (or not all) of them."""
+    if not _run_covers_notebooks(session.config):
+        return
+    on_disk = {p.resolve() for p in NOTEBOOKS_DIR.glob("*.ipynb")}
+    collected = {
+        Path(str(item.path)).resolve() for item in session.items if item.path.suffix == ".ipynb"
+    }
+    if not on_disk:
+        raise pytest.UsageError(f"no notebooks found in {NOTEBOOKS_DIR}")
+    missing = sorted(p.name for p in on_disk - collected)
+    if missing:
+        raise pytest.UsageError(
+            f"notebooks not collected by nbval: {missing}; run pytest with --nbval "
+            "(pyproject.toml's addopts does this)"
+        )

@@ -1,0 +1,100 @@
+"""The one module that reads files: the project's ``datasets/`` and a user's own CSV or JSON.
+
+Every reader validates what it reads and raises ValueError naming the file, the field, the bad
+value and what is allowed. Nothing a user passes in is modified.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+__all__ = ["DATASETS_DIR", "dataset_path", "read_csv", "read_json"]
+
+#: The ``datasets/`` folder shipped beside the package (see ``datasets/README.md``).
+DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
+
+
+def dataset_path(name: str) -> Path:
+    """Return the path of a file in ``datasets/``; raise ValueError if there is none.
+
+    >>> dataset_path("README.md").name
+    'README.md'
+    """
+    path = DATASETS_DIR / name
+    if not path.is_file():
+        available = sorted(p.name for p in DATASETS_DIR.iterdir() if p.is_file())
+        raise ValueError(f"dataset={name!r} not found in {DATASETS_DIR}; available: {available}")
+    return path
+
+
+def read_csv(
+    path: str | Path, schema: Mapping[str, type[pl.DataType] | pl.DataType]
+) -> pl.DataFrame:
+    """Read a CSV file and check it holds ``schema``'s columns with values of their types.
+
+    Parameters
+    ----------
+    path
+        The CSV file (with a header row).
+    schema
+        Required column name -> polars dtype. Extra columns are kept as read.
+
+    Returns
+    -------
+    polars.DataFrame
+        The file's rows, required columns cast to their dtypes, in the file's column order.
+
+    Raises
+    ------
+    ValueError
+        The file is missing or empty, a required column is absent, or a value cannot be read as
+        its column's type (the message names the column, the row and the value).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"path={str(file)!r} is not a file")
+    try:
+        frame = pl.read_csv(file, infer_schema=False)
+    except pl.exceptions.NoDataError as error:
+        raise ValueError(
+            f"{file.name}: the file is empty; expected columns {list(schema)}"
+        ) from error
+    except pl.exceptions.ComputeError as error:
+        raise ValueError(f"{file.name}: not a readable CSV file ({error})") from error
+    missing = [column for column in schema if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{file.name}: missing column(s) {missing}; required columns are {list(schema)}, "
+            f"found {frame.columns}"
+        )
+    casts = []
+    for column, dtype in schema.items():
+        raw = frame[column]
+        cast = raw.str.strip_chars().cast(dtype, strict=False)
+        bad = cast.is_null() & raw.is_not_null() & (raw.str.strip_chars() != "")
+        if bad.any():
+            row = int(bad.arg_true()[0])
+            raise ValueError(
+                f"{file.name}: column {column!r} row {row + 2} has value {raw[row]!r}, "
+                f"which is not a valid {dtype}"
+            )
+        casts.append(cast.alias(column))
+    return frame.with_columns(casts)
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file; raise ValueError naming the file, line and column if it is malformed."""
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"path={str(file)!r} is not a file")
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{file.name}: malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from error
