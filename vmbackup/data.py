@@ -13,7 +13,31 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["DATASETS_DIR", "dataset_path", "read_csv", "read_json"]
+from vmbackup.billing import Prices, prices_from_frame
+from vmbackup.policy import Policy, policy_from_arm
+
+__all__ = [
+    "DATASETS_DIR",
+    "PRICE_SCHEMA",
+    "dataset_path",
+    "read_csv",
+    "read_json",
+    "read_policy",
+    "read_prices",
+]
+
+#: Columns of a price table (``datasets/prices.csv``; see ``datasets/README.md``).
+PRICE_SCHEMA: dict[str, type[pl.DataType]] = {
+    "region": pl.String,
+    "currency": pl.String,
+    "product": pl.String,
+    "meter": pl.String,
+    "unit": pl.String,
+    "tier_min_gb": pl.Float64,
+    "price": pl.Float64,
+    "source": pl.String,
+    "as_of": pl.String,
+}
 
 #: The ``datasets/`` folder shipped beside the package (see ``datasets/README.md``).
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
@@ -98,3 +122,31 @@ def read_json(path: str | Path) -> Any:
         raise ValueError(
             f"{file.name}: malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from error
+
+
+def read_prices(path: str | Path | None = None, region: str | None = None) -> Prices:
+    """Read a price table (default ``datasets/prices.csv``) and return one region's prices.
+
+    Reservation rows and unknown meters are rejected (P7); see
+    :func:`vmbackup.billing.prices_from_frame`.
+
+    >>> read_prices(region="westeurope").storage_usd_per_gb_month["LRS"]
+    0.0224
+    """
+    file = dataset_path("prices.csv") if path is None else Path(path)
+    frame = read_csv(file, PRICE_SCHEMA)
+    try:
+        return prices_from_frame(frame, region)
+    except ValueError as error:
+        raise ValueError(f"{file.name}: {error}") from error
+
+
+def read_policy(path: str | Path) -> Policy:
+    """Read a backup policy from the JSON that ARM or ``az backup policy show`` prints (Y4)."""
+    file = Path(path)
+    try:
+        return policy_from_arm(read_json(file))
+    except ValueError as error:
+        if str(error).startswith(file.name):
+            raise
+        raise ValueError(f"{file.name}: {error}") from error
