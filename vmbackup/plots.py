@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
-__all__ = ["LEVEL_COLOURS", "plot_level_grid"]
+from vmbackup.billing import Prices, pi_fee_usd_per_month
+
+__all__ = [
+    "BILL_PARTS",
+    "LEVEL_COLOURS",
+    "plot_level_grid",
+    "plot_monthly_bill",
+    "plot_pi_fee",
+    "plot_storage_growth",
+]
 
 #: One colour per outcome, used wherever a consistency level is drawn.
 LEVEL_COLOURS: dict[str, str] = {
@@ -102,4 +114,90 @@ def plot_level_grid(table: pl.DataFrame, ax: Axes | None = None) -> Axes:
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
     )
+    return ax
+
+
+def plot_pi_fee(prices: Prices, max_size_gb: float = 2500.0, ax: Axes | None = None) -> Axes:
+    """Draw the monthly protected-instance fee against the used size (P1, S27)."""
+    ax = _axes(ax, (8, 4.5))
+    sizes = np.linspace(0, max_size_gb, 2001)
+    for consistency, label, style in (
+        ("application", "agent-based (application / file-system)", "-"),
+        ("crash", "agentless crash-consistent (preview: 0.5 PI)", "--"),
+    ):
+        fee = pi_fee_usd_per_month(sizes, prices, consistency)
+        ax.step(sizes, fee, where="post", linestyle=style, label=label)
+    ax.axvline(prices.pi_small_max_gb, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("protected-instance size: used data on OS + data disks [GB]")
+    ax.set_ylabel(f"fee per VM per month [{prices.currency}]")
+    ax.set_title(f"Protected-instance fee by size ({prices.region}, prices as of {prices.as_of})")
+    ax.set_xlim(0, max_size_gb)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
+    return ax
+
+
+BILL_PARTS = {
+    "pi_fee_usd": ("protected-instance fee", "#264653"),
+    "vault_storage_usd": ("vault storage", "#2a9d8f"),
+    "snapshot_storage_usd": ("snapshot storage (Instant Restore)", "#e9c46a"),
+}
+
+
+def plot_monthly_bill(
+    bill: pl.DataFrame,
+    ax: Axes | None = None,
+    *,
+    events: Sequence[tuple[str, dt.date]] = (),
+    title: str = "Monthly bill",
+    currency: str = "USD",
+) -> Axes:
+    """Stacked bars of a monthly bill (from ``vmbackup.billing.monthly_bill``), with optional
+    labelled event markers (name, date)."""
+    ax = _axes(ax, (10, 4.5))
+    months = bill["month"].to_list()
+    x = np.arange(len(months))
+    bottom = np.zeros(len(months))
+    for column, (label, colour) in BILL_PARTS.items():
+        values = bill[column].to_numpy()
+        ax.bar(x, values, bottom=bottom, label=label, color=colour, width=0.8)
+        bottom += values
+    ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.3)  # room for the event labels
+    step = max(1, len(months) // 12)
+    ax.set_xticks(x[::step], [m.strftime("%b %Y") for m in months[::step]], rotation=45, ha="right")
+    for name, day in events:
+        position = (day.year - months[0].year) * 12 + day.month - months[0].month
+        position += (day.day - 1) / 31 - 0.4
+        ax.axvline(position, color="#b00020", linewidth=1, linestyle="--")
+        ax.annotate(
+            name,
+            (position, 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=8,
+            color="#b00020",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+        )
+    ax.set_xlabel("month")
+    ax.set_ylabel(f"cost [{currency}]")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
+def plot_storage_growth(
+    days: pl.Series, storage_gb: Mapping[str, npt.ArrayLike], ax: Axes | None = None
+) -> Axes:
+    """Vault storage over time for one or more scenarios (label -> GB per day)."""
+    ax = _axes(ax, (9, 4.5))
+    for label, values in storage_gb.items():
+        ax.plot(days.to_list(), np.asarray(values), label=label)
+    ax.set_xlabel("date")
+    ax.set_ylabel("data stored in the vault [GB]")
+    ax.set_title("Vault storage grows with retention, then levels off")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower right")
+    ax.figure.autofmt_xdate()
     return ax

@@ -2,10 +2,12 @@
 
 Storage model (interpretation of S28, "the sum of the actual data in each recovery point"):
 
-- The first backup stores the VM's whole used data; every later vault point stores that day's
-  delta: the day's churn plus any growth of the used data since the previous point.
-- The chain is kept consolidated: when the oldest point expires its data is folded into the base,
-  so the vault always holds one full copy plus the deltas of the points still retained.
+- The vault holds one full copy of the data (the used size at the newest recovery point) plus,
+  for every other retained point, that point's delta: the data changed on its day (churn). With
+  N points of constant size and churn that is ``used + (N - 1) x churn``.
+- New data (growth) is part of the full copy, so it never disappears while points reference it;
+  a point kept longer (weekly, monthly) is charged one day's churn, not the changes of the days
+  between it and its neighbour (an underestimate when few daily points are kept).
 - A point is retained until the latest of the expiries that apply to it: daily, weekly (if made
   on a weekly day), monthly and yearly (if made on the chosen day of the month / year).
 - An Enhanced policy sends only the day's last backup to the vault (Y2): one vault point a day.
@@ -16,6 +18,7 @@ All functions work on whole timelines at once (polars / numpy), never a loop ove
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,8 +85,9 @@ def point_expiry(policy: Policy, created: pl.Series) -> pl.DataFrame:
     Returns
     -------
     polars.DataFrame
-        ``created``, the kinds that keep it (``daily``, ``weekly``, ``monthly``, ``yearly``
-        booleans) and ``expires`` (the first date it no longer exists).
+        ``created``, the kinds that apply to it (``daily``, ``weekly``, ``monthly``, ``yearly``
+        booleans), ``expires`` (the first date it no longer exists) and ``kept_by`` (the kind
+        whose retention lasts longest for it).
 
     Examples
     --------
@@ -100,14 +104,18 @@ def point_expiry(policy: Policy, created: pl.Series) -> pl.DataFrame:
         "monthly": f"{policy.monthly_retention_months or 0}mo",
         "yearly": f"{policy.yearly_retention_years or 0}y",
     }
-    expiries = [
-        pl.when(kinds[kind]).then(day.dt.offset_by(span)).otherwise(day)
+    expiries = {
+        kind: pl.when(kinds[kind]).then(day.dt.offset_by(span)).otherwise(day)
         for kind, span in spans.items()
-    ]
+    }
+    expires = pl.max_horizontal(list(expiries.values()))
+    kept_by: Any = pl
+    for kind in ("yearly", "monthly", "weekly", "daily"):
+        kept_by = kept_by.when(kinds[kind] & (expiries[kind] == expires)).then(pl.lit(kind))
     return (
         pl.DataFrame({"created": created.cast(pl.Date)})
         .with_columns(**kinds)
-        .with_columns(expires=pl.max_horizontal(expiries))
+        .with_columns(expires=expires, kept_by=kept_by.otherwise(pl.lit("daily")))
     )
 
 
@@ -193,20 +201,19 @@ def vault_storage_gb(
     if frozen_from is not None:
         expires = np.where(expires >= (frozen_from - start).days, n, expires)
     expires = np.minimum(expires, n).astype(np.int64)
-    # each point's delta: the day's churn plus growth of the used data since the previous point
-    previous_used = np.concatenate(([used[created[0]]], used[created[:-1]]))
-    delta = churn[created] + np.maximum(used[created] - previous_used, 0.0)
-    delta[0] = used[created[0]]  # the first point is the full copy
+    # the newest point is held in full; every other retained point holds its own day's churn
+    delta = churn[created]
     change = np.zeros(n + 1)
     np.add.at(change, created, delta)
     np.add.at(change, expires, -delta)
     alive_sum = np.cumsum(change[:n])
     # the oldest point alive on day t: the first point whose running-max expiry exceeds t
     oldest = np.searchsorted(np.maximum.accumulate(expires), np.arange(n), side="right")
-    has_point = (np.arange(n) >= created[0]) & (oldest < created.size)
+    newest = np.searchsorted(created, np.arange(n), side="right") - 1
+    has_point = (newest >= 0) & (oldest < created.size)
     oldest = np.minimum(oldest, created.size - 1)
-    full_copy = used[created[oldest]]
-    storage = np.where(has_point, full_copy + alive_sum - delta[oldest], 0.0)
+    newest = np.maximum(newest, 0)
+    storage = np.where(has_point, used[created[newest]] + alive_sum - delta[oldest], 0.0)
     return storage
 
 

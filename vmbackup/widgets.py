@@ -6,23 +6,34 @@ Errors from the models are shown in the app's output area as the message, never 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
-from collections.abc import Mapping
-from typing import Any
+import io
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import ipywidgets as w
 import polars as pl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
+from vmbackup._checks import non_negative
+from vmbackup.billing import REDUNDANCIES, Event, Prices, monthly_bill, whatif_bill
 from vmbackup.consistency import INPUTS, LEVELS, decide, decision_table
-from vmbackup.plots import LEVEL_COLOURS
+from vmbackup.plots import BILL_PARTS, LEVEL_COLOURS, plot_monthly_bill
+from vmbackup.policy import Policy
 
 __all__ = [
     "ANY",
+    "billing_whatif_app",
+    "billing_whatif_update",
     "consistency_explorer",
     "consistency_report",
     "decision_browser",
     "error_html",
     "filter_decisions",
+    "lifecycle_app",
+    "lifecycle_update",
 ]
 
 #: The "no filter" choice of the table browser's drop-downs.
@@ -171,3 +182,295 @@ def decision_browser(shown: int = 15) -> w.Box:
     app.controls = controls
     app.view = view
     return app
+
+
+# --- billing -------------------------------------------------------------------------------------
+
+
+def figure_png(figure: Figure) -> bytes:
+    """Render a matplotlib figure to PNG bytes for an ``ipywidgets.Image``."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+def _new_axes(width: float = 10, height: float = 4.5) -> Axes:
+    return Figure(figsize=(width, height), layout="constrained").subplots()
+
+
+def _bill_summary(bill: pl.DataFrame, currency: str) -> str:
+    totals = {column: float(bill[column].sum()) for column in BILL_PARTS}
+    total = sum(totals.values())
+    parts = ", ".join(f"{label} {totals[column]:,.2f}" for column, (label, _) in BILL_PARTS.items())
+    return f"<p><b>Total over {bill.height} months: {total:,.2f} {currency}</b> ({parts}).</p>"
+
+
+LIFECYCLE_HORIZON_MONTHS = 24
+
+
+def lifecycle_update(
+    *,
+    prices: Prices,
+    used_gb: float = 200.0,
+    first_backup_month: int = 1,
+    grow_to_gb: float = 200.0,
+    grow_month: int = 6,
+    stop_month: int = 12,
+    delete_month: int = 18,
+    soft_delete_days: int = 14,
+    redundancy: str = "GRS",
+) -> tuple[pl.DataFrame | None, str, Axes | None]:
+    """The lifecycle app's pure update: events from month numbers, the bill, a summary, a chart.
+
+    Months count from the ``protect`` event (month 0) in a 24-month window; a stop or delete
+    month of 24 means "never". Returns (bill, summary HTML, axes), or (None, error HTML, None).
+    """
+    start = dt.date(2026, 1, 1)
+
+    def month(n: int) -> dt.date:
+        return dt.date(start.year + n // 12, n % 12 + 1, 1)
+
+    try:
+        for name, value in {
+            "first_backup_month": first_backup_month,
+            "grow_month": grow_month,
+            "stop_month": stop_month,
+            "delete_month": delete_month,
+        }.items():
+            if not (isinstance(value, int) and 0 <= value <= LIFECYCLE_HORIZON_MONTHS):
+                raise ValueError(f"{name}={value!r} must be a month number in 0..24")
+        events = [Event("protect", start, used_gb=used_gb)]
+        if first_backup_month < LIFECYCLE_HORIZON_MONTHS:
+            events.append(Event("first-backup", month(first_backup_month)))
+        if first_backup_month < grow_month < min(stop_month, LIFECYCLE_HORIZON_MONTHS):
+            events.append(Event("resize", month(grow_month), used_gb=grow_to_gb))
+        if stop_month < LIFECYCLE_HORIZON_MONTHS:
+            if stop_month <= first_backup_month:
+                raise ValueError(
+                    f"stop_month={stop_month} must come after first_backup_month="
+                    f"{first_backup_month}"
+                )
+            events.append(Event("stop", month(stop_month)))
+        if delete_month < LIFECYCLE_HORIZON_MONTHS:
+            if delete_month <= stop_month:
+                raise ValueError(
+                    f"delete_month={delete_month} must come after stop_month={stop_month} "
+                    "(data is deleted after protection stops)"
+                )
+            events.append(Event("delete", month(delete_month)))
+        bill = monthly_bill(
+            events,
+            until=month(LIFECYCLE_HORIZON_MONTHS) - dt.timedelta(days=1),
+            policy=Policy(daily_retention_days=30, weekly_retention_weeks=12),
+            prices=prices,
+            redundancy=redundancy,
+            soft_delete_days=soft_delete_days,
+        )
+    except ValueError as error:
+        return None, error_html(error), None
+    ax = plot_monthly_bill(
+        bill,
+        _new_axes(),
+        events=[(e.kind, e.day) for e in events],
+        title="A VM's bill over its protection lifecycle",
+        currency=prices.currency,
+    )
+    return bill, _bill_summary(bill, prices.currency), ax
+
+
+def _month_slider(description: str, value: int) -> w.IntSlider:
+    return w.IntSlider(
+        value=value,
+        min=0,
+        max=LIFECYCLE_HORIZON_MONTHS,
+        description=description,
+        style={"description_width": "200px"},
+        layout=w.Layout(width="520px"),
+    )
+
+
+def lifecycle_app(prices: Prices) -> w.Box:
+    """Protect, back up, grow, stop and delete on a 24-month timeline; watch the bill."""
+    style = {"description_width": "200px"}
+    layout = w.Layout(width="520px")
+    controls: dict[str, w.ValueWidget] = {
+        "used_gb": w.FloatSlider(
+            value=200,
+            min=0,
+            max=3000,
+            step=10,
+            description="used data [GB]",
+            style=style,
+            layout=layout,
+        ),
+        "first_backup_month": _month_slider("first successful backup (month)", 1),
+        "grow_to_gb": w.FloatSlider(
+            value=800,
+            min=0,
+            max=3000,
+            step=10,
+            description="data grows to [GB]",
+            style=style,
+            layout=layout,
+        ),
+        "grow_month": _month_slider("growth happens (month)", 6),
+        "stop_month": _month_slider("stop protection (month, 24 = never)", 12),
+        "delete_month": _month_slider("delete data (month, 24 = never)", 18),
+        "soft_delete_days": w.IntSlider(
+            value=14, min=14, max=180, description="soft delete [days]", style=style, layout=layout
+        ),
+        "redundancy": w.Dropdown(
+            options=REDUNDANCIES,
+            value="GRS",
+            description="vault redundancy",
+            style=style,
+            layout=layout,
+        ),
+    }
+    return _figure_app(controls, lambda **values: lifecycle_update(prices=prices, **values))
+
+
+def _figure_app(
+    controls: Mapping[str, w.ValueWidget],
+    update: Callable[..., tuple[pl.DataFrame | None, str, Axes | None]],
+) -> w.Box:
+    """Controls on top, a summary and a figure below, redrawn by ``update`` on every change."""
+    summary = w.HTML()
+    image = w.Image(format="png")
+
+    def redraw(_: object = None) -> None:
+        _, text, ax = update(**{name: c.value for name, c in controls.items()})
+        summary.value = text
+        if ax is not None:
+            image.value = figure_png(cast(Figure, ax.figure))
+            image.layout.display = None
+        else:
+            image.layout.display = "none"
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    app = w.VBox([w.VBox(list(controls.values())), summary, image])
+    app.controls = controls
+    app.summary = summary
+    app.image = image
+    return app
+
+
+def billing_whatif_update(
+    *,
+    prices: Prices,
+    used_gb: float = 500.0,
+    daily_churn_percent: float = 3.0,
+    daily_retention_days: int = 30,
+    weekly_retention_weeks: int = 0,
+    monthly_retention_months: int = 0,
+    redundancy: str = "GRS",
+    policy_type: str = "standard",
+    instant_restore_days: int = 2,
+    consistency: str = "application",
+) -> tuple[pl.DataFrame | None, str, Axes | None]:
+    """The what-if app's pure update: 12 months of one VM's bill, split into its parts.
+
+    Returns (bill, summary HTML, axes), or (None, error HTML, None) for inputs the service
+    does not allow (e.g. 10 Instant Restore days on a Standard policy).
+    """
+    try:
+        policy = Policy(
+            policy_type=policy_type,
+            instant_restore_days=instant_restore_days,
+            daily_retention_days=daily_retention_days,
+            weekly_retention_weeks=weekly_retention_weeks or None,
+            monthly_retention_months=monthly_retention_months or None,
+            consistency=consistency,
+        )
+        bill = whatif_bill(
+            used_gb=used_gb,
+            prices=prices,
+            policy=policy,
+            daily_churn_fraction=non_negative("daily_churn_percent", daily_churn_percent) / 100,
+            redundancy=redundancy,
+        )
+    except ValueError as error:
+        return None, error_html(error), None
+    title = (
+        f"{used_gb:,.0f} GB VM, {daily_churn_percent:g}% daily churn, {policy_type} policy, "
+        f"{redundancy}: 12 months"
+    )
+    ax = plot_monthly_bill(bill, _new_axes(), title=title, currency=prices.currency)
+    return bill, _bill_summary(bill, prices.currency), ax
+
+
+def billing_whatif_app(prices: Prices) -> w.Box:
+    """Used size, churn, retention, redundancy, Standard vs Enhanced: 12 months of cost."""
+    style = {"description_width": "200px"}
+    layout = w.Layout(width="520px")
+    controls: dict[str, w.ValueWidget] = {
+        "used_gb": w.FloatSlider(
+            value=500,
+            min=0,
+            max=5000,
+            step=10,
+            description="used data [GB]",
+            style=style,
+            layout=layout,
+        ),
+        "daily_churn_percent": w.FloatSlider(
+            value=3,
+            min=0,
+            max=20,
+            step=0.5,
+            description="daily churn [%]",
+            style=style,
+            layout=layout,
+        ),
+        "daily_retention_days": w.IntSlider(
+            value=30,
+            min=1,
+            max=365,
+            description="daily points kept [days]",
+            style=style,
+            layout=layout,
+        ),
+        "weekly_retention_weeks": w.IntSlider(
+            value=0,
+            min=0,
+            max=104,
+            description="weekly points kept [weeks]",
+            style=style,
+            layout=layout,
+        ),
+        "monthly_retention_months": w.IntSlider(
+            value=0,
+            min=0,
+            max=120,
+            description="monthly points kept [months]",
+            style=style,
+            layout=layout,
+        ),
+        "redundancy": w.Dropdown(
+            options=REDUNDANCIES,
+            value="GRS",
+            description="vault redundancy",
+            style=style,
+            layout=layout,
+        ),
+        "policy_type": w.Dropdown(
+            options=("standard", "enhanced"),
+            value="standard",
+            description="policy type",
+            style=style,
+            layout=layout,
+        ),
+        "instant_restore_days": w.IntSlider(
+            value=2, min=1, max=30, description="Instant Restore [days]", style=style, layout=layout
+        ),
+        "consistency": w.Dropdown(
+            options=("application", "crash"),
+            value="application",
+            description="consistency",
+            style=style,
+            layout=layout,
+        ),
+    }
+    return _figure_app(controls, lambda **values: billing_whatif_update(prices=prices, **values))
