@@ -43,6 +43,9 @@ PRICE_SCHEMA: dict[str, type[pl.DataType]] = {
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 
 
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
 def dataset_path(name: str) -> Path:
     """Return the path of a file in ``datasets/``; raise ValueError if there is none.
 
@@ -99,7 +102,13 @@ def read_csv(
     casts = []
     for column, dtype in schema.items():
         raw = frame[column]
-        cast = raw.str.strip_chars().cast(dtype, strict=False)
+        text = raw.str.strip_chars()
+        if dtype == pl.Boolean:
+            cast = text.str.to_lowercase().replace_strict(
+                _BOOLEANS, default=None, return_dtype=pl.Boolean
+            )
+        else:
+            cast = text.cast(dtype, strict=False)
         bad = cast.is_null() & raw.is_not_null() & (raw.str.strip_chars() != "")
         if bad.any():
             row = int(bad.arg_true()[0])
@@ -150,3 +159,93 @@ def read_policy(path: str | Path) -> Policy:
         if str(error).startswith(file.name):
             raise
         raise ValueError(f"{file.name}: {error}") from error
+
+
+#: Columns of a fleet file (one row per disk; see ``datasets/README.md``).
+FLEET_SCHEMA: dict[str, type[pl.DataType]] = {
+    "vm_name": pl.String,
+    "os": pl.String,
+    "vm_size": pl.String,
+    "cores": pl.Int64,
+    "memory_gb": pl.Float64,
+    "policy": pl.String,
+    "schedule_hour": pl.Float64,
+    "churn_class": pl.String,
+    "disk_name": pl.String,
+    "disk_role": pl.String,
+    "disk_type": pl.String,
+    "managed": pl.Boolean,
+    "storage_account": pl.String,
+    "allocated_gb": pl.Float64,
+    "used_gb": pl.Float64,
+}
+#: Allowed values of the fleet's vocabulary columns.
+FLEET_VALUES: dict[str, tuple[str, ...]] = {
+    "os": ("windows", "linux"),
+    "churn_class": ("low", "moderate", "high"),
+    "disk_role": ("os", "data", "temp"),
+    "disk_type": ("premium", "standard", "local"),
+}
+
+
+def check_fleet(fleet: pl.DataFrame, name: str = "fleet") -> pl.DataFrame:
+    """Check a fleet table's values; return it unchanged, or raise ValueError naming the row.
+
+    Checks: vocabulary columns hold allowed values; sizes are >= 0 and ``used_gb`` is at most
+    ``allocated_gb``; ``schedule_hour`` is in [0, 24); every VM has exactly one OS disk; an
+    unmanaged OS or data disk names its storage account.
+    """
+    missing = [c for c in FLEET_SCHEMA if c not in fleet.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {missing}; required: {list(FLEET_SCHEMA)}")
+    numbered = fleet.with_row_index("_row", offset=2)  # row 1 is the CSV header
+
+    def fail(condition: pl.Expr, message: str) -> None:
+        bad = numbered.filter(condition)
+        if bad.height:
+            row = bad.row(0, named=True)
+            raise ValueError(
+                f"{name}: row {row['_row']} ({row['disk_name']}): " + message.format(**row)
+            )
+
+    for column, allowed in FLEET_VALUES.items():
+        fail(
+            ~pl.col(column).is_in(list(allowed)) | pl.col(column).is_null(),
+            f"{column}={{{column}!r}} is not allowed; choose one of {list(allowed)}",
+        )
+    for column in ("allocated_gb", "used_gb", "memory_gb"):
+        fail(pl.col(column) < 0, f"{column}={{{column}}} must be >= 0")
+    fail(pl.col("cores") < 1, "cores={cores} must be >= 1")
+    fail(
+        pl.col("used_gb") > pl.col("allocated_gb"),
+        "used_gb={used_gb} exceeds allocated_gb={allocated_gb}",
+    )
+    fail(
+        (pl.col("schedule_hour") < 0) | (pl.col("schedule_hour") >= 24),
+        "schedule_hour={schedule_hour} must be an hour of the day in [0, 24)",
+    )
+    fail(
+        (pl.col("disk_role") != "temp")
+        & ~pl.col("managed")
+        & (pl.col("storage_account").fill_null("") == ""),
+        "an unmanaged disk must name its storage_account",
+    )
+    os_disks = fleet.group_by("vm_name").agg((pl.col("disk_role") == "os").sum().alias("n"))
+    wrong = os_disks.filter(pl.col("n") != 1)
+    if wrong.height:
+        raise ValueError(
+            f"{name}: vm_name={wrong['vm_name'][0]!r} has {wrong['n'][0]} OS disks; "
+            "each VM needs exactly one"
+        )
+    return fleet
+
+
+def read_fleet(path: str | Path | None = None) -> pl.DataFrame:
+    """Read a fleet CSV (default ``datasets/sample_fleet.csv``), one row per disk, and check it.
+
+    >>> read_fleet()["vm_name"].n_unique()
+    200
+    """
+    file = dataset_path("sample_fleet.csv") if path is None else Path(path)
+    frame = read_csv(file, FLEET_SCHEMA)
+    return check_fleet(frame.with_columns(pl.col("storage_account").fill_null("")), file.name)
