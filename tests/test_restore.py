@@ -121,20 +121,39 @@ def test_total_restored_bytes_equal_the_vms_data() -> None:
     assert len(plan.vm_names) == 40
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     sizes=st.lists(st.lists(st.floats(0, 2000), min_size=1, max_size=4), min_size=1, max_size=25),
     accounts=st.integers(1, 8),
-    slots=st.integers(1, 30),
-    placement=st.sampled_from(["round-robin", "balanced"]),
 )
 def test_more_accounts_never_make_the_restore_slower(
-    sizes: list[list[float]], accounts: int, slots: int, placement: str
+    sizes: list[list[float]], accounts: int
 ) -> None:
+    """For the balanced placement, one more account never makes any VM finish later.
+
+    Balanced placements refine each other (an account is split, nothing is added), and disks
+    sharing an account equally only speed up when they lose company. This holds when the vault
+    does not queue: with a queue, a job that ends sooner starts the next one sooner, which can
+    then compete with others (see the notebook's round-robin curve for a non-monotone case).
+    """
     frame = disks(sizes)
-    fewer = makespan(frame, placement=placement, accounts=accounts, vault_concurrency=slots)
-    more = makespan(frame, placement=placement, accounts=accounts + 1, vault_concurrency=slots)
-    assert more <= fewer * (1 + 1e-9) + 1e-12
+    fewer = simulate_restore(restore_plan(frame, placement="balanced", accounts=accounts))
+    more = simulate_restore(restore_plan(frame, placement="balanced", accounts=accounts + 1))
+    assert (
+        more["end_hours"].to_numpy() <= fewer["end_hours"].to_numpy() * (1 + 1e-9) + 1e-12
+    ).all()
+
+
+def test_balanced_placements_refine_each_other() -> None:
+    disk_counts = (
+        FLEET.filter(pl.col("disk_role") != "temp")
+        .group_by("vm_name", maintain_order=True)
+        .len()["len"]
+    )
+    for k in range(1, 30):
+        coarse, fine = place(disk_counts, "balanced", k), place(disk_counts, "balanced", k + 1)
+        pairs = pl.DataFrame({"coarse": coarse, "fine": fine}).unique()
+        assert pairs.group_by("fine").len()["len"].max() == 1  # each new account lies in one old
 
 
 @settings(max_examples=25, deadline=None)

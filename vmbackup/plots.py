@@ -22,6 +22,9 @@ __all__ = [
     "plot_level_grid",
     "plot_monthly_bill",
     "plot_pi_fee",
+    "plot_restore_curves",
+    "plot_restore_gantt",
+    "plot_space_check",
     "plot_storage_growth",
 ]
 
@@ -200,4 +203,121 @@ def plot_storage_growth(
     ax.set_ylim(bottom=0)
     ax.legend(loc="lower right")
     ax.figure.autofmt_xdate()
+    return ax
+
+
+def plot_restore_gantt(result: pl.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
+    """One bar per VM restore (queue wait hatched, copy solid), grouped and coloured by account.
+
+    ``result`` is the output of :func:`vmbackup.restore.simulate_restore`.
+    """
+    ordered = result.with_row_index("queue").sort("account", "queue")
+    ax = _axes(ax, (10, max(3.0, 0.22 * ordered.height + 1.5)))
+    colours = plt.get_cmap("tab10")
+    accounts = ordered["account"].unique(maintain_order=True).to_list()
+    y = np.arange(ordered.height)
+    for account in accounts:
+        rows = ordered.with_row_index("y").filter(pl.col("account") == account)
+        colour = colours(accounts.index(account) % 10)
+        ax.barh(
+            rows["y"],
+            rows["duration_hours"],
+            left=rows["start_hours"],
+            color=colour,
+            height=0.7,
+            label=f"account {account}" if len(accounts) <= 10 else None,
+        )
+        waiting = rows.filter(pl.col("wait_hours") > 0)
+        if waiting.height:
+            ax.barh(
+                waiting["y"],
+                waiting["wait_hours"],
+                left=0,
+                color="none",
+                edgecolor=colour,
+                hatch="//",
+                height=0.7,
+                linewidth=0.5,
+            )
+    ax.set_yticks(y, ordered["vm_name"].to_list(), fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("hours since the restore was requested")
+    ax.set_ylabel("VM (grouped by target storage account)")
+    ax.set_title(title or f"Restoring {ordered.height} VMs into {len(accounts)} storage account(s)")
+    if len(accounts) <= 10:
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            title="solid: copying\nhatched: queued",
+            title_fontsize=8,
+        )
+    else:
+        ax.text(
+            0.99,
+            0.01,
+            f"{len(accounts)} accounts (colours repeat)",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+        )
+    return ax
+
+
+def plot_restore_curves(
+    x: Sequence[float],
+    curves: Mapping[str, Sequence[float]],
+    ax: Axes | None = None,
+    *,
+    xlabel: str,
+    title: str,
+) -> Axes:
+    """Restore time (hours) against a planning choice, one line per scenario."""
+    ax = _axes(ax, (8, 4.5))
+    for label, hours in curves.items():
+        ax.plot(list(x), list(hours), marker="o", markersize=3, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("time until the last VM is restored [h]")
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper right")
+    return ax
+
+
+def plot_space_check(checks: pl.DataFrame, ax: Axes | None = None, top: int = 15) -> Axes:
+    """Premium storage before the first backup: used and free against the 50% line (S21), for
+    the ``top`` VMs with the largest shortfall (output of ``premium_space_check``)."""
+    rows = checks.filter(pl.col("premium_allocated_gb") > 0).head(top)
+    ax = _axes(ax, (9, max(3.0, 0.3 * rows.height + 1.5)))
+    y = np.arange(rows.height)
+    used = rows["premium_used_gb"].to_numpy()
+    allocated = rows["premium_allocated_gb"].to_numpy()
+    ax.barh(y, used, color="#264653", label="used")
+    ax.barh(y, allocated - used, left=used, color="#e9ecef", edgecolor="#adb5bd", label="free")
+    ax.vlines(
+        allocated * 0.5,
+        y - 0.45,
+        y + 0.45,
+        color="#e76f51",
+        linewidth=2.5,
+        zorder=3,
+        label="50% of allocated",
+    )
+    short = rows["status"].to_numpy() == "short"
+    ax.barh(
+        y[short],
+        (used - allocated * 0.5)[short],
+        left=(allocated * 0.5)[short],
+        color="none",
+        edgecolor="#e76f51",
+        hatch="xx",
+        label="shortfall",
+    )
+    ax.set_yticks(y, rows["vm_name"].to_list(), fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("premium OS + data disks [GB]")
+    ax.set_ylabel("VM")
+    ax.set_title("Room for the first backup: used data must stay left of the 50% mark")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax

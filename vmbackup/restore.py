@@ -90,8 +90,11 @@ def place(disks_per_vm: npt.ArrayLike, placement: str, accounts: int = 1) -> npt
         Number of disks of each VM, in queue order.
     placement
         ``"one-account"`` (all VMs into account 0), ``"per-vm"`` (one account per VM, S20),
-        ``"round-robin"`` over ``accounts``, or ``"balanced"``: VMs sorted by disk count, dealt
-        to ``accounts`` in a snake order so each account gets a similar number of disks.
+        ``"round-robin"`` over ``accounts`` in queue order, or ``"balanced"``: starting from one
+        account, the account with the most disks is split in two until there are ``accounts``
+        (so each has a similar number of disks, S22, and adding an account never puts more
+        disks on any account). Round-robin has no such guarantee: going from k to k + 1
+        accounts reshuffles every VM, and the restore can get slower.
     accounts
         Number of accounts for round-robin and balanced.
 
@@ -99,6 +102,8 @@ def place(disks_per_vm: npt.ArrayLike, placement: str, accounts: int = 1) -> npt
     [0, 1, 0, 1]
     >>> place([1, 3, 2, 4], "balanced", 2).tolist()
     [0, 1, 1, 0]
+    >>> place([1, 3, 2, 4], "balanced", 3).tolist()
+    [2, 1, 1, 0]
     """
     kind = choice("placement", placement, PLACEMENTS)
     disks = np.asarray(disks_per_vm)
@@ -111,12 +116,28 @@ def place(disks_per_vm: npt.ArrayLike, placement: str, accounts: int = 1) -> npt
         return np.arange(n, dtype=np.int64)
     if kind == "round-robin":
         return np.arange(n, dtype=np.int64) % accounts
-    order = np.argsort(-disks, kind="stable")
-    rank = np.arange(n)
-    lap, position = rank // accounts, rank % accounts
-    snake = np.where(lap % 2 == 0, position, accounts - 1 - position)
-    result = np.empty(n, dtype=np.int64)
-    result[order] = snake
+    return _balanced(disks, accounts)
+
+
+def _balanced(disks: npt.NDArray[np.int64], accounts: int) -> npt.NDArray[np.int64]:
+    """Split the account with the most disks in two, ``accounts - 1`` times.
+
+    Each split deals the account's VMs, largest first, in the order A B B A A B B A..., so the
+    halves carry similar numbers of disks. Because every step only splits one account, the
+    placement for k + 1 accounts refines the one for k: no account ever gains disks.
+    """
+    result = np.zeros(disks.size, dtype=np.int64)
+    for new in range(1, accounts):
+        load = np.bincount(result, weights=disks, minlength=new)
+        members = np.bincount(result, minlength=new)
+        candidates = np.flatnonzero(members >= 2)
+        if candidates.size == 0:
+            break
+        heaviest = candidates[np.argmax(load[candidates])]
+        inside = np.flatnonzero(result == heaviest)
+        ranked = inside[np.argsort(-disks[inside], kind="stable")]
+        second = (np.arange(ranked.size) % 4 == 1) | (np.arange(ranked.size) % 4 == 2)
+        result[ranked[second]] = new
     return result
 
 
@@ -227,7 +248,7 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
     bandwidth = plan.account_bandwidth_mb_s.tolist()
     cap = plan.disk_throughput_mb_s
     snapshot_seconds = plan.snapshot_restore_hours * 3600.0
-    vm_account = plan.vm_account.tolist()
+    vm_account: list[int] = plan.vm_account.tolist()
     from_snapshot = plan.vm_from_snapshot.tolist()
     push, pop, inf = heapq.heappush, heapq.heappop, float("inf")
 

@@ -13,15 +13,24 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import ipywidgets as w
+import numpy as np
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from vmbackup._checks import non_negative
 from vmbackup.billing import REDUNDANCIES, Event, Prices, monthly_bill, whatif_bill
+from vmbackup.capacity import SpaceCheck, vm_space_check
 from vmbackup.consistency import INPUTS, LEVELS, decide, decision_table
-from vmbackup.plots import BILL_PARTS, LEVEL_COLOURS, plot_monthly_bill
+from vmbackup.plots import (
+    BILL_PARTS,
+    LEVEL_COLOURS,
+    plot_monthly_bill,
+    plot_restore_gantt,
+    plot_space_check,
+)
 from vmbackup.policy import Policy
+from vmbackup.restore import PLACEMENTS, restore_plan, simulate_restore
 
 __all__ = [
     "ANY",
@@ -34,6 +43,10 @@ __all__ = [
     "filter_decisions",
     "lifecycle_app",
     "lifecycle_update",
+    "premium_space_app",
+    "premium_space_update",
+    "restore_app",
+    "restore_update",
 ]
 
 #: The "no filter" choice of the table browser's drop-downs.
@@ -332,7 +345,7 @@ def lifecycle_app(prices: Prices) -> w.Box:
 
 def _figure_app(
     controls: Mapping[str, w.ValueWidget],
-    update: Callable[..., tuple[pl.DataFrame | None, str, Axes | None]],
+    update: Callable[..., tuple[object, str, Axes | None]],
 ) -> w.Box:
     """Controls on top, a summary and a figure below, redrawn by ``update`` on every change."""
     summary = w.HTML()
@@ -474,3 +487,155 @@ def billing_whatif_app(prices: Prices) -> w.Box:
         ),
     }
     return _figure_app(controls, lambda **values: billing_whatif_update(prices=prices, **values))
+
+
+# --- premium space and restore -------------------------------------------------------------------
+
+
+def premium_space_update(
+    *,
+    allocated_gb: float = 1024.0,
+    used_gb: float = 600.0,
+    premium: bool = True,
+    instant_restore: bool = True,
+    first_backup_done: bool = False,
+) -> tuple[SpaceCheck | None, str, Axes | None]:
+    """The S21 app's pure update: the check, an HTML verdict and a bar of used/free space."""
+    try:
+        check = vm_space_check(
+            allocated_gb=allocated_gb,
+            used_gb=used_gb,
+            premium=premium,
+            instant_restore=instant_restore,
+            first_backup_done=first_backup_done,
+        )
+    except ValueError as error:
+        return None, error_html(error), None
+    colour = {"ok": "#2a9d8f", "short": "#e76f51", "not-applicable": "#6c757d"}[check.status]
+    text = (
+        f'<p><b style="color:{colour}">{check.status}</b>: {html.escape(check.advice)}.</p>'
+        f"<p>free {check.free_gb:,.1f} GB of {allocated_gb:,.1f} GB; the first backup needs "
+        f"{check.required_free_gb:,.1f} GB free; shortfall {check.shortfall_gb:,.1f} GB.</p>"
+    )
+    frame = pl.DataFrame(
+        {
+            "vm_name": ["this VM"],
+            "premium_allocated_gb": [float(allocated_gb)],
+            "premium_used_gb": [float(used_gb)],
+            "status": [check.status],
+        }
+    )
+    ax = plot_space_check(frame, _new_axes(8, 2.6))
+    return check, text, ax
+
+
+def premium_space_app() -> w.Box:
+    """Allocated and used premium storage, Instant Restore, first backup done: S21's verdict."""
+    style = {"description_width": "160px"}
+    layout = w.Layout(width="480px")
+    controls: dict[str, w.ValueWidget] = {
+        "allocated_gb": w.FloatSlider(
+            value=1024,
+            min=0,
+            max=8192,
+            step=32,
+            description="allocated [GB]",
+            style=style,
+            layout=layout,
+        ),
+        "used_gb": w.FloatSlider(
+            value=600, min=0, max=8192, step=8, description="used [GB]", style=style, layout=layout
+        ),
+        "premium": w.Checkbox(value=True, description="premium storage", style=style),
+        "instant_restore": w.Checkbox(value=True, description="Instant Restore", style=style),
+        "first_backup_done": w.Checkbox(value=False, description="first backup done", style=style),
+    }
+    return _figure_app(controls, premium_space_update)
+
+
+def restore_update(
+    *,
+    fleet: pl.DataFrame,
+    vms: int = 12,
+    accounts: int = 3,
+    placement: str = "round-robin",
+    background_load_percent: float = 0.0,
+    tier: str = "vault",
+    vault_concurrency: int = 100,
+) -> tuple[pl.DataFrame | None, str, Axes | None]:
+    """The restore app's pure update: the first ``vms`` VMs of ``fleet`` restored as chosen."""
+    try:
+        names = fleet["vm_name"].unique(maintain_order=True)
+        if not (isinstance(vms, int) and 1 <= vms <= names.len()):
+            raise ValueError(f"vms={vms!r} must be a whole number in 1..{names.len()}")
+        chosen = fleet.filter(pl.col("vm_name").is_in(names[:vms].to_list()))
+        load = non_negative("background_load_percent", background_load_percent) / 100
+        plan = restore_plan(
+            chosen,
+            placement=placement,
+            accounts=accounts,
+            background_load=load,
+            tier=tier,
+            vault_concurrency=vault_concurrency,
+        )
+        result = simulate_restore(plan)
+    except ValueError as error:
+        return None, error_html(error), None
+    per_account = np.bincount(plan.vm_account[plan.disk_vm])
+    last_hours = float(result["end_hours"].max())  # type: ignore[arg-type]
+    median_hours = float(result["end_hours"].median())  # type: ignore[arg-type]
+    text = (
+        f"<p><b>All {vms} VMs restored after {last_hours:.2f} h</b> "
+        f"(median VM {median_hours:.2f} h). "
+        f"{per_account.size} account(s), up to {per_account.max()} disks on one account"
+        f"{' (more than 10: expect throttling, S22)' if per_account.max() > 10 else ''}.</p>"
+    )
+    ax = plot_restore_gantt(result, _new_axes(10, max(3.0, 0.22 * vms + 1.5)))
+    return result, text, ax
+
+
+def restore_app(fleet: pl.DataFrame) -> w.Box:
+    """VMs, accounts, placement, background load, tier: the restore timeline per account."""
+    style = {"description_width": "200px"}
+    layout = w.Layout(width="520px")
+    n = fleet["vm_name"].n_unique()
+    controls: dict[str, w.ValueWidget] = {
+        "vms": w.IntSlider(
+            value=12,
+            min=1,
+            max=min(n, 60),
+            description="VMs to restore",
+            style=style,
+            layout=layout,
+        ),
+        "accounts": w.IntSlider(
+            value=3, min=1, max=20, description="storage accounts", style=style, layout=layout
+        ),
+        "placement": w.Dropdown(
+            options=PLACEMENTS,
+            value="round-robin",
+            description="placement",
+            style=style,
+            layout=layout,
+        ),
+        "background_load_percent": w.FloatSlider(
+            value=0,
+            min=0,
+            max=90,
+            step=5,
+            description="other load on accounts [%]",
+            style=style,
+            layout=layout,
+        ),
+        "tier": w.Dropdown(
+            options=("vault", "snapshot"),
+            value="vault",
+            description="restore from",
+            style=style,
+            layout=layout,
+        ),
+        "vault_concurrency": w.IntSlider(
+            value=100, min=1, max=100, description="vault restore slots", style=style, layout=layout
+        ),
+    }
+    return _figure_app(controls, lambda **values: restore_update(fleet=fleet, **values))
