@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from vmbackup.billing import Prices, prices_from_frame
@@ -22,6 +24,8 @@ __all__ = [
     "dataset_path",
     "read_csv",
     "read_json",
+    "read_lag_profile",
+    "read_msr_trace",
     "read_policy",
     "read_prices",
 ]
@@ -249,3 +253,89 @@ def read_fleet(path: str | Path | None = None) -> pl.DataFrame:
     file = dataset_path("sample_fleet.csv") if path is None else Path(path)
     frame = read_csv(file, FLEET_SCHEMA)
     return check_fleet(frame.with_columns(pl.col("storage_account").fill_null("")), file.name)
+
+
+#: The MSR Cambridge trace columns, in file order (the files have no header).
+MSR_COLUMNS = ("Timestamp", "Hostname", "DiskNumber", "Type", "Offset", "Size", "ResponseTime")
+#: Windows FILETIME of 1970-01-01 (100 ns ticks since 1601-01-01).
+FILETIME_UNIX_EPOCH = 116_444_736_000_000_000
+
+
+def read_msr_trace(path: str | Path | None = None) -> pl.DataFrame:
+    """Read a block I/O trace in the MSR Cambridge CSV format (default: the project's sample).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``timestamp`` (UTC datetime), ``hostname``, ``disk_number``, ``type`` (``Read`` or
+        ``Write``), ``offset_bytes``, ``size_bytes``, ``response_time_s``.
+
+    Raises
+    ------
+    ValueError
+        Wrong number of columns, a value that is not a number, or a Type other than Read/Write,
+        naming the line.
+
+    >>> read_msr_trace().height
+    24048
+    """
+    file = dataset_path("msr_sample_trace.csv") if path is None else Path(path)
+    if not file.is_file():
+        raise ValueError(f"path={str(file)!r} is not a file")
+    try:
+        raw = pl.read_csv(file, has_header=False, infer_schema=False)
+    except pl.exceptions.NoDataError as error:
+        raise ValueError(f"{file.name}: the trace is empty") from error
+    except pl.exceptions.ComputeError as error:
+        raise ValueError(f"{file.name}: not an MSR trace CSV ({error})") from error
+    if raw.width != len(MSR_COLUMNS):
+        raise ValueError(
+            f"{file.name}: {raw.width} columns; an MSR trace line has {len(MSR_COLUMNS)}: "
+            f"{','.join(MSR_COLUMNS)} (no header)"
+        )
+    raw.columns = list(MSR_COLUMNS)
+    numbers = ("Timestamp", "DiskNumber", "Offset", "Size", "ResponseTime")
+    typed = raw.with_columns(
+        pl.col(c).str.strip_chars().cast(pl.Int64, strict=False) for c in numbers
+    )
+    for column in (*numbers, "Type"):
+        if column == "Type":
+            bad = typed.with_row_index("line", 1).filter(~pl.col("Type").is_in(["Read", "Write"]))
+        else:
+            bad = typed.with_row_index("line", 1).filter(
+                pl.col(column).is_null() | (pl.col(column) < 0)
+            )
+        if bad.height:
+            line = bad["line"][0]
+            value = raw[column][line - 1]
+            allowed = "Read or Write" if column == "Type" else "a whole number >= 0"
+            raise ValueError(f"{file.name}: line {line}: {column}={value!r}; expected {allowed}")
+    return typed.select(
+        timestamp=pl.from_epoch(
+            (pl.col("Timestamp") - FILETIME_UNIX_EPOCH) // 10, time_unit="us"
+        ).dt.replace_time_zone("UTC"),
+        hostname=pl.col("Hostname"),
+        disk_number=pl.col("DiskNumber"),
+        type=pl.col("Type"),
+        offset_bytes=pl.col("Offset"),
+        size_bytes=pl.col("Size"),
+        response_time_s=pl.col("ResponseTime") / 1e7,
+    )
+
+
+def read_lag_profile(path: str | Path | None = None) -> npt.NDArray[np.float64]:
+    """Read the hourly snapshot-to-vault lag profile (default ``datasets/peak_lag_profile.csv``).
+
+    Returns 24 values [h], one per hour of the day the snapshot is taken.
+
+    >>> float(read_lag_profile().max())
+    8.0
+    """
+    file = dataset_path("peak_lag_profile.csv") if path is None else Path(path)
+    frame = read_csv(file, {"hour": pl.Int64, "lag_hours": pl.Float64}).sort("hour")
+    if frame["hour"].to_list() != list(range(24)):
+        raise ValueError(f"{file.name}: column 'hour' must hold 0..23 once each")
+    lags = frame["lag_hours"].to_numpy()
+    if (lags < 0).any() or (lags > 8).any() or np.isnan(lags).any():
+        raise ValueError(f"{file.name}: lag_hours must be between 0 and 8 (S11: at most 8 h)")
+    return lags.astype(np.float64)
