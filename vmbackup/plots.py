@@ -19,6 +19,9 @@ from vmbackup.billing import Prices, pi_fee_usd_per_month
 __all__ = [
     "BILL_PARTS",
     "LEVEL_COLOURS",
+    "plot_backup_timeline",
+    "plot_block_map",
+    "plot_daily_churn",
     "plot_level_grid",
     "plot_monthly_bill",
     "plot_pi_fee",
@@ -320,4 +323,118 @@ def plot_space_check(checks: pl.DataFrame, ax: Axes | None = None, top: int = 15
     ax.set_ylabel("VM")
     ax.set_title("Room for the first backup: used data must stay left of the 50% mark")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
+def plot_block_map(
+    changed: npt.ArrayLike, ax: Axes | None = None, *, columns: int = 64, title: str = ""
+) -> Axes:
+    """Draw a disk's blocks as a grid, changed blocks dark (from ``blocks.changed_blocks``)."""
+    mask = np.asarray(changed, dtype=bool)
+    rows = -(-mask.size // columns)
+    grid = np.full(rows * columns, np.nan)
+    grid[: mask.size] = mask
+    ax = _axes(ax, (8, max(2.0, rows * 0.12 + 1.2)))
+    ax.imshow(
+        grid.reshape(rows, columns),
+        cmap=ListedColormap(["#e9ecef", "#e76f51"]),
+        vmin=0,
+        vmax=1,
+        aspect="auto",
+        interpolation="nearest",
+    )
+    ax.set_xlabel(f"block within a row of {columns}")
+    ax.set_ylabel(f"row ({columns} blocks each)")
+    ax.set_title(title or f"{int(mask.sum())} of {mask.size} blocks changed")
+    ax.legend(
+        handles=[
+            Patch(color="#e76f51", label="changed"),
+            Patch(color="#e9ecef", label="unchanged"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+    )
+    return ax
+
+
+PHASE_COLOURS = {
+    "preparation": "#adb5bd",
+    "wait for vault": "#e9c46a",
+    "checksum scan": "#e76f51",
+    "transfer": "#2a9d8f",
+}
+
+
+def plot_backup_timeline(timeline: Any, ax: Axes | None = None, title: str = "") -> Axes:
+    """Gantt chart of a backup job (``transfer.backup_timeline``) with its 24 h window."""
+    phases = timeline.phases
+    labels = list(
+        dict.fromkeys(
+            ("VM: " + p) if d == "all" else d
+            for d, p in zip(phases["disk"], phases["phase"], strict=True)
+        )
+    )
+    ax = _axes(ax, (10, 0.5 * len(labels) + 1.8))
+    start = float(phases["start_hour"].min())
+    for row in phases.iter_rows(named=True):
+        label = ("VM: " + row["phase"]) if row["disk"] == "all" else row["disk"]
+        ax.barh(
+            labels.index(label),
+            row["end_hour"] - row["start_hour"],
+            left=row["start_hour"] - start,
+            color=PHASE_COLOURS[row["phase"]],
+            height=0.6,
+        )
+    ax.axvline(24, color="#b00020", linestyle="--", linewidth=1)
+    ax.annotate(
+        "24 h window",
+        (24, 1.0),
+        xycoords=("data", "axes fraction"),
+        ha="right",
+        va="top",
+        fontsize=8,
+        color="#b00020",
+        rotation=90,
+    )
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(26.0, timeline.total_hours * 1.05))
+    ax.set_xlabel(f"hours since the scheduled start ({start:05.2f} h)")
+    ax.set_ylabel("phase / disk")
+    verdict = "failed" if timeline.failed else ("met" if timeline.met_window else "missed")
+    ax.set_title(title or f"Backup job: {timeline.total_hours:.1f} h, window {verdict}")
+    ax.legend(
+        handles=[Patch(color=c, label=p) for p, c in PHASE_COLOURS.items()],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+    )
+    return ax
+
+
+def plot_daily_churn(days: pl.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
+    """Bytes written against distinct bytes changed, per day and disk (``churn.trace_churn``)."""
+    ax = _axes(ax, (9, 4.5))
+    labels = [f"{d:%d %b}\ndisk {n}" for d, n in zip(days["day"], days["disk_number"], strict=True)]
+    x = np.arange(days.height)
+    ax.bar(
+        x - 0.2,
+        days["written_bytes"].to_numpy() / 1e9,
+        width=0.4,
+        label="bytes written",
+        color="#adb5bd",
+    )
+    ax.bar(
+        x + 0.2,
+        days["changed_bytes"].to_numpy() / 1e9,
+        width=0.4,
+        label="distinct changed (sent)",
+        color="#2a9d8f",
+    )
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_xlabel("day and disk")
+    ax.set_ylabel("data [GB]")
+    ax.set_title(title or "Daily churn: written vs what a backup sends")
+    ax.legend(loc="upper left")
     return ax

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import ipywidgets as w
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -25,12 +26,14 @@ from vmbackup.consistency import INPUTS, LEVELS, decide, decision_table
 from vmbackup.plots import (
     BILL_PARTS,
     LEVEL_COLOURS,
+    plot_backup_timeline,
     plot_monthly_bill,
     plot_restore_gantt,
     plot_space_check,
 )
 from vmbackup.policy import Policy
 from vmbackup.restore import PLACEMENTS, restore_plan, simulate_restore
+from vmbackup.transfer import Timeline, backup_timeline, extents_for
 
 __all__ = [
     "ANY",
@@ -47,6 +50,8 @@ __all__ = [
     "premium_space_update",
     "restore_app",
     "restore_update",
+    "transfer_app",
+    "transfer_update",
 ]
 
 #: The "no filter" choice of the table browser's drop-downs.
@@ -639,3 +644,105 @@ def restore_app(fleet: pl.DataFrame) -> w.Box:
         ),
     }
     return _figure_app(controls, lambda **values: restore_update(fleet=fleet, **values))
+
+
+# --- incremental transfer -------------------------------------------------------------------------
+
+#: The what-if VM of the transfer app: (disk, allocated GB, used GB).
+WHATIF_DISKS = (("os", 127.0, 60.0), ("data1", 1024.0, 700.0), ("data2", 2048.0, 1200.0))
+NEW_DISK = ("data3 (new)", 1024.0, 800.0)
+
+
+def transfer_update(
+    *,
+    lag_profile_hours: npt.ArrayLike,
+    churn_os_gb: float = 2.0,
+    churn_data1_gb: float = 20.0,
+    churn_data2_gb: float = 10.0,
+    fragmentation: float = 0.3,
+    start_hour: float = 22.5,
+    first_backup: bool = False,
+    new_disk: bool = False,
+    snapshot_missing: bool = False,
+) -> tuple[Timeline | None, str, Axes | None]:
+    """The transfer app's pure update: the job of a 3-disk VM (plus an optional new disk)."""
+    try:
+        churns = {"os": churn_os_gb, "data1": churn_data1_gb, "data2": churn_data2_gb}
+        disks = [
+            {
+                "disk": name,
+                "allocated_gb": allocated,
+                "used_gb": used,
+                "churn_gb": churns[name],
+                "new_disk": False,
+            }
+            for name, allocated, used in WHATIF_DISKS
+        ]
+        if new_disk:
+            name, allocated, used = NEW_DISK
+            disks.append(
+                {
+                    "disk": name,
+                    "allocated_gb": allocated,
+                    "used_gb": used,
+                    "churn_gb": 0.0,
+                    "new_disk": True,
+                }
+            )
+        frame = pl.DataFrame(disks)
+        frame = frame.with_columns(
+            extents=pl.Series(extents_for(frame["churn_gb"].to_numpy(), fragmentation))
+        )
+        timeline = backup_timeline(
+            frame,
+            start_hour=start_hour,
+            lag_profile_hours=lag_profile_hours,
+            first_backup=first_backup,
+            snapshot_missing=snapshot_missing,
+        )
+    except ValueError as error:
+        return None, error_html(error), None
+    verdict = (
+        '<b style="color:#b00020">failed</b>'
+        if timeline.failed
+        else '<b style="color:#2a9d8f">within the 24 h window</b>'
+        if timeline.met_window
+        else '<b style="color:#b00020">misses the 24 h window</b>'
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in timeline.notes)
+    text = f"<p>{timeline.total_hours:.2f} h: {verdict}</p><ul>{notes}</ul>"
+    ax = plot_backup_timeline(timeline, _new_axes(10, 0.5 * timeline.phases.height + 2.0))
+    return timeline, text, ax
+
+
+def transfer_app(lag_profile_hours: npt.ArrayLike) -> w.Box:
+    """Churn per disk, fragmentation, start hour, first backup, new disk, snapshot deleted."""
+    style = {"description_width": "210px"}
+    layout = w.Layout(width="520px")
+
+    def slider(description: str, value: float, top: float, step: float) -> w.FloatSlider:
+        return w.FloatSlider(
+            value=value,
+            min=0,
+            max=top,
+            step=step,
+            description=description,
+            style=style,
+            layout=layout,
+        )
+
+    controls: dict[str, w.ValueWidget] = {
+        "churn_os_gb": slider("churn on os [GB]", 2, 60, 1),
+        "churn_data1_gb": slider("churn on data1 [GB]", 20, 700, 5),
+        "churn_data2_gb": slider("churn on data2 [GB]", 10, 1200, 5),
+        "fragmentation": slider("fragmentation (0 = contiguous)", 0.3, 1, 0.05),
+        "start_hour": slider("scheduled start [h]", 22.5, 23.75, 0.25),
+        "first_backup": w.Checkbox(value=False, description="first backup", style=style),
+        "new_disk": w.Checkbox(value=False, description="a new 800 GB disk was added", style=style),
+        "snapshot_missing": w.Checkbox(
+            value=False, description="Instant Restore snapshot deleted", style=style
+        ),
+    }
+    return _figure_app(
+        controls, lambda **v: transfer_update(lag_profile_hours=lag_profile_hours, **v)
+    )
