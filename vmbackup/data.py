@@ -16,16 +16,19 @@ import numpy.typing as npt
 import polars as pl
 
 from vmbackup.billing import Prices, prices_from_frame
+from vmbackup.inventory import estate_to_fleet
 from vmbackup.policy import Policy, policy_from_arm
 
 __all__ = [
     "DATASETS_DIR",
     "PRICE_SCHEMA",
     "dataset_path",
+    "read_azure_estate",
     "read_csv",
     "read_json",
     "read_lag_profile",
     "read_msr_trace",
+    "read_policies",
     "read_policy",
     "read_prices",
 ]
@@ -339,3 +342,34 @@ def read_lag_profile(path: str | Path | None = None) -> npt.NDArray[np.float64]:
     if (lags < 0).any() or (lags > 8).any() or np.isnan(lags).any():
         raise ValueError(f"{file.name}: lag_hours must be between 0 and 8 (S11: at most 8 h)")
     return lags.astype(np.float64)
+
+
+def read_azure_estate(
+    vms_path: str | Path, disks_path: str | Path | None = None, **options: Any
+) -> pl.DataFrame:
+    """Read ``az vm list -d`` (and ``az disk list``) JSON files into a checked fleet table.
+
+    ``options`` go to :func:`vmbackup.inventory.estate_to_fleet` (``used_fraction``,
+    ``schedule_hour``, ``policy``, ``churn_class``).
+    """
+    vms = read_json(vms_path)
+    disks = read_json(disks_path) if disks_path is not None else []
+    try:
+        fleet = estate_to_fleet(vms, disks, **options)
+    except ValueError as error:
+        raise ValueError(f"{Path(vms_path).name}: {error}") from error
+    return check_fleet(fleet, Path(vms_path).name)
+
+
+def read_policies(paths: list[str | Path] | None = None) -> dict[str, Policy]:
+    """Read policy JSON files into ``{name: Policy}`` (default: the samples in ``datasets/``)."""
+    files = (
+        sorted((DATASETS_DIR / "policies").glob("*.json"))
+        if paths is None
+        else [Path(p) for p in paths]
+    )
+    policies = {}
+    for file in files:
+        policy = read_policy(file)
+        policies[policy.name] = policy
+    return policies

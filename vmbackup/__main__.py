@@ -1,0 +1,7 @@
+"""``python -m vmbackup``: see :mod:`vmbackup.cli`."""
+
+import sys
+
+from vmbackup.cli import main
+
+sys.exit(main())

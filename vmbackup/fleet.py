@@ -1,0 +1,422 @@
+"""A month of backups for a whole estate: jobs, traffic jams, windows and cost (items S11, S13,
+S18, S23-S28).
+
+:func:`simulate_fleet` runs N days of backups for every VM of a fleet (the sample-fleet schema,
+one row per disk) in numpy, without a Python loop over VMs or days:
+
+1. **churn**: each disk's daily churn is its used data x its VM's churn-class share (P6), times
+   a seeded log-normal day-to-day factor (median 1, ``churn_sigma``);
+2. **the job**: each VM starts at its schedule hour plus an optional offset; preparation, the
+   peak-hour lag and each disk's transfer follow ``vmbackup.transfer`` (same defaults), every disk
+   in parallel, the slowest one ending the job; extents follow from churn at ``fragmentation``;
+3. **traffic jams** (S13): the vault ingests at most ``vault_ingest_mb_s`` in all. Demand is
+   summed over 5-minute bins; a job is slowed by the average overload of the bins its transfer
+   would have used (a one-pass fluid approximation, not iterated);
+4. **rollups**: per day (jobs, jobs over the 24 h window, peak concurrent transfers, GB sent) and
+   per month (storage and the bill, by ``vmbackup.billing`` rules).
+
+Enhanced hourly policies send one vault point a day (Y2), timed at the last backup of their
+window; the model treats it as the VM's daily transfer job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from vmbackup._checks import non_negative
+from vmbackup.billing import Prices, pi_fee_usd_per_month
+from vmbackup.churn import CHURN_CLASS_FRACTION
+from vmbackup.policy import Policy
+from vmbackup.retention import point_expiry, snapshot_storage_gb
+from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
+from vmbackup.transfer import MAX_LAG_HOURS, WINDOW_HOURS
+
+__all__ = [
+    "BIN_HOURS",
+    "FleetPlan",
+    "FleetResult",
+    "fleet_plan",
+    "propose_stagger",
+    "simulate_fleet",
+]
+
+#: Width of the demand bins of the congestion model [h] (5 minutes).
+BIN_HOURS = 5 / 60
+#: Assumption: what one vault ingests at once [MB/s]: X2's 100 concurrent VMs at about 7 MB/s.
+DEFAULT_VAULT_INGEST_MB_S = 700.0
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    """A fleet in array form, ready to simulate (built by :func:`fleet_plan`).
+
+    Per VM (length V): names, schedule hour, churn share, policy index, PI size, crash flag.
+    Per disk (length D, grouped by VM): VM index, used and allocated GB.
+    """
+
+    vm_names: tuple[str, ...]
+    start_hour: npt.NDArray[np.float64]
+    churn_share: npt.NDArray[np.float64]
+    policy_index: npt.NDArray[np.int64]
+    policies: tuple[Policy, ...]
+    pi_size_gb: npt.NDArray[np.float64]
+    disk_vm: npt.NDArray[np.int64]
+    disk_used_gb: npt.NDArray[np.float64]
+    disk_allocated_gb: npt.NDArray[np.float64]
+
+    @property
+    def vms(self) -> int:
+        return len(self.vm_names)
+
+
+def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan:
+    """Turn a fleet table (one row per disk) and its policies into a :class:`FleetPlan`.
+
+    The temporary disks are dropped (never backed up). A VM's ``schedule_hour`` is its daily
+    transfer time; for an hourly policy it is moved to the last backup of the window (Y2).
+
+    Raises
+    ------
+    ValueError
+        A policy named in the fleet is not in ``policies``.
+    """
+    missing = sorted(set(fleet["policy"].unique()) - set(policies))
+    if missing:
+        raise ValueError(
+            f"policy {missing[0]!r} used by the fleet is not given; "
+            f"known policies: {sorted(policies)}"
+        )
+    disks = fleet.filter(pl.col("disk_role") != "temp")
+    vms = disks.group_by("vm_name", maintain_order=True).agg(
+        pl.col("schedule_hour", "churn_class", "policy").first(),
+        pi_size_gb=pl.col("used_gb").sum(),
+    )
+    names = list(policies)
+    policy_index = (
+        vms["policy"]
+        .replace_strict({n: i for i, n in enumerate(names)}, return_dtype=pl.Int64)
+        .to_numpy()
+    )
+    last_backup = np.array([policies[n].backup_hours()[-1] - policies[n].run_hour for n in names])
+    start = (vms["schedule_hour"].to_numpy() + last_backup[policy_index]) % 24
+    share = vms["churn_class"].replace_strict(CHURN_CLASS_FRACTION, return_dtype=pl.Float64)
+    order = disks.join(
+        vms.select("vm_name").with_row_index("vm"), on="vm_name", how="left", maintain_order="left"
+    ).sort("vm", maintain_order=True)
+    return FleetPlan(
+        vm_names=tuple(vms["vm_name"].to_list()),
+        start_hour=start.astype(np.float64),
+        churn_share=share.to_numpy(),
+        policy_index=policy_index.astype(np.int64),
+        policies=tuple(policies[n] for n in names),
+        pi_size_gb=vms["pi_size_gb"].to_numpy(),
+        disk_vm=order["vm"].to_numpy().astype(np.int64),
+        disk_used_gb=order["used_gb"].to_numpy(),
+        disk_allocated_gb=order["allocated_gb"].to_numpy(),
+    )
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    """What :func:`simulate_fleet` returns.
+
+    Attributes
+    ----------
+    jobs
+        One row per VM-day: ``vm`` (index into ``vm_names``), ``day`` (0-based), ``start_hours``
+        and ``end_hours`` (since the first day's midnight), ``duration_hours``, ``sent_gb``,
+        ``met_window``.
+    daily
+        Per day: ``jobs``, ``over_window``, ``worst_hours``, ``sent_gb``, ``peak_transfers``
+        (the most transfers in flight in any 5 minutes of that calendar day).
+    monthly
+        Per calendar month: ``days`` simulated in it, ``vault_gb`` (at month end),
+        ``pi_fee_usd``, ``vault_storage_usd``, ``snapshot_storage_usd``, ``total_usd``.
+    concurrency
+        Transfers in flight per 5-minute bin over the whole horizon.
+    vm_names
+        The VM names.
+    """
+
+    jobs: pl.DataFrame
+    daily: pl.DataFrame
+    monthly: pl.DataFrame
+    concurrency: npt.NDArray[np.float64]
+    vm_names: tuple[str, ...]
+
+
+def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[np.float64]:
+    """Daily churn per disk [GB], shape (disks, days)."""
+    rng = np.random.default_rng(seed)
+    factor = rng.lognormal(mean=-0.5 * sigma**2, sigma=sigma, size=(plan.disk_vm.size, days))
+    base = plan.disk_used_gb * plan.churn_share[plan.disk_vm]
+    return np.minimum(base[:, None] * factor, plan.disk_used_gb[:, None])
+
+
+def _bins(hours: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    return np.floor(hours / BIN_HOURS).astype(np.int64)
+
+
+def simulate_fleet(
+    plan: FleetPlan,
+    *,
+    lag_profile_hours: npt.ArrayLike,
+    days: int = 30,
+    start: dt.date = dt.date(2026, 1, 1),
+    offsets_hours: npt.ArrayLike = 0.0,
+    vault_ingest_mb_s: float = DEFAULT_VAULT_INGEST_MB_S,
+    fragmentation: float = 0.3,
+    churn_sigma: float = 0.5,
+    seed: int = 0,
+    prices: Prices | None = None,
+    redundancy: str = "GRS",
+    progress: Callable[[int, int], None] | None = None,
+) -> FleetResult:
+    """Simulate ``days`` days of backups for every VM of ``plan`` (see the module notes).
+
+    Parameters
+    ----------
+    plan
+        The fleet (:func:`fleet_plan`).
+    lag_profile_hours
+        Wait for the vault by snapshot hour: 24 values [h], at most 8 (S11).
+    days
+        Days to simulate.
+    start
+        Date of day 0 (for months and retention).
+    offsets_hours
+        Per-VM shift of the scheduled start [h] (from :func:`propose_stagger`), or a scalar.
+    vault_ingest_mb_s
+        The vault's total ingest capacity [MB/s] (assumption: 700).
+    fragmentation
+        How scattered each day's changes are (0 contiguous .. 1), for the per-extent cost.
+    churn_sigma
+        Spread of the day-to-day churn factor (log-normal sigma).
+    seed
+        Seed of the churn draws: the same seed gives the same month.
+    prices, redundancy
+        For the monthly bill; without prices the bill columns are omitted.
+    progress
+        Called as ``progress(done_days, days)`` after each week of days.
+    """
+    if not (isinstance(days, int) and 1 <= days <= 3660):
+        raise ValueError(f"days={days!r} must be a whole number in 1..3660")
+    capacity = non_negative("vault_ingest_mb_s", vault_ingest_mb_s)
+    if capacity == 0:
+        raise ValueError("vault_ingest_mb_s=0 must be > 0")
+    if not 0 <= fragmentation <= 1:
+        raise ValueError(f"fragmentation={fragmentation!r} must be between 0 and 1")
+    profile = np.asarray(lag_profile_hours, dtype=np.float64)
+    if profile.shape != (24,) or (profile < 0).any() or (profile > MAX_LAG_HOURS).any():
+        raise ValueError("lag_profile_hours must hold 24 values between 0 and 8 (S11)")
+    offsets = np.broadcast_to(np.asarray(offsets_hours, dtype=np.float64), (plan.vms,))
+    p = TRANSFER_DEFAULTS
+    churn = _churn(plan, days, seed, non_negative("churn_sigma", churn_sigma))
+
+    # unconstrained per-disk transfer hours, then the job's (the slowest disk's)
+    blocks = np.ceil(churn * 1e9 / 65536)
+    extents = np.where(blocks > 0, 1 + fragmentation * np.maximum(blocks - 1, 0), 0.0)
+    disk_hours = churn * 1000 / p["incremental_throughput_mb_s"] / 3600
+    disk_hours += extents * p["per_extent_seconds"] / 3600
+    first_disk = np.flatnonzero(np.r_[True, np.diff(plan.disk_vm) != 0])
+    transfer_hours = np.maximum.reduceat(disk_hours, first_disk, axis=0)  # (vms, days)
+    sent_gb = np.add.reduceat(churn, first_disk, axis=0)
+
+    day_index = np.arange(days)
+    start_hours = (plan.start_hour + offsets)[:, None] + 24.0 * day_index[None, :]
+    snapshot_at = start_hours + p["snapshot_hours"]
+    lag = profile[np.floor(snapshot_at).astype(np.int64) % 24]
+    transfer_start = snapshot_at + lag
+
+    # traffic jams: demand per 5-minute bin against the vault's ingest capacity (S13)
+    horizon_bins = int(np.ceil((days * 24 + 24 + MAX_LAG_HOURS + 48) / BIN_HOURS)) + 1
+    rate = np.divide(
+        sent_gb * 1000, transfer_hours * 3600, out=np.zeros_like(sent_gb), where=transfer_hours > 0
+    )
+    first_bin = np.clip(_bins(transfer_start), 0, horizon_bins - 1)
+    last_bin = np.clip(_bins(transfer_start + transfer_hours), 0, horizon_bins - 1)
+    demand = np.zeros(horizon_bins + 1)
+    in_flight = np.zeros(horizon_bins + 1)
+    busy = transfer_hours > 0
+    np.add.at(demand, first_bin[busy], rate[busy])
+    np.add.at(demand, last_bin[busy] + 1, -rate[busy])
+    np.add.at(in_flight, first_bin[busy], 1.0)
+    np.add.at(in_flight, last_bin[busy] + 1, -1.0)
+    load = np.cumsum(demand)[:horizon_bins]
+    slowdown = np.maximum(1.0, load / capacity)
+    cumulative = np.concatenate(([0.0], np.cumsum(slowdown)))
+    mean_slowdown = (cumulative[last_bin + 1] - cumulative[first_bin]) / (last_bin - first_bin + 1)
+    jammed_hours = transfer_hours * mean_slowdown
+    end_hours = transfer_start + jammed_hours
+    duration = end_hours - start_hours
+    if progress is not None:
+        for done in range(7, days + 7, 7):
+            progress(min(done, days), days)
+
+    vm_index = np.repeat(np.arange(plan.vms, dtype=np.uint32), days)
+    jobs = pl.DataFrame(
+        {
+            "vm": vm_index,
+            "day": np.tile(day_index.astype(np.uint16), plan.vms),
+            "start_hours": start_hours.ravel().astype(np.float32),
+            "end_hours": end_hours.ravel().astype(np.float32),
+            "duration_hours": duration.ravel().astype(np.float32),
+            "sent_gb": sent_gb.ravel().astype(np.float32),
+            "met_window": (duration <= WINDOW_HOURS).ravel(),
+        }
+    )
+    concurrency = np.cumsum(in_flight)[:horizon_bins]
+    day_bins = round(24 / BIN_HOURS)
+    peak = concurrency[: days * day_bins].reshape(days, day_bins).max(axis=1)
+    daily = (
+        jobs.lazy()
+        .group_by("day")
+        .agg(
+            jobs=pl.len(),
+            over_window=(~pl.col("met_window")).sum(),
+            worst_hours=pl.col("duration_hours").max(),
+            sent_gb=pl.col("sent_gb").sum(),
+        )
+        .sort("day")
+        .collect()
+        .with_columns(peak_transfers=pl.Series(peak, dtype=pl.Float64))
+    )
+    monthly = _monthly_bill(plan, churn, start, days, prices, redundancy)
+    return FleetResult(
+        jobs=jobs,
+        daily=daily,
+        monthly=monthly,
+        concurrency=concurrency,
+        vm_names=plan.vm_names,
+    )
+
+
+def _monthly_bill(
+    plan: FleetPlan,
+    churn: npt.NDArray[np.float64],
+    start: dt.date,
+    days: int,
+    prices: Prices | None,
+    redundancy: str,
+) -> pl.DataFrame:
+    """Vault storage and the bill per month; storage per VM = used + (points - 1) x mean churn."""
+    dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
+    first_disk = np.flatnonzero(np.r_[True, np.diff(plan.disk_vm) != 0])
+    mean_churn = np.add.reduceat(churn, first_disk, axis=0).mean(axis=1)  # per VM [GB/day]
+    points = np.zeros((len(plan.policies), days))
+    for i, policy in enumerate(plan.policies):  # a handful of policies, not VMs
+        expiry = point_expiry(policy, dates)["expires"]
+        created_day = np.arange(days)
+        ends = (expiry - start).dt.total_days().to_numpy()
+        change = np.zeros(days + 1)
+        np.add.at(change, created_day, 1.0)
+        np.add.at(change, np.minimum(ends, days), -1.0)
+        points[i] = np.cumsum(change[:days])
+    vault_gb = (
+        plan.pi_size_gb[:, None]
+        + np.maximum(points[plan.policy_index] - 1, 0) * mean_churn[:, None]
+    )
+    frame = pl.DataFrame({"day": dates, "vault_gb": vault_gb.sum(axis=0)})
+    if prices is None:
+        return frame.group_by(
+            pl.col("day").dt.truncate("1mo").alias("month"), maintain_order=True
+        ).agg(vault_gb=pl.col("vault_gb").last())
+    crash = np.array([p.consistency == "crash" for p in plan.policies])[plan.policy_index]
+    fee = np.where(
+        crash,
+        pi_fee_usd_per_month(plan.pi_size_gb, prices, "crash"),
+        pi_fee_usd_per_month(plan.pi_size_gb, prices),
+    ).sum()
+    ir_days = np.array([p.instant_restore_days or 1 for p in plan.policies])[plan.policy_index]
+    enhanced = np.array([p.policy_type == "enhanced" for p in plan.policies])[plan.policy_index]
+    snapshots = np.where(
+        enhanced,
+        snapshot_storage_gb("enhanced", plan.pi_size_gb, mean_churn, ir_days),
+        snapshot_storage_gb("standard", plan.pi_size_gb, mean_churn, ir_days),
+    ).sum()
+    storage_price = prices.storage_usd_per_gb_month[redundancy]
+    return (
+        frame.with_columns(
+            month=pl.col("day").dt.truncate("1mo"), dim=pl.col("day").dt.month_end().dt.day()
+        )
+        .group_by("month", maintain_order=True)
+        .agg(
+            days=pl.len(),
+            vault_gb=pl.col("vault_gb").last(),
+            pi_fee_usd=(fee / pl.col("dim")).sum(),
+            vault_storage_usd=(pl.col("vault_gb") * storage_price / pl.col("dim")).sum(),
+            snapshot_storage_usd=(
+                snapshots * prices.snapshot_usd_per_gb_month / pl.col("dim")
+            ).sum(),
+        )
+        .with_columns(
+            total_usd=pl.col("pi_fee_usd")
+            + pl.col("vault_storage_usd")
+            + pl.col("snapshot_storage_usd")
+        )
+    )
+
+
+def propose_stagger(
+    plan: FleetPlan,
+    *,
+    lag_profile_hours: npt.ArrayLike,
+    spreads_minutes: tuple[int, ...] = (15, 30, 45, 60, 90, 120),
+    days: int = 7,
+    **simulate: Any,
+) -> tuple[npt.NDArray[np.float64], pl.DataFrame]:
+    """Propose per-VM schedule offsets that spread the load (S13), and show the gain.
+
+    VMs that share a start time are dealt, largest first, to start slots a few minutes apart
+    over ``±spread`` minutes. Each spread is simulated for ``days`` days; the one with the
+    shortest worst job wins. If none beats the schedule as it is, no offsets are proposed, so
+    the proposal never lengthens the worst job.
+
+    Returns
+    -------
+    (offsets_hours, comparison)
+        Offsets per VM [h], and a table of every candidate: ``spread_minutes``,
+        ``worst_hours``, ``over_window``, ``peak_transfers``.
+    """
+    size_rank = np.argsort(np.argsort(-plan.pi_size_gb, kind="stable"), kind="stable")
+    groups = pl.DataFrame({"start": plan.start_hour, "rank": size_rank}).with_columns(
+        slot=pl.col("rank").rank("ordinal").over("start").cast(pl.Int64) - 1,
+        members=pl.len().over("start"),
+    )
+    slot = groups["slot"].to_numpy()
+    members = groups["members"].to_numpy()
+
+    def evaluate(offsets: npt.NDArray[np.float64]) -> tuple[float, int, float]:
+        result = simulate_fleet(
+            plan, lag_profile_hours=lag_profile_hours, days=days, offsets_hours=offsets, **simulate
+        )
+        return (
+            float(result.jobs["duration_hours"].max()),  # type: ignore[arg-type]
+            int(result.daily["over_window"].sum()),
+            float(result.concurrency.max()),
+        )
+
+    none = np.zeros(plan.vms)
+    rows = [(0, *evaluate(none))]
+    best, best_offsets = rows[0], none
+    for spread in spreads_minutes:
+        # positions spread evenly over [-spread, +spread] minutes, in 5-minute steps
+        position = np.where(members > 1, slot / np.maximum(members - 1, 1), 0.5)
+        offsets = np.round((position * 2 - 1) * spread / 5) * 5 / 60
+        row = (spread, *evaluate(offsets))
+        rows.append(row)
+        if row[1] < best[1] - 1e-9:
+            best, best_offsets = row, offsets
+    comparison = pl.DataFrame(
+        rows,
+        schema=["spread_minutes", "worst_hours", "over_window", "peak_transfers"],
+        orient="row",
+    ).with_columns(chosen=pl.col("spread_minutes") == best[0])
+    return best_offsets, comparison
