@@ -9,9 +9,10 @@ one row per disk) in numpy, without a Python loop over VMs or days:
 2. **the job**: each VM starts at its schedule hour plus an optional offset; preparation, the
    peak-hour lag and each disk's transfer follow ``vmbackup.transfer`` (same defaults), every disk
    in parallel, the slowest one ending the job; extents follow from churn at ``fragmentation``;
-3. **traffic jams** (S13): the vault ingests at most ``vault_ingest_mb_s`` in all. Demand is
-   summed over 5-minute bins; a job is slowed by the average overload of the bins its transfer
-   would have used (a one-pass fluid approximation, not iterated);
+3. **traffic jams** (S13): each vault (``vms_per_vault`` VMs each) ingests at most
+   ``vault_ingest_mb_s`` in all. Demand is summed per vault over 5-minute bins; a job is slowed
+   by the average overload of the bins its transfer would have used (a one-pass fluid
+   approximation, not iterated);
 4. **rollups**: per day (jobs, jobs over the 24 h window, peak concurrent transfers, GB sent) and
    per month (storage and the bill, by ``vmbackup.billing`` rules).
 
@@ -51,6 +52,8 @@ __all__ = [
 BIN_HOURS = 5 / 60
 #: Assumption: what one vault ingests at once [MB/s]: X2's 100 concurrent VMs at about 7 MB/s.
 DEFAULT_VAULT_INGEST_MB_S = 700.0
+#: Azure's limit of VMs protected by one Recovery Services vault.
+DEFAULT_VMS_PER_VAULT = 1000
 
 
 @dataclass(frozen=True)
@@ -152,12 +155,41 @@ class FleetResult:
     vm_names: tuple[str, ...]
 
 
-def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[np.float64]:
-    """Daily churn per disk [GB], shape (disks, days)."""
+def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[np.float32]:
+    """Daily churn per disk [GB], shape (disks, days): a log-normal factor of median-preserving
+    mean 1 times the disk's class share of its used data, capped at the used data."""
     rng = np.random.default_rng(seed)
-    factor = rng.lognormal(mean=-0.5 * sigma**2, sigma=sigma, size=(plan.disk_vm.size, days))
-    base = plan.disk_used_gb * plan.churn_share[plan.disk_vm]
-    return np.minimum(base[:, None] * factor, plan.disk_used_gb[:, None])
+    normal = rng.standard_normal(size=(plan.disk_vm.size, days), dtype=np.float32)
+    factor = np.exp(np.float32(sigma) * normal - np.float32(0.5 * sigma**2))
+    base = (plan.disk_used_gb * plan.churn_share[plan.disk_vm]).astype(np.float32)
+    used = plan.disk_used_gb.astype(np.float32)
+    churn: npt.NDArray[np.float32] = np.minimum(base[:, None] * factor, used[:, None])
+    return churn
+
+
+def _per_vm(values: npt.NDArray[np.float32], plan: FleetPlan, how: str) -> npt.NDArray[np.float64]:
+    """Reduce a (disks, days) array to (vms, days) by ``max`` or ``sum`` over each VM's disks.
+
+    Loops over the disk *position* within a VM (at most 33: the OS disk and 32 data disks),
+    never over VMs or days.
+    """
+    first = np.flatnonzero(np.r_[True, np.diff(plan.disk_vm) != 0])
+    counts = np.diff(np.r_[first, plan.disk_vm.size])
+    position = np.arange(plan.disk_vm.size) - np.repeat(first, counts)
+    order = np.argsort(position, kind="stable")  # disks grouped by position, VMs in order
+    per_position = np.bincount(position)
+    ordered_values = values[order]
+    ordered_vm = plan.disk_vm[order]
+    out = np.zeros((plan.vms, values.shape[1]), dtype=np.float64)
+    begin = 0
+    for count in per_position.tolist():
+        target, chunk = ordered_vm[begin : begin + count], ordered_values[begin : begin + count]
+        if how == "max":
+            out[target] = np.maximum(out[target], chunk)
+        else:
+            out[target] += chunk
+        begin += count
+    return out
 
 
 def _bins(hours: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
@@ -172,12 +204,13 @@ def simulate_fleet(
     start: dt.date = dt.date(2026, 1, 1),
     offsets_hours: npt.ArrayLike = 0.0,
     vault_ingest_mb_s: float = DEFAULT_VAULT_INGEST_MB_S,
+    vms_per_vault: int = DEFAULT_VMS_PER_VAULT,
     fragmentation: float = 0.3,
     churn_sigma: float = 0.5,
     seed: int = 0,
     prices: Prices | None = None,
     redundancy: str = "GRS",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> FleetResult:
     """Simulate ``days`` days of backups for every VM of ``plan`` (see the module notes).
 
@@ -194,7 +227,10 @@ def simulate_fleet(
     offsets_hours
         Per-VM shift of the scheduled start [h] (from :func:`propose_stagger`), or a scalar.
     vault_ingest_mb_s
-        The vault's total ingest capacity [MB/s] (assumption: 700).
+        Each vault's total ingest capacity [MB/s] (assumption: 700).
+    vms_per_vault
+        VMs are dealt to vaults in fleet order, this many each (default 1,000: Azure's limit of
+        VMs per Recovery Services vault; assumption for how an estate is split).
     fragmentation
         How scattered each day's changes are (0 contiguous .. 1), for the per-extent cost.
     churn_sigma
@@ -204,7 +240,8 @@ def simulate_fleet(
     prices, redundancy
         For the monthly bill; without prices the bill columns are omitted.
     progress
-        Called as ``progress(done_days, days)`` after each week of days.
+        Called as ``progress(stage, 4, label)`` as the stages (churn, transfer, congestion,
+        rollups) begin and ``progress(4, 4, "done")`` at the end.
     """
     if not (isinstance(days, int) and 1 <= days <= 3660):
         raise ValueError(f"days={days!r} must be a whole number in 1..3660")
@@ -216,18 +253,26 @@ def simulate_fleet(
     profile = np.asarray(lag_profile_hours, dtype=np.float64)
     if profile.shape != (24,) or (profile < 0).any() or (profile > MAX_LAG_HOURS).any():
         raise ValueError("lag_profile_hours must hold 24 values between 0 and 8 (S11)")
+    if not (isinstance(vms_per_vault, int) and vms_per_vault >= 1):
+        raise ValueError(f"vms_per_vault={vms_per_vault!r} must be a whole number >= 1")
     offsets = np.broadcast_to(np.asarray(offsets_hours, dtype=np.float64), (plan.vms,))
+
+    def report(label: str, stage: int) -> None:
+        if progress is not None:
+            progress(stage, 4, label)
+
     p = TRANSFER_DEFAULTS
+    report("churn", 0)
     churn = _churn(plan, days, seed, non_negative("churn_sigma", churn_sigma))
 
     # unconstrained per-disk transfer hours, then the job's (the slowest disk's)
-    blocks = np.ceil(churn * 1e9 / 65536)
-    extents = np.where(blocks > 0, 1 + fragmentation * np.maximum(blocks - 1, 0), 0.0)
-    disk_hours = churn * 1000 / p["incremental_throughput_mb_s"] / 3600
-    disk_hours += extents * p["per_extent_seconds"] / 3600
-    first_disk = np.flatnonzero(np.r_[True, np.diff(plan.disk_vm) != 0])
-    transfer_hours = np.maximum.reduceat(disk_hours, first_disk, axis=0)  # (vms, days)
-    sent_gb = np.add.reduceat(churn, first_disk, axis=0)
+    report("transfer", 1)
+    blocks = np.ceil(churn * np.float32(1e9 / 65536))
+    extents = np.where(blocks > 0, 1 + np.float32(fragmentation) * np.maximum(blocks - 1, 0), 0)
+    disk_hours = churn * np.float32(1000 / p["incremental_throughput_mb_s"] / 3600)
+    disk_hours += extents * np.float32(p["per_extent_seconds"] / 3600)
+    transfer_hours = _per_vm(disk_hours, plan, "max")  # (vms, days): the slowest disk
+    sent_gb = _per_vm(churn, plan, "sum")
 
     day_index = np.arange(days)
     start_hours = (plan.start_hour + offsets)[:, None] + 24.0 * day_index[None, :]
@@ -235,31 +280,33 @@ def simulate_fleet(
     lag = profile[np.floor(snapshot_at).astype(np.int64) % 24]
     transfer_start = snapshot_at + lag
 
-    # traffic jams: demand per 5-minute bin against the vault's ingest capacity (S13)
-    horizon_bins = int(np.ceil((days * 24 + 24 + MAX_LAG_HOURS + 48) / BIN_HOURS)) + 1
-    rate = np.divide(
-        sent_gb * 1000, transfer_hours * 3600, out=np.zeros_like(sent_gb), where=transfer_hours > 0
-    )
-    first_bin = np.clip(_bins(transfer_start), 0, horizon_bins - 1)
-    last_bin = np.clip(_bins(transfer_start + transfer_hours), 0, horizon_bins - 1)
-    demand = np.zeros(horizon_bins + 1)
-    in_flight = np.zeros(horizon_bins + 1)
+    # traffic jams: demand per 5-minute bin against each vault's ingest capacity (S13)
+    report("congestion", 2)
+    horizon = int(np.ceil((days * 24 + 24 + MAX_LAG_HOURS + 48) / BIN_HOURS)) + 1
+    vaults = -(-plan.vms // vms_per_vault)
+    vault = (np.arange(plan.vms) // vms_per_vault)[:, None] * (horizon + 1)
     busy = transfer_hours > 0
-    np.add.at(demand, first_bin[busy], rate[busy])
-    np.add.at(demand, last_bin[busy] + 1, -rate[busy])
-    np.add.at(in_flight, first_bin[busy], 1.0)
-    np.add.at(in_flight, last_bin[busy] + 1, -1.0)
-    load = np.cumsum(demand)[:horizon_bins]
+    rate = np.divide(sent_gb * 1000, transfer_hours * 3600, out=np.zeros_like(sent_gb), where=busy)
+    first_bin = np.clip(_bins(transfer_start), 0, horizon - 1)
+    last_bin = np.clip(_bins(transfer_start + transfer_hours), 0, horizon - 1)
+    begin_key, end_key = (vault + first_bin)[busy], (vault + last_bin + 1)[busy]
+    size = vaults * (horizon + 1)
+    demand = np.bincount(begin_key, rate[busy], size) - np.bincount(end_key, rate[busy], size)
+    load = np.cumsum(demand.reshape(vaults, horizon + 1), axis=1)
     slowdown = np.maximum(1.0, load / capacity)
-    cumulative = np.concatenate(([0.0], np.cumsum(slowdown)))
-    mean_slowdown = (cumulative[last_bin + 1] - cumulative[first_bin]) / (last_bin - first_bin + 1)
-    jammed_hours = transfer_hours * mean_slowdown
-    end_hours = transfer_start + jammed_hours
+    cumulative = np.concatenate(
+        (np.zeros((vaults, 1)), np.cumsum(slowdown, axis=1)), axis=1
+    ).ravel()
+    mean_slowdown = (cumulative[vault + last_bin + 1] - cumulative[vault + first_bin]) / (
+        last_bin - first_bin + 1
+    )
+    end_hours = transfer_start + transfer_hours * mean_slowdown
     duration = end_hours - start_hours
-    if progress is not None:
-        for done in range(7, days + 7, 7):
-            progress(min(done, days), days)
+    starts = np.bincount(first_bin[busy], minlength=horizon + 1)
+    ends = np.bincount(last_bin[busy] + 1, minlength=horizon + 1)
+    concurrency = np.cumsum(starts - ends)[:horizon].astype(np.float64)
 
+    report("rollups", 3)
     vm_index = np.repeat(np.arange(plan.vms, dtype=np.uint32), days)
     jobs = pl.DataFrame(
         {
@@ -272,7 +319,6 @@ def simulate_fleet(
             "met_window": (duration <= WINDOW_HOURS).ravel(),
         }
     )
-    concurrency = np.cumsum(in_flight)[:horizon_bins]
     day_bins = round(24 / BIN_HOURS)
     peak = concurrency[: days * day_bins].reshape(days, day_bins).max(axis=1)
     daily = (
@@ -288,7 +334,8 @@ def simulate_fleet(
         .collect()
         .with_columns(peak_transfers=pl.Series(peak, dtype=pl.Float64))
     )
-    monthly = _monthly_bill(plan, churn, start, days, prices, redundancy)
+    monthly = _monthly_bill(plan, sent_gb, start, days, prices, redundancy)
+    report("done", 4)
     return FleetResult(
         jobs=jobs,
         daily=daily,
@@ -300,7 +347,7 @@ def simulate_fleet(
 
 def _monthly_bill(
     plan: FleetPlan,
-    churn: npt.NDArray[np.float64],
+    sent_gb: npt.NDArray[np.float64],
     start: dt.date,
     days: int,
     prices: Prices | None,
@@ -308,8 +355,7 @@ def _monthly_bill(
 ) -> pl.DataFrame:
     """Vault storage and the bill per month; storage per VM = used + (points - 1) x mean churn."""
     dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
-    first_disk = np.flatnonzero(np.r_[True, np.diff(plan.disk_vm) != 0])
-    mean_churn = np.add.reduceat(churn, first_disk, axis=0).mean(axis=1)  # per VM [GB/day]
+    mean_churn = sent_gb.mean(axis=1)  # per VM [GB/day]
     points = np.zeros((len(plan.policies), days))
     for i, policy in enumerate(plan.policies):  # a handful of policies, not VMs
         expiry = point_expiry(policy, dates)["expires"]

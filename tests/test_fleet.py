@@ -1,0 +1,327 @@
+"""The fleet planner (S11, S13, S18, S23-S28): rollups, staggering, the Azure import, the CLI."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vmbackup.cli import main
+from vmbackup.data import (
+    dataset_path,
+    read_azure_estate,
+    read_fleet,
+    read_lag_profile,
+    read_policies,
+    read_prices,
+)
+from vmbackup.fleet import fleet_plan, propose_stagger, simulate_fleet
+from vmbackup.inventory import estate_to_fleet
+from vmbackup.transfer import backup_jobs
+
+FLEET = read_fleet()
+POLICIES = read_policies()
+LAG = read_lag_profile()
+PRICES = read_prices()
+PLAN = fleet_plan(FLEET, POLICIES)
+RESULT = simulate_fleet(PLAN, lag_profile_hours=LAG, days=14, prices=PRICES)
+VMS = json.loads(dataset_path("azure/vms.json").read_text())
+DISKS = json.loads(dataset_path("azure/disks.json").read_text())
+
+
+def test_every_vm_has_one_job_a_day() -> None:
+    assert RESULT.jobs.height == PLAN.vms * 14
+    assert RESULT.jobs.group_by("vm").len()["len"].unique().to_list() == [14]
+
+
+def test_daily_rollups_equal_the_sum_of_jobs() -> None:
+    jobs = RESULT.jobs
+    recomputed = (
+        jobs.group_by("day")
+        .agg(
+            pl.len().alias("jobs"),
+            (~pl.col("met_window")).sum().alias("over_window"),
+            pl.col("sent_gb").sum(),
+            pl.col("duration_hours").max().alias("worst_hours"),
+        )
+        .sort("day")
+    )
+    assert recomputed["jobs"].to_list() == RESULT.daily["jobs"].to_list()
+    assert recomputed["over_window"].to_list() == RESULT.daily["over_window"].to_list()
+    assert np.allclose(recomputed["sent_gb"], RESULT.daily["sent_gb"], rtol=1e-5)
+    assert recomputed["worst_hours"].to_list() == RESULT.daily["worst_hours"].to_list()
+
+
+def test_s11_met_window_means_at_most_24_hours() -> None:
+    """S11: a job meets its window when it takes at most 24 h."""
+    jobs = RESULT.jobs
+    assert (jobs["met_window"] == (jobs["duration_hours"] <= 24)).all()
+
+
+def test_without_congestion_each_job_matches_the_single_vm_model() -> None:
+    """The vectorised fleet equals vmbackup.transfer job by job when the vault is never full."""
+    free = simulate_fleet(PLAN, lag_profile_hours=LAG, days=2, vault_ingest_mb_s=1e12)
+    from vmbackup.fleet import _churn
+
+    churn = _churn(PLAN, 2, 0, 0.5)
+    disks = pl.DataFrame(
+        {
+            "vm": [PLAN.vm_names[i] for i in PLAN.disk_vm],
+            "disk": [f"d{i}" for i in range(PLAN.disk_vm.size)],
+            "used_gb": PLAN.disk_used_gb,
+            "allocated_gb": PLAN.disk_allocated_gb,
+            "churn_gb": churn[:, 1].astype(np.float64),
+            "new_disk": False,
+            "start_hour": PLAN.start_hour[PLAN.disk_vm],
+            "first_backup": False,
+            "snapshot_missing": False,
+        }
+    )
+    blocks = np.ceil(disks["churn_gb"].to_numpy() * 1e9 / 65536)
+    disks = disks.with_columns(extents=pl.Series(np.where(blocks > 0, 1 + 0.3 * (blocks - 1), 0.0)))
+    single = backup_jobs(disks, LAG)["total_hours"].to_numpy()
+    fleet_day_1 = free.jobs.filter(pl.col("day") == 1)["duration_hours"].to_numpy()
+    assert np.allclose(fleet_day_1, single, rtol=1e-4, atol=1e-4)
+
+
+def test_s13_the_same_start_time_for_everyone_jams_the_vault() -> None:
+    """S13: backing up many VMs at the same time causes traffic jams."""
+    tight = simulate_fleet(PLAN, lag_profile_hours=LAG, days=7, vault_ingest_mb_s=100)
+    loose = simulate_fleet(PLAN, lag_profile_hours=LAG, days=7, vault_ingest_mb_s=1e12)
+    assert tight.jobs["duration_hours"].max() > loose.jobs["duration_hours"].max()
+    assert (
+        tight.jobs["duration_hours"].to_numpy() >= loose.jobs["duration_hours"].to_numpy() - 1e-4
+    ).all()
+
+
+def test_s13_staggering_spreads_the_peak_and_shortens_the_worst_job_on_the_sample() -> None:
+    """S13: moving start times by minutes spreads the load."""
+    offsets, comparison = propose_stagger(PLAN, lag_profile_hours=LAG)
+    chosen = comparison.filter(pl.col("chosen")).row(0, named=True)
+    baseline = comparison.row(0, named=True)
+    assert chosen["worst_hours"] < baseline["worst_hours"]
+    assert chosen["peak_transfers"] < baseline["peak_transfers"]
+    assert np.abs(offsets).max() <= chosen["spread_minutes"] / 60 + 1e-9
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    seed=st.integers(0, 1000),
+    count=st.integers(5, 60),
+    capacity=st.sampled_from([50.0, 200.0, 700.0]),
+)
+def test_staggering_never_lengthens_the_worst_job(seed: int, count: int, capacity: float) -> None:
+    names = FLEET["vm_name"].unique(maintain_order=True).sample(count, seed=seed).to_list()
+    plan = fleet_plan(FLEET.filter(pl.col("vm_name").is_in(names)), POLICIES)
+    offsets, _comparison = propose_stagger(
+        plan, lag_profile_hours=LAG, days=5, seed=seed, vault_ingest_mb_s=capacity
+    )
+    before = simulate_fleet(
+        plan, lag_profile_hours=LAG, days=5, seed=seed, vault_ingest_mb_s=capacity
+    )
+    after = simulate_fleet(
+        plan,
+        lag_profile_hours=LAG,
+        days=5,
+        seed=seed,
+        vault_ingest_mb_s=capacity,
+        offsets_hours=offsets,
+    )
+    assert after.jobs["duration_hours"].max() <= before.jobs["duration_hours"].max() + 1e-6
+
+
+def test_the_same_seed_gives_the_same_month() -> None:
+    again = simulate_fleet(PLAN, lag_profile_hours=LAG, days=14, prices=PRICES)
+    other = simulate_fleet(PLAN, lag_profile_hours=LAG, days=14, prices=PRICES, seed=1)
+    assert again.jobs.equals(RESULT.jobs)
+    assert not other.jobs.equals(RESULT.jobs)
+
+
+def test_y2_hourly_policies_send_at_their_last_backup() -> None:
+    """Y2: an Enhanced hourly policy sends one vault point a day, after its last backup."""
+    hourly = next(i for i, p in enumerate(PLAN.policies) if p.frequency == "hourly")
+    vm = int(np.flatnonzero(PLAN.policy_index == hourly)[0])
+    assert PLAN.start_hour[vm] == PLAN.policies[hourly].backup_hours()[-1]
+
+
+def test_s26_s23_the_bill_uses_pi_sizes_and_retained_storage() -> None:
+    """S26, P1: the PI fee sums each VM's fee on its used data; storage grows with retention."""
+    month = RESULT.monthly.row(0, named=True)
+    assert month["days"] == 14
+    assert month["pi_fee_usd"] > 0
+    assert month["total_usd"] == pytest.approx(
+        month["pi_fee_usd"] + month["vault_storage_usd"] + month["snapshot_storage_usd"]
+    )
+    assert month["vault_gb"] > PLAN.pi_size_gb.sum()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"days": 0}, "days=0 must be a whole number"),
+        ({"vault_ingest_mb_s": 0.0}, "vault_ingest_mb_s=0 must be > 0"),
+        ({"fragmentation": 2.0}, "fragmentation=2.0 must be between 0 and 1"),
+        ({"vms_per_vault": 0}, "vms_per_vault=0 must be a whole number >= 1"),
+        ({"lag_profile_hours": [1.0] * 23}, "lag_profile_hours must hold 24 values"),
+    ],
+)
+def test_bad_simulation_input_is_named(kwargs: dict[str, Any], message: str) -> None:
+    args: dict[str, Any] = {"lag_profile_hours": LAG} | kwargs
+    with pytest.raises(ValueError, match=message):
+        simulate_fleet(PLAN, **args)
+
+
+def test_an_unknown_policy_is_named() -> None:
+    with pytest.raises(ValueError, match="policy 'AgentlessDaily' used by the fleet is not given"):
+        fleet_plan(FLEET, {"Other": POLICIES["EnhancedHourly"]})
+
+
+# --- importing an Azure estate -------------------------------------------------------------------
+
+
+def test_azure_json_maps_to_the_fleet_schema() -> None:
+    fleet = read_azure_estate(dataset_path("azure/vms.json"), dataset_path("azure/disks.json"))
+    assert fleet["vm_name"].unique(maintain_order=True).to_list() == [
+        "web-01",
+        "sql-01",
+        "files-01",
+        "legacy-01",
+    ]
+    sql = fleet.filter(pl.col("vm_name") == "sql-01")
+    assert sql["allocated_gb"].to_list() == [127.0, 1024.0, 512.0]
+    assert sql["disk_type"].unique().to_list() == ["premium"]
+    assert sql["cores"][0] == 8
+    legacy = fleet.filter(pl.col("vm_name") == "legacy-01")
+    assert legacy["storage_account"].unique().to_list() == ["stlegacyvhds01"]
+    assert not legacy["managed"].any()
+    files = fleet.filter(pl.col("vm_name") == "files-01")
+    assert files["disk_type"].to_list() == ["standard", "standard"]
+    assert (fleet["used_gb"] == (fleet["allocated_gb"] * 0.5).round(1)).all()
+
+
+def _break(path: list[Any], value: Any = KeyError) -> list[dict[str, Any]]:
+    vms = copy.deepcopy(VMS)
+    node: Any = vms
+    for key in path[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return vms
+
+
+@pytest.mark.parametrize(
+    ("vms", "message"),
+    [
+        (_break([0, "hardwareProfile"]), r"VM 1 \('web-01'\): missing field hardwareProfile"),
+        (
+            _break([1, "storageProfile", "osDisk"]),
+            r"VM 2 \('sql-01'\): missing field storageProfile.osDisk",
+        ),
+        (_break([0, "name"]), "VM 1: missing field name"),
+        (_break([0, "storageProfile", "osDisk", "osType"], "BSD"), "osType='bsd' is not allowed"),
+        (
+            _break([1, "storageProfile", "dataDisks", 0, "managedDisk", "id"], "/x/disks/nope"),
+            "managed disk id not found in az disk list",
+        ),
+        (_break([3, "storageProfile", "osDisk", "vhd"]), "missing field vhd"),
+        ({"value": []}, "expected a JSON list of virtual machines"),
+        ([], "the list holds no virtual machine"),
+    ],
+)
+def test_broken_azure_json_names_the_missing_field(vms: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        estate_to_fleet(vms, DISKS)
+
+
+def test_the_import_does_not_modify_its_input() -> None:
+    before = copy.deepcopy(VMS)
+    estate_to_fleet(VMS, DISKS, used_fraction=0.7)
+    assert before == VMS
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_plan_prints_the_summary_and_writes_jobs(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "jobs.parquet"
+    code = main(
+        ["plan", str(dataset_path("sample_fleet.csv")), "--days", "10", "--out", str(target)],
+        out,
+        err,
+    )
+    text = out.getvalue()
+    assert code == 0
+    assert "Fleet: 200 VMs" in text
+    assert "Backups over 10 days: 2,000 jobs" in text
+    assert "Cost per month (USD):" in text
+    assert "Premium space before the first backup (S21): 43 VMs short" in text
+    assert "Restore of every VM from the vault" in text
+    assert "Staggering (S13)" in text
+    assert "6/6 done" in err.getvalue()
+    jobs = pl.read_parquet(target)
+    assert jobs.height == 2000
+    assert {"vm_name", "duration_hours", "met_window", "offset_hours"} <= set(jobs.columns)
+
+
+def test_cli_reads_azure_json_and_one_policy(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        [
+            "plan",
+            str(dataset_path("azure/vms.json")),
+            "--disks",
+            str(dataset_path("azure/disks.json")),
+            "--policy",
+            str(dataset_path("policies/enhanced_hourly.json")),
+            "--days",
+            "3",
+        ],
+        out,
+        err,
+    )
+    assert code == 0, err.getvalue()
+    assert "Fleet: 4 VMs" in out.getvalue()
+    assert "Policies: EnhancedHourly" in out.getvalue()
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "fleet.csv"
+    broken.write_text(dataset_path("sample_fleet.csv").read_text().replace(",linux,", ",plan9,", 1))
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["plan", str(broken)], out, err) == 2
+    assert "error: fleet.csv: row 2" in err.getvalue()
+    assert "os='plan9' is not allowed" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+
+
+def test_python_dash_m_runs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vmbackup",
+            "plan",
+            str(dataset_path("sample_fleet.csv")),
+            "--days",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Fleet: 200 VMs" in run.stdout
