@@ -7,8 +7,8 @@ import math
 __all__ = ["check"]
 
 
-def check(answer: object, expected: object, *, why: str = "", rel_tol: float = 0.01) -> str:
-    """Return a verdict on ``answer``; numbers match within ``rel_tol`` (1% by default).
+def check(answer: object, expected: object, *, why: str = "", rel_tol: float = 0.001) -> str:
+    """Return a verdict on ``answer``; numbers match within ``rel_tol`` (0.1% by default).
 
     >>> check("crash", "crash", why="the VM was stopped")
     'Correct: crash. Why: the VM was stopped'

@@ -22,6 +22,8 @@ __all__ = [
     "plot_backup_timeline",
     "plot_block_map",
     "plot_daily_churn",
+    "plot_in_flight",
+    "plot_job_durations",
     "plot_level_grid",
     "plot_monthly_bill",
     "plot_pi_fee",
@@ -437,4 +439,49 @@ def plot_daily_churn(days: pl.DataFrame, ax: Axes | None = None, title: str = ""
     ax.set_ylabel("data [GB]")
     ax.set_title(title or "Daily churn: written vs what a backup sends")
     ax.legend(loc="upper left")
+    return ax
+
+
+def plot_in_flight(
+    concurrency: Mapping[str, npt.ArrayLike],
+    bin_hours: float,
+    ax: Axes | None = None,
+    *,
+    hours: tuple[float, float] = (0.0, 72.0),
+    title: str = "Backup transfers in flight",
+) -> Axes:
+    """Transfers in flight over time, one line per scenario (``FleetResult.concurrency``)."""
+    ax = _axes(ax, (10, 4.5))
+    for label, values in concurrency.items():
+        series = np.asarray(values, dtype=np.float64)
+        x = np.arange(series.size) * bin_hours
+        keep = (x >= hours[0]) & (x <= hours[1])
+        ax.plot(x[keep], series[keep], label=label, linewidth=1.2)
+    for day in range(int(hours[0] // 24) + 1, int(hours[1] // 24) + 1):
+        ax.axvline(day * 24, color="#adb5bd", linewidth=0.8, linestyle=":")
+    ax.set_xlim(*hours)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("hours since the first day's midnight")
+    ax.set_ylabel("transfers in flight [VMs]")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    return ax
+
+
+def plot_job_durations(
+    durations: Mapping[str, npt.ArrayLike], ax: Axes | None = None, title: str = ""
+) -> Axes:
+    """Histogram of backup job durations against the 24 h window, one per scenario."""
+    ax = _axes(ax, (9, 4.5))
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in durations.items()}
+    top = max(26.0, max(float(a.max()) for a in arrays.values()) * 1.05)
+    bins = np.linspace(0, top, 60).tolist()
+    for label, values in arrays.items():
+        ax.hist(values, bins=bins, histtype="step", linewidth=1.5, label=label)
+    ax.axvline(24, color="#b00020", linestyle="--", linewidth=1, label="24 h window")
+    ax.set_yscale("log")
+    ax.set_xlabel("job duration: scheduled start to last disk done [h]")
+    ax.set_ylabel("jobs (log scale)")
+    ax.set_title(title or "How long the month's backup jobs took")
+    ax.legend(loc="upper right")
     return ax

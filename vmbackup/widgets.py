@@ -23,10 +23,19 @@ from vmbackup._checks import non_negative
 from vmbackup.billing import REDUNDANCIES, Event, Prices, monthly_bill, whatif_bill
 from vmbackup.capacity import SpaceCheck, vm_space_check
 from vmbackup.consistency import INPUTS, LEVELS, decide, decision_table
+from vmbackup.fleet import (
+    BIN_HOURS,
+    FleetResult,
+    fleet_plan,
+    scale_fleet,
+    simulate_fleet,
+    stagger_offsets,
+)
 from vmbackup.plots import (
     BILL_PARTS,
     LEVEL_COLOURS,
     plot_backup_timeline,
+    plot_in_flight,
     plot_monthly_bill,
     plot_restore_gantt,
     plot_space_check,
@@ -44,6 +53,8 @@ __all__ = [
     "decision_browser",
     "error_html",
     "filter_decisions",
+    "fleet_app",
+    "fleet_update",
     "lifecycle_app",
     "lifecycle_update",
     "premium_space_app",
@@ -745,4 +756,93 @@ def transfer_app(lag_profile_hours: npt.ArrayLike) -> w.Box:
     }
     return _figure_app(
         controls, lambda **v: transfer_update(lag_profile_hours=lag_profile_hours, **v)
+    )
+
+
+# --- fleet ---------------------------------------------------------------------------------------
+
+
+def fleet_update(
+    *,
+    fleet: pl.DataFrame,
+    policies: Mapping[str, Policy],
+    lag_profile_hours: npt.ArrayLike,
+    fleet_copies: int = 1,
+    vault_ingest_mb_s: float = 700.0,
+    spread_minutes: float = 0.0,
+    days: int = 7,
+) -> tuple[FleetResult | None, str, Axes | None]:
+    """The fleet app's pure update: a week of the (scaled) fleet with a start-time spread."""
+    try:
+        scaled = scale_fleet(fleet, fleet_copies)
+        plan = fleet_plan(scaled, policies)
+        offsets = stagger_offsets(plan, spread_minutes)
+        common: dict[str, Any] = {
+            "lag_profile_hours": lag_profile_hours,
+            "days": days,
+            "vault_ingest_mb_s": vault_ingest_mb_s,
+        }
+        result = simulate_fleet(plan, offsets_hours=offsets, **common)
+        default = simulate_fleet(plan, **common) if spread_minutes else result
+    except ValueError as error:
+        return None, error_html(error), None
+    jobs = result.jobs
+    worst = float(jobs["duration_hours"].max())  # type: ignore[arg-type]
+    over = int((~jobs["met_window"]).sum())
+    text = (
+        f"<p><b>{plan.vms:,} VMs x {days} days: {over:,} of {jobs.height:,} jobs over the 24 h "
+        f"window</b>; worst job {worst:.1f} h; peak {result.concurrency.max():.0f} transfers in "
+        f"flight (at the default times: {default.concurrency.max():.0f}).</p>"
+    )
+    curves = {f"start times spread over ±{spread_minutes:g} min": result.concurrency}
+    if spread_minutes:
+        curves = {"default start times": default.concurrency, **curves}
+    ax = plot_in_flight(
+        curves,
+        BIN_HOURS,
+        _new_axes(10, 4.2),
+        title=f"Transfers in flight, {plan.vms:,} VMs, vault {vault_ingest_mb_s:g} MB/s",
+    )
+    return result, text, ax
+
+
+def fleet_app(
+    fleet: pl.DataFrame, policies: Mapping[str, Policy], lag_profile_hours: npt.ArrayLike
+) -> w.Box:
+    """Fleet scale, vault capacity and schedule spread: the week's traffic jam."""
+    style = {"description_width": "220px"}
+    layout = w.Layout(width="540px")
+    controls: dict[str, w.ValueWidget] = {
+        "fleet_copies": w.IntSlider(
+            value=1,
+            min=1,
+            max=5,
+            description="fleet size (x the sample)",
+            style=style,
+            layout=layout,
+        ),
+        "vault_ingest_mb_s": w.FloatSlider(
+            value=700,
+            min=50,
+            max=3000,
+            step=50,
+            description="vault ingest [MB/s]",
+            style=style,
+            layout=layout,
+        ),
+        "spread_minutes": w.IntSlider(
+            value=0,
+            min=0,
+            max=180,
+            step=15,
+            description="spread start times [± min]",
+            style=style,
+            layout=layout,
+        ),
+    }
+    return _figure_app(
+        controls,
+        lambda **v: fleet_update(
+            fleet=fleet, policies=policies, lag_profile_hours=lag_profile_hours, **v
+        ),
     )
