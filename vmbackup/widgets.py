@@ -313,15 +313,15 @@ def _month_slider(description: str, value: int) -> w.IntSlider:
         min=0,
         max=LIFECYCLE_HORIZON_MONTHS,
         description=description,
-        style={"description_width": "200px"},
-        layout=w.Layout(width="520px"),
+        style={"description_width": "250px"},
+        layout=w.Layout(width="580px"),
     )
 
 
 def lifecycle_app(prices: Prices) -> w.Box:
     """Protect, back up, grow, stop and delete on a 24-month timeline; watch the bill."""
-    style = {"description_width": "200px"}
-    layout = w.Layout(width="520px")
+    style = {"description_width": "250px"}
+    layout = w.Layout(width="580px")
     controls: dict[str, w.ValueWidget] = {
         "used_gb": w.FloatSlider(
             value=200,
@@ -562,9 +562,15 @@ def premium_space_app() -> w.Box:
         "used_gb": w.FloatSlider(
             value=600, min=0, max=8192, step=8, description="used [GB]", style=style, layout=layout
         ),
-        "premium": w.Checkbox(value=True, description="premium storage", style=style),
-        "instant_restore": w.Checkbox(value=True, description="Instant Restore", style=style),
-        "first_backup_done": w.Checkbox(value=False, description="first backup done", style=style),
+        "premium": w.Checkbox(
+            value=True, description="premium storage", style=style, layout=layout
+        ),
+        "instant_restore": w.Checkbox(
+            value=True, description="Instant Restore", style=style, layout=layout
+        ),
+        "first_backup_done": w.Checkbox(
+            value=False, description="first backup done", style=style, layout=layout
+        ),
     }
     return _figure_app(controls, premium_space_update)
 
@@ -748,10 +754,14 @@ def transfer_app(lag_profile_hours: npt.ArrayLike) -> w.Box:
         "churn_data2_gb": slider("churn on data2 [GB]", 10, 1200, 5),
         "fragmentation": slider("fragmentation (0 = contiguous)", 0.3, 1, 0.05),
         "start_hour": slider("scheduled start [h]", 22.5, 23.75, 0.25),
-        "first_backup": w.Checkbox(value=False, description="first backup", style=style),
-        "new_disk": w.Checkbox(value=False, description="a new 800 GB disk was added", style=style),
+        "first_backup": w.Checkbox(
+            value=False, description="first backup", style=style, layout=layout
+        ),
+        "new_disk": w.Checkbox(
+            value=False, description="a new 800 GB disk was added", style=style, layout=layout
+        ),
         "snapshot_missing": w.Checkbox(
-            value=False, description="Instant Restore snapshot deleted", style=style
+            value=False, description="Instant Restore snapshot deleted", style=style, layout=layout
         ),
     }
     return _figure_app(
@@ -794,9 +804,9 @@ def fleet_update(
         f"window</b>; worst job {worst:.1f} h; peak {result.concurrency.max():.0f} transfers in "
         f"flight (at the default times: {default.concurrency.max():.0f}).</p>"
     )
-    curves = {f"start times spread over ±{spread_minutes:g} min": result.concurrency}
+    curves = {"default start times": default.concurrency}
     if spread_minutes:
-        curves = {"default start times": default.concurrency, **curves}
+        curves[f"start times spread over ±{spread_minutes:g} min"] = result.concurrency
     ax = plot_in_flight(
         curves,
         BIN_HOURS,
