@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +35,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             f"notebooks not collected by nbval: {missing}; run pytest with --nbval "
             "(pyproject.toml's addopts does this)"
         )
+
+
+def mutated(document: Any, path: list[Any], value: Any = KeyError) -> Any:
+    """A deep copy of a parsed JSON ``document`` with the field at ``path`` set to ``value``, or
+    removed when ``value`` is ``KeyError``; the original is left untouched."""
+    changed = copy.deepcopy(document)
+    node = changed
+    for key in path[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return changed

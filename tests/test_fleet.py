@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from conftest import mutated
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -207,16 +208,8 @@ def test_azure_json_maps_to_the_fleet_schema() -> None:
     assert (fleet["used_gb"] == (fleet["allocated_gb"] * 0.5).round(1)).all()
 
 
-def _break(path: list[Any], value: Any = KeyError) -> list[dict[str, Any]]:
-    vms = copy.deepcopy(VMS)
-    node: Any = vms
-    for key in path[:-1]:
-        node = node[key]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return vms
+def _break(path: list[Any], value: Any = KeyError) -> Any:
+    return mutated(VMS, path, value)
 
 
 @pytest.mark.parametrize(

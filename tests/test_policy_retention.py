@@ -6,11 +6,11 @@ import copy
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
+from conftest import mutated
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,18 +107,6 @@ def test_y4_accepts_the_bare_properties_object() -> None:
     assert policy_from_arm(STANDARD["properties"]).daily_retention_days == 30
 
 
-def _broken(document: dict[str, Any], path: list[str], value: object) -> dict[str, Any]:
-    broken = copy.deepcopy(document)
-    node = broken
-    for key in path[:-1]:
-        node = node[key]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return broken
-
-
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
@@ -158,7 +146,7 @@ def test_y4_broken_policy_json_names_the_field(
     path: list[str], value: object, message: str
 ) -> None:
     with pytest.raises(ValueError, match="policy JSON") as raised:
-        policy_from_arm(_broken(STANDARD, path, value))
+        policy_from_arm(mutated(STANDARD, path, value))
     assert message in str(raised.value)
 
 
@@ -171,7 +159,7 @@ def test_malformed_policy_file_names_the_file_and_line(tmp_path: Path) -> None:
 
 def test_policy_file_errors_name_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "sql.json"
-    bad.write_text(json.dumps(_broken(STANDARD, ["properties", "backupManagementType"], "SQL")))
+    bad.write_text(json.dumps(mutated(STANDARD, ["properties", "backupManagementType"], "SQL")))
     with pytest.raises(ValueError, match=r"^sql.json: policy JSON"):
         read_policy(bad)
 

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import polars as pl
 
 from vmbackup._checks import choice, non_negative_array
-from vmbackup.policy import WEEKDAYS, Policy
+from vmbackup.policy import MONTHS, WEEKDAYS, Policy
 
 __all__ = [
     "point_expiry",
@@ -47,29 +47,13 @@ def _kinds(policy: Policy, day: pl.Expr) -> dict[str, pl.Expr]:
     kinds["monthly"] = pl.lit(
         policy.monthly_retention_months is not None
     ) & policy.monthly_day.expression(day)
-    month_names = pl.lit(list(_MONTHS)).list.get(day.dt.month().cast(pl.Int64) - 1)
+    month_names = pl.lit(list(MONTHS)).list.get(day.dt.month().cast(pl.Int64) - 1)
     kinds["yearly"] = (
         pl.lit(policy.yearly_retention_years is not None)
         & policy.yearly_day.expression(day)
         & month_names.is_in(list(policy.yearly_months))
     )
     return kinds
-
-
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def point_expiry(policy: Policy, created: pl.Series) -> pl.DataFrame:

@@ -77,6 +77,37 @@ def error_html(error: Exception) -> str:
     )
 
 
+class _Form:
+    """Builds labelled controls of one width, so every app's controls line up."""
+
+    def __init__(self, label_px: int = 200, width_px: int = 520) -> None:
+        self.style = {"description_width": f"{label_px}px"}
+        self.width = f"{width_px}px"
+
+    def _common(self, description: str) -> dict[str, Any]:
+        return {
+            "description": description,
+            "style": self.style,
+            "layout": w.Layout(width=self.width),
+        }
+
+    def whole(
+        self, description: str, value: int, low: int, high: int, step: int = 1
+    ) -> w.IntSlider:
+        return w.IntSlider(value=value, min=low, max=high, step=step, **self._common(description))
+
+    def real(
+        self, description: str, value: float, low: float, high: float, step: float
+    ) -> w.FloatSlider:
+        return w.FloatSlider(value=value, min=low, max=high, step=step, **self._common(description))
+
+    def choice(self, description: str, options: tuple[Any, ...], value: Any) -> w.Dropdown:
+        return w.Dropdown(options=options, value=value, **self._common(description))
+
+    def flag(self, description: str, value: bool) -> w.Checkbox:
+        return w.Checkbox(value=value, **self._common(description))
+
+
 def consistency_report(**inputs: Any) -> str:
     """HTML for the consistency explorer: level, what restoring means, reasons, VM changes.
 
@@ -107,12 +138,10 @@ def consistency_report(**inputs: Any) -> str:
 
 
 def _control(name: str, allowed: tuple[Any, ...], value: Any) -> w.ValueWidget:
-    label = name.replace("_", " ")
-    style = {"description_width": "190px"}
-    layout = w.Layout(width="420px")
+    form, label = _Form(190, 420), name.replace("_", " ")
     if isinstance(allowed[0], bool):
-        return w.Checkbox(value=value, description=label, style=style, layout=layout)
-    return w.Dropdown(options=allowed, value=value, description=label, style=style, layout=layout)
+        return form.flag(label, value)
+    return form.choice(label, allowed, value)
 
 
 _WINDOWS_ONLY = ("vss_writers", "vss_mode")
@@ -307,54 +336,18 @@ def lifecycle_update(
     return bill, _bill_summary(bill, prices.currency), ax
 
 
-def _month_slider(description: str, value: int) -> w.IntSlider:
-    return w.IntSlider(
-        value=value,
-        min=0,
-        max=LIFECYCLE_HORIZON_MONTHS,
-        description=description,
-        style={"description_width": "250px"},
-        layout=w.Layout(width="580px"),
-    )
-
-
 def lifecycle_app(prices: Prices) -> w.Box:
     """Protect, back up, grow, stop and delete on a 24-month timeline; watch the bill."""
-    style = {"description_width": "250px"}
-    layout = w.Layout(width="580px")
+    form, months = _Form(250, 580), LIFECYCLE_HORIZON_MONTHS
     controls: dict[str, w.ValueWidget] = {
-        "used_gb": w.FloatSlider(
-            value=200,
-            min=0,
-            max=3000,
-            step=10,
-            description="used data [GB]",
-            style=style,
-            layout=layout,
-        ),
-        "first_backup_month": _month_slider("first successful backup (month)", 1),
-        "grow_to_gb": w.FloatSlider(
-            value=800,
-            min=0,
-            max=3000,
-            step=10,
-            description="data grows to [GB]",
-            style=style,
-            layout=layout,
-        ),
-        "grow_month": _month_slider("growth happens (month)", 6),
-        "stop_month": _month_slider("stop protection (month, 24 = never)", 12),
-        "delete_month": _month_slider("delete data (month, 24 = never)", 18),
-        "soft_delete_days": w.IntSlider(
-            value=14, min=14, max=180, description="soft delete [days]", style=style, layout=layout
-        ),
-        "redundancy": w.Dropdown(
-            options=REDUNDANCIES,
-            value="GRS",
-            description="vault redundancy",
-            style=style,
-            layout=layout,
-        ),
+        "used_gb": form.real("used data [GB]", 200, 0, 3000, 10),
+        "first_backup_month": form.whole("first successful backup (month)", 1, 0, months),
+        "grow_to_gb": form.real("data grows to [GB]", 800, 0, 3000, 10),
+        "grow_month": form.whole("growth happens (month)", 6, 0, months),
+        "stop_month": form.whole("stop protection (month, 24 = never)", 12, 0, months),
+        "delete_month": form.whole("delete data (month, 24 = never)", 18, 0, months),
+        "soft_delete_days": form.whole("soft delete [days]", 14, 14, 180),
+        "redundancy": form.choice("vault redundancy", REDUNDANCIES, "GRS"),
     }
     return _figure_app(controls, lambda **values: lifecycle_update(prices=prices, **values))
 
@@ -432,75 +425,17 @@ def billing_whatif_update(
 
 def billing_whatif_app(prices: Prices) -> w.Box:
     """Used size, churn, retention, redundancy, Standard vs Enhanced: 12 months of cost."""
-    style = {"description_width": "200px"}
-    layout = w.Layout(width="520px")
+    form = _Form(200, 520)
     controls: dict[str, w.ValueWidget] = {
-        "used_gb": w.FloatSlider(
-            value=500,
-            min=0,
-            max=5000,
-            step=10,
-            description="used data [GB]",
-            style=style,
-            layout=layout,
-        ),
-        "daily_churn_percent": w.FloatSlider(
-            value=3,
-            min=0,
-            max=20,
-            step=0.5,
-            description="daily churn [%]",
-            style=style,
-            layout=layout,
-        ),
-        "daily_retention_days": w.IntSlider(
-            value=30,
-            min=1,
-            max=365,
-            description="daily points kept [days]",
-            style=style,
-            layout=layout,
-        ),
-        "weekly_retention_weeks": w.IntSlider(
-            value=0,
-            min=0,
-            max=104,
-            description="weekly points kept [weeks]",
-            style=style,
-            layout=layout,
-        ),
-        "monthly_retention_months": w.IntSlider(
-            value=0,
-            min=0,
-            max=120,
-            description="monthly points kept [months]",
-            style=style,
-            layout=layout,
-        ),
-        "redundancy": w.Dropdown(
-            options=REDUNDANCIES,
-            value="GRS",
-            description="vault redundancy",
-            style=style,
-            layout=layout,
-        ),
-        "policy_type": w.Dropdown(
-            options=("standard", "enhanced"),
-            value="standard",
-            description="policy type",
-            style=style,
-            layout=layout,
-        ),
-        "instant_restore_days": w.IntSlider(
-            value=2, min=1, max=30, description="Instant Restore [days]", style=style, layout=layout
-        ),
-        "consistency": w.Dropdown(
-            options=("application", "crash"),
-            value="application",
-            description="consistency",
-            style=style,
-            layout=layout,
-        ),
+        "used_gb": form.real("used data [GB]", 500, 0, 5000, 10),
+        "daily_churn_percent": form.real("daily churn [%]", 3, 0, 20, 0.5),
+        "daily_retention_days": form.whole("daily points kept [days]", 30, 1, 365),
+        "weekly_retention_weeks": form.whole("weekly points kept [weeks]", 0, 0, 104),
+        "monthly_retention_months": form.whole("monthly points kept [months]", 0, 0, 120),
+        "redundancy": form.choice("vault redundancy", REDUNDANCIES, "GRS"),
+        "policy_type": form.choice("policy type", ("standard", "enhanced"), "standard"),
+        "instant_restore_days": form.whole("Instant Restore [days]", 2, 1, 30),
+        "consistency": form.choice("consistency", ("application", "crash"), "application"),
     }
     return _figure_app(controls, lambda **values: billing_whatif_update(prices=prices, **values))
 
@@ -547,30 +482,13 @@ def premium_space_update(
 
 def premium_space_app() -> w.Box:
     """Allocated and used premium storage, Instant Restore, first backup done: S21's verdict."""
-    style = {"description_width": "160px"}
-    layout = w.Layout(width="480px")
+    form = _Form(160, 480)
     controls: dict[str, w.ValueWidget] = {
-        "allocated_gb": w.FloatSlider(
-            value=1024,
-            min=0,
-            max=8192,
-            step=32,
-            description="allocated [GB]",
-            style=style,
-            layout=layout,
-        ),
-        "used_gb": w.FloatSlider(
-            value=600, min=0, max=8192, step=8, description="used [GB]", style=style, layout=layout
-        ),
-        "premium": w.Checkbox(
-            value=True, description="premium storage", style=style, layout=layout
-        ),
-        "instant_restore": w.Checkbox(
-            value=True, description="Instant Restore", style=style, layout=layout
-        ),
-        "first_backup_done": w.Checkbox(
-            value=False, description="first backup done", style=style, layout=layout
-        ),
+        "allocated_gb": form.real("allocated [GB]", 1024, 0, 8192, 32),
+        "used_gb": form.real("used [GB]", 600, 0, 8192, 8),
+        "premium": form.flag("premium storage", True),
+        "instant_restore": form.flag("Instant Restore", True),
+        "first_backup_done": form.flag("first backup done", False),
     }
     return _figure_app(controls, premium_space_update)
 
@@ -618,47 +536,15 @@ def restore_update(
 
 def restore_app(fleet: pl.DataFrame) -> w.Box:
     """VMs, accounts, placement, background load, tier: the restore timeline per account."""
-    style = {"description_width": "200px"}
-    layout = w.Layout(width="520px")
+    form = _Form(200, 520)
     n = fleet["vm_name"].n_unique()
     controls: dict[str, w.ValueWidget] = {
-        "vms": w.IntSlider(
-            value=12,
-            min=1,
-            max=min(n, 60),
-            description="VMs to restore",
-            style=style,
-            layout=layout,
-        ),
-        "accounts": w.IntSlider(
-            value=3, min=1, max=20, description="storage accounts", style=style, layout=layout
-        ),
-        "placement": w.Dropdown(
-            options=PLACEMENTS,
-            value="round-robin",
-            description="placement",
-            style=style,
-            layout=layout,
-        ),
-        "background_load_percent": w.FloatSlider(
-            value=0,
-            min=0,
-            max=90,
-            step=5,
-            description="other load on accounts [%]",
-            style=style,
-            layout=layout,
-        ),
-        "tier": w.Dropdown(
-            options=("vault", "snapshot"),
-            value="vault",
-            description="restore from",
-            style=style,
-            layout=layout,
-        ),
-        "vault_concurrency": w.IntSlider(
-            value=100, min=1, max=100, description="vault restore slots", style=style, layout=layout
-        ),
+        "vms": form.whole("VMs to restore", 12, 1, min(n, 60)),
+        "accounts": form.whole("storage accounts", 3, 1, 20),
+        "placement": form.choice("placement", PLACEMENTS, "round-robin"),
+        "background_load_percent": form.real("other load on accounts [%]", 0, 0, 90, 5),
+        "tier": form.choice("restore from", ("vault", "snapshot"), "vault"),
+        "vault_concurrency": form.whole("vault restore slots", 100, 1, 100),
     }
     return _figure_app(controls, lambda **values: restore_update(fleet=fleet, **values))
 
@@ -734,35 +620,16 @@ def transfer_update(
 
 def transfer_app(lag_profile_hours: npt.ArrayLike) -> w.Box:
     """Churn per disk, fragmentation, start hour, first backup, new disk, snapshot deleted."""
-    style = {"description_width": "210px"}
-    layout = w.Layout(width="520px")
-
-    def slider(description: str, value: float, top: float, step: float) -> w.FloatSlider:
-        return w.FloatSlider(
-            value=value,
-            min=0,
-            max=top,
-            step=step,
-            description=description,
-            style=style,
-            layout=layout,
-        )
-
+    form = _Form(210, 520)
     controls: dict[str, w.ValueWidget] = {
-        "churn_os_gb": slider("churn on os [GB]", 2, 60, 1),
-        "churn_data1_gb": slider("churn on data1 [GB]", 20, 700, 5),
-        "churn_data2_gb": slider("churn on data2 [GB]", 10, 1200, 5),
-        "fragmentation": slider("fragmentation (0 = contiguous)", 0.3, 1, 0.05),
-        "start_hour": slider("scheduled start [h]", 22.5, 23.75, 0.25),
-        "first_backup": w.Checkbox(
-            value=False, description="first backup", style=style, layout=layout
-        ),
-        "new_disk": w.Checkbox(
-            value=False, description="a new 800 GB disk was added", style=style, layout=layout
-        ),
-        "snapshot_missing": w.Checkbox(
-            value=False, description="Instant Restore snapshot deleted", style=style, layout=layout
-        ),
+        "churn_os_gb": form.real("churn on os [GB]", 2, 0, 60, 1),
+        "churn_data1_gb": form.real("churn on data1 [GB]", 20, 0, 700, 5),
+        "churn_data2_gb": form.real("churn on data2 [GB]", 10, 0, 1200, 5),
+        "fragmentation": form.real("fragmentation (0 = contiguous)", 0.3, 0, 1, 0.05),
+        "start_hour": form.real("scheduled start [h]", 22.5, 0, 23.75, 0.25),
+        "first_backup": form.flag("first backup", False),
+        "new_disk": form.flag("a new 800 GB disk was added", False),
+        "snapshot_missing": form.flag("Instant Restore snapshot deleted", False),
     }
     return _figure_app(
         controls, lambda **v: transfer_update(lag_profile_hours=lag_profile_hours, **v)
@@ -820,35 +687,11 @@ def fleet_app(
     fleet: pl.DataFrame, policies: Mapping[str, Policy], lag_profile_hours: npt.ArrayLike
 ) -> w.Box:
     """Fleet scale, vault capacity and schedule spread: the week's traffic jam."""
-    style = {"description_width": "220px"}
-    layout = w.Layout(width="540px")
+    form = _Form(220, 540)
     controls: dict[str, w.ValueWidget] = {
-        "fleet_copies": w.IntSlider(
-            value=1,
-            min=1,
-            max=5,
-            description="fleet size (x the sample)",
-            style=style,
-            layout=layout,
-        ),
-        "vault_ingest_mb_s": w.FloatSlider(
-            value=700,
-            min=50,
-            max=3000,
-            step=50,
-            description="vault ingest [MB/s]",
-            style=style,
-            layout=layout,
-        ),
-        "spread_minutes": w.IntSlider(
-            value=0,
-            min=0,
-            max=180,
-            step=15,
-            description="spread start times [± min]",
-            style=style,
-            layout=layout,
-        ),
+        "fleet_copies": form.whole("fleet size (x the sample)", 1, 1, 5),
+        "vault_ingest_mb_s": form.real("vault ingest [MB/s]", 700, 50, 3000, 50),
+        "spread_minutes": form.whole("spread start times [± min]", 0, 0, 180, 15),
     }
     return _figure_app(
         controls,
