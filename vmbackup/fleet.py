@@ -23,6 +23,7 @@ window; the model treats it as the VM's daily transfer job.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -270,10 +271,17 @@ def simulate_fleet(
 
     # unconstrained per-disk transfer hours, then the job's (the slowest disk's)
     report("transfer", 1)
-    blocks = np.ceil(churn * np.float32(1e9 / 65536))
-    extents = np.where(blocks > 0, 1 + np.float32(fragmentation) * np.maximum(blocks - 1, 0), 0)
+    # extents = 1 + fragmentation x (blocks - 1) for a disk with changes (transfer.extents_for),
+    # computed in place to spare the memory of (disks x days) temporaries
+    extents = np.ceil(churn * np.float32(1e9 / 65536))
+    changed = extents > 0
+    np.subtract(extents, 1, out=extents)
+    np.maximum(extents, 0, out=extents)
+    np.multiply(extents, np.float32(fragmentation), out=extents)
+    np.add(extents, changed, out=extents)
     disk_hours = churn * np.float32(1000 / p["incremental_throughput_mb_s"] / 3600)
-    disk_hours += extents * np.float32(p["per_extent_seconds"] / 3600)
+    np.multiply(extents, np.float32(p["per_extent_seconds"] / 3600), out=extents)
+    disk_hours += extents
     transfer_hours = _per_vm(disk_hours, plan, "max")  # (vms, days): the slowest disk
     sent_gb = _per_vm(churn, plan, "sum")
 
@@ -292,24 +300,27 @@ def simulate_fleet(
     rate = np.divide(sent_gb * 1000, transfer_hours * 3600, out=np.zeros_like(sent_gb), where=busy)
     first_bin = np.clip(_bins(transfer_start), 0, horizon - 1)
     last_bin = np.clip(_bins(transfer_start + transfer_hours), 0, horizon - 1)
-    begin_key, end_key = (vault + first_bin)[busy], (vault + last_bin + 1)[busy]
+    begin_key, end_key = vault + first_bin, vault + last_bin + 1
+    if busy.all():  # the usual case: skip the masked copies
+        keys_in, keys_out, weights = begin_key.ravel(), end_key.ravel(), rate.ravel()
+    else:
+        keys_in, keys_out, weights = begin_key[busy], end_key[busy], rate[busy]
     size = vaults * (horizon + 1)
-    demand = np.bincount(begin_key, rate[busy], size) - np.bincount(end_key, rate[busy], size)
+    demand = np.bincount(keys_in, weights, size) - np.bincount(keys_out, weights, size)
     load = np.cumsum(demand.reshape(vaults, horizon + 1), axis=1)
     slowdown = np.maximum(1.0, load / capacity)
     cumulative = np.concatenate(
         (np.zeros((vaults, 1)), np.cumsum(slowdown, axis=1)), axis=1
     ).ravel()
-    mean_slowdown = (cumulative[vault + last_bin + 1] - cumulative[vault + first_bin]) / (
-        last_bin - first_bin + 1
-    )
+    mean_slowdown = (cumulative[end_key] - cumulative[begin_key]) / (last_bin - first_bin + 1)
     end_hours = transfer_start + transfer_hours * mean_slowdown
     duration = end_hours - start_hours
-    starts = np.bincount(first_bin[busy], minlength=horizon + 1)
-    ends = np.bincount(last_bin[busy] + 1, minlength=horizon + 1)
-    concurrency = np.cumsum(starts - ends)[:horizon].astype(np.float64)
+    flows = np.bincount(keys_in, minlength=size) - np.bincount(keys_out, minlength=size)
+    concurrency = np.cumsum(flows.reshape(vaults, horizon + 1).sum(axis=0))[:horizon]
+    concurrency = concurrency.astype(np.float64)
 
     report("rollups", 3)
+    duration32, sent32 = duration.astype(np.float32), sent_gb.astype(np.float32)
     vm_index = np.repeat(np.arange(plan.vms, dtype=np.uint32), days)
     jobs = pl.DataFrame(
         {
@@ -317,25 +328,22 @@ def simulate_fleet(
             "day": np.tile(day_index.astype(np.uint16), plan.vms),
             "start_hours": start_hours.ravel().astype(np.float32),
             "end_hours": end_hours.ravel().astype(np.float32),
-            "duration_hours": duration.ravel().astype(np.float32),
-            "sent_gb": sent_gb.ravel().astype(np.float32),
-            "met_window": (duration <= WINDOW_HOURS).ravel(),
+            "duration_hours": duration32.ravel(),
+            "sent_gb": sent32.ravel(),
+            "met_window": (duration32 <= WINDOW_HOURS).ravel(),
         }
     )
     day_bins = round(24 / BIN_HOURS)
     peak = concurrency[: days * day_bins].reshape(days, day_bins).max(axis=1)
-    daily = (
-        jobs.lazy()
-        .group_by("day")
-        .agg(
-            jobs=pl.len(),
-            over_window=(~pl.col("met_window")).sum(),
-            worst_hours=pl.col("duration_hours").max(),
-            sent_gb=pl.col("sent_gb").sum(),
-        )
-        .sort("day")
-        .collect()
-        .with_columns(peak_transfers=pl.Series(peak, dtype=pl.Float64))
+    daily = pl.DataFrame(
+        {
+            "day": day_index.astype(np.uint16),
+            "jobs": np.full(days, plan.vms, dtype=np.uint32),
+            "over_window": (duration32 > WINDOW_HOURS).sum(axis=0).astype(np.uint32),
+            "worst_hours": duration32.max(axis=0),
+            "sent_gb": sent32.sum(axis=0, dtype=np.float64),
+            "peak_transfers": peak,
+        }
     )
     monthly = _monthly_bill(plan, sent_gb, start, days, prices, redundancy)
     report("done", 4)
@@ -346,6 +354,17 @@ def simulate_fleet(
         concurrency=concurrency,
         vm_names=plan.vm_names,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _points_per_day(policy: Policy, start: dt.date, days: int) -> tuple[float, ...]:
+    """Recovery points kept on each day by a VM backed up daily from ``start`` (Y3)."""
+    dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
+    ends = (point_expiry(policy, dates)["expires"] - start).dt.total_days().to_numpy()
+    change = np.zeros(days + 1)
+    change[:days] += 1.0
+    np.add.at(change, np.minimum(ends, days), -1.0)
+    return tuple(np.cumsum(change[:days]).tolist())
 
 
 def _monthly_bill(
@@ -359,30 +378,20 @@ def _monthly_bill(
     """Vault storage and the bill per month; storage per VM = used + (points - 1) x mean churn."""
     dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
     mean_churn = sent_gb.mean(axis=1)  # per VM [GB/day]
-    points = np.zeros((len(plan.policies), days))
+    # sum over VMs of used + (points - 1) x churn, grouped by policy: O(policies x days)
+    churn_by_policy = np.bincount(plan.policy_index, mean_churn, len(plan.policies))
+    deltas = np.zeros(days)
     for i, policy in enumerate(plan.policies):  # a handful of policies, not VMs
-        expiry = point_expiry(policy, dates)["expires"]
-        created_day = np.arange(days)
-        ends = (expiry - start).dt.total_days().to_numpy()
-        change = np.zeros(days + 1)
-        np.add.at(change, created_day, 1.0)
-        np.add.at(change, np.minimum(ends, days), -1.0)
-        points[i] = np.cumsum(change[:days])
-    vault_gb = (
-        plan.pi_size_gb[:, None]
-        + np.maximum(points[plan.policy_index] - 1, 0) * mean_churn[:, None]
-    )
-    frame = pl.DataFrame({"day": dates, "vault_gb": vault_gb.sum(axis=0)})
+        points = np.asarray(_points_per_day(policy, start, days))
+        deltas += np.maximum(points - 1, 0) * churn_by_policy[i]
+    frame = pl.DataFrame({"day": dates, "vault_gb": plan.pi_size_gb.sum() + deltas})
     if prices is None:
         return frame.group_by(
             pl.col("day").dt.truncate("1mo").alias("month"), maintain_order=True
         ).agg(vault_gb=pl.col("vault_gb").last())
     crash = np.array([p.consistency == "crash" for p in plan.policies])[plan.policy_index]
-    fee = np.where(
-        crash,
-        pi_fee_usd_per_month(plan.pi_size_gb, prices, "crash"),
-        pi_fee_usd_per_month(plan.pi_size_gb, prices),
-    ).sum()
+    full_fee = pi_fee_usd_per_month(plan.pi_size_gb, prices)
+    fee = float(np.where(crash, full_fee * prices.agentless_pi_factor, full_fee).sum())
     ir_days = np.array([p.instant_restore_days or 1 for p in plan.policies])[plan.policy_index]
     enhanced = np.array([p.policy_type == "enhanced" for p in plan.policies])[plan.policy_index]
     snapshots = np.where(
