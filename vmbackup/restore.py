@@ -24,7 +24,6 @@ or more), ``account_throughput_mb_s=7_500`` (R3: 60 Gbps ingress), ``vault_concu
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -243,8 +242,7 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
     n_accounts = plan.account_bandwidth_mb_s.size
     order = np.argsort(plan.disk_vm, kind="stable")
     bounds = np.searchsorted(plan.disk_vm[order], np.arange(n_vms + 1)).tolist()
-    flat = plan.disk_mb[order].tolist()
-    vm_sizes = [flat[s:e] for s, e in itertools.pairwise(bounds)]
+    flat = plan.disk_mb[order].tolist()  # disk sizes, VM by VM: flat[bounds[vm]:bounds[vm + 1]]
     bandwidth = plan.account_bandwidth_mb_s.tolist()
     cap = plan.disk_throughput_mb_s
     snapshot_seconds = plan.snapshot_restore_hours * 3600.0
@@ -281,13 +279,13 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
         a = vm_account[vm]
         virtual[a] += rate[a] * (now - last[a])
         last[a] = now
-        sizes = vm_sizes[vm]
         base = virtual[a]
         heap = flows[a]
-        for size in sizes:
-            push(heap, (base + size, vm))
-        remaining[vm] = len(sizes)
-        active[a] += len(sizes)
+        first, stop = bounds[vm], bounds[vm + 1]
+        for d in range(first, stop):
+            push(heap, (base + flat[d], vm))
+        remaining[vm] = stop - first
+        active[a] += stop - first
         return a
 
     queue = deque(range(n_vms))
@@ -297,29 +295,27 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
         reschedule(a, 0.0)
     while events:
         now, a, tag = pop(events)
-        changed = []
-        if a < 0:
+        if a < 0:  # a snapshot-tier job ends
             end[tag] = now
-            if queue:
-                changed.append(begin(queue.popleft(), now))
-        elif tag == version[a]:  # otherwise superseded by a later rate change
-            virtual[a] += rate[a] * (now - last[a])
-            last[a] = now
-            heap = flows[a]
-            done = virtual[a]
-            limit = done + 1e-9 * (done if done > 1.0 else 1.0)
-            while heap and heap[0][0] <= limit:
-                vm = pop(heap)[1]
-                active[a] -= 1
-                remaining[vm] -= 1
-                if remaining[vm] == 0:
-                    end[vm] = now
-                    if queue:
-                        changed.append(begin(queue.popleft(), now))
-            changed.append(a)
-        for b in set(changed):
-            if b >= 0:
+            if queue and (b := begin(queue.popleft(), now)) >= 0:
                 reschedule(b, now)
+            continue
+        if tag != version[a]:
+            continue  # superseded by a later rate change
+        virtual[a] += rate[a] * (now - last[a])
+        last[a] = now
+        heap = flows[a]
+        done = virtual[a]
+        limit = done + 1e-9 * (done if done > 1.0 else 1.0)
+        while heap and heap[0][0] <= limit:
+            vm = pop(heap)[1]
+            active[a] -= 1
+            remaining[vm] -= 1
+            if remaining[vm] == 0:
+                end[vm] = now
+                if queue and (b := begin(queue.popleft(), now)) >= 0 and b != a:
+                    reschedule(b, now)
+        reschedule(a, now)
 
     start_h = np.asarray(start) / 3600.0
     end_h = np.asarray(end) / 3600.0

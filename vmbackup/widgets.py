@@ -271,7 +271,7 @@ def lifecycle_update(
     prices: Prices,
     used_gb: float = 200.0,
     first_backup_month: int = 1,
-    grow_to_gb: float = 200.0,
+    grow_to_gb: float = 800.0,
     grow_month: int = 6,
     stop_month: int = 12,
     delete_month: int = 18,
