@@ -196,3 +196,13 @@ def test_broken_trace_lines_are_named(tmp_path: Path) -> None:
     short.write_text("1,2,3\n")
     with pytest.raises(ValueError, match="3 columns; an MSR trace line has 7"):
         read_msr_trace(short)
+
+
+def test_p6_churn_classes_span_the_typical_2_to_7_percent_a_day() -> None:
+    """P6: typical daily churn is 2 to 7% of the used data."""
+    from vmbackup.churn import CHURN_CLASS_FRACTION
+
+    shares = CHURN_CLASS_FRACTION
+    assert min(shares.values()) == 0.02
+    assert max(shares.values()) == 0.07
+    assert shares["low"] < shares["moderate"] < shares["high"]

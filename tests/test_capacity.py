@@ -157,3 +157,16 @@ def test_a_broken_fleet_file_names_the_row_and_field(
     path.write_text(change(dataset_path("sample_fleet.csv").read_text()))  # type: ignore[operator]
     with pytest.raises(ValueError, match=message):
         read_fleet(path)
+
+
+def test_x1_more_than_32_data_disks_is_rejected(tmp_path: Path) -> None:
+    """X1: up to 32 data disks per VM."""
+    vm = FLEET.filter(pl.col("vm_name") == "vm-lnx-001")
+    data = vm.filter(pl.col("disk_role") == "data")
+    extra = pl.concat(
+        [data.with_columns(pl.lit(f"vm-lnx-001-extra{i}").alias("disk_name")) for i in range(33)]
+    )
+    path = tmp_path / "fleet.csv"
+    pl.concat([vm.filter(pl.col("disk_role") != "data"), extra]).write_csv(path)
+    with pytest.raises(ValueError, match=r"has 33 data disks; a VM has at most 32 \(X1\)"):
+        read_fleet(path)

@@ -26,7 +26,7 @@ from vmbackup.data import (
 )
 from vmbackup.fleet import fleet_plan, propose_stagger, simulate_fleet
 from vmbackup.inventory import estate_to_fleet
-from vmbackup.transfer import backup_jobs
+from vmbackup.transfer import backup_jobs, extents_for
 
 FLEET = read_fleet()
 POLICIES = read_policies()
@@ -38,9 +38,21 @@ VMS = json.loads(dataset_path("azure/vms.json").read_text())
 DISKS = json.loads(dataset_path("azure/disks.json").read_text())
 
 
-def test_every_vm_has_one_job_a_day() -> None:
-    assert RESULT.jobs.height == PLAN.vms * 14
-    assert RESULT.jobs.group_by("vm").len()["len"].unique().to_list() == [14]
+def test_s1_every_vm_has_one_job_a_day_at_its_scheduled_time() -> None:
+    """S1: backups run as jobs on the policy's schedule."""
+    jobs = RESULT.jobs
+    assert jobs.height == PLAN.vms * 14
+    assert jobs.group_by("vm").len()["len"].unique().to_list() == [14]
+    scheduled = PLAN.start_hour[jobs["vm"].to_numpy()] + 24 * jobs["day"].to_numpy()
+    assert np.allclose(jobs["start_hours"].to_numpy(), scheduled, atol=1e-4)
+
+
+def test_x2_default_vault_capacity_is_100_vms_at_the_incremental_rate() -> None:
+    """X2: at most 100 VMs backed up concurrently per vault (the default ingest assumption)."""
+    from vmbackup.fleet import DEFAULT_VAULT_INGEST_MB_S
+    from vmbackup.transfer import DEFAULTS
+
+    assert 100 * DEFAULTS["incremental_throughput_mb_s"] == DEFAULT_VAULT_INGEST_MB_S
 
 
 def test_daily_rollups_equal_the_sum_of_jobs() -> None:
@@ -86,8 +98,7 @@ def test_without_congestion_each_job_matches_the_single_vm_model() -> None:
             "snapshot_missing": False,
         }
     )
-    blocks = np.ceil(disks["churn_gb"].to_numpy() * 1e9 / 65536)
-    disks = disks.with_columns(extents=pl.Series(np.where(blocks > 0, 1 + 0.3 * (blocks - 1), 0.0)))
+    disks = disks.with_columns(extents=pl.Series(extents_for(disks["churn_gb"].to_numpy(), 0.3)))
     single = backup_jobs(disks, LAG)["total_hours"].to_numpy()
     fleet_day_1 = free.jobs.filter(pl.col("day") == 1)["duration_hours"].to_numpy()
     assert np.allclose(fleet_day_1, single, rtol=1e-4, atol=1e-4)

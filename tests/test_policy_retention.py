@@ -42,8 +42,8 @@ def test_y1_standard_policies_cannot_be_hourly() -> None:
 
 
 def test_y2_enhanced_hourly_intervals_window_and_instant_restore() -> None:
-    """Y2: Enhanced: every 4/6/8/12 h in a 4-24 h window that is a multiple of the interval;
-    Instant Restore 1-30 days, default 7."""
+    """S29, Y2: Enhanced: several backups a day, every 4/6/8/12 h in a 4-24 h window that is a
+    multiple of the interval; Instant Restore 1-30 days, default 7."""
     p = Policy(policy_type="enhanced", frequency="hourly", hourly_interval_hours=6, window_hours=24)
     assert p.instant_restore_days == 7
     assert p.backups_per_day() == 4

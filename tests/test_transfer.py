@@ -259,3 +259,8 @@ def test_bad_start_hour_profile_and_options_are_named() -> None:
             start_hour=1,
             lag_profile_hours=LAG,
         )
+
+
+def test_x2_initial_throughput_is_the_older_160_mbps_planning_figure() -> None:
+    """X2: best-case initial backup about 160 Mbps = 20 MB/s per disk."""
+    assert DEFAULTS["initial_throughput_mb_s"] * 8 == 160

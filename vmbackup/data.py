@@ -186,6 +186,8 @@ FLEET_SCHEMA: dict[str, type[pl.DataType]] = {
     "allocated_gb": pl.Float64,
     "used_gb": pl.Float64,
 }
+#: X1: a VM has at most 32 data disks.
+MAX_DATA_DISKS = 32
 #: Allowed values of the fleet's vocabulary columns.
 FLEET_VALUES: dict[str, tuple[str, ...]] = {
     "os": ("windows", "linux"),
@@ -237,12 +239,20 @@ def check_fleet(fleet: pl.DataFrame, name: str = "fleet") -> pl.DataFrame:
         & (pl.col("storage_account").fill_null("") == ""),
         "an unmanaged disk must name its storage_account",
     )
-    os_disks = fleet.group_by("vm_name").agg((pl.col("disk_role") == "os").sum().alias("n"))
-    wrong = os_disks.filter(pl.col("n") != 1)
+    roles = fleet.group_by("vm_name", maintain_order=True).agg(
+        os=(pl.col("disk_role") == "os").sum(), data=(pl.col("disk_role") == "data").sum()
+    )
+    wrong = roles.filter(pl.col("os") != 1)
     if wrong.height:
         raise ValueError(
-            f"{name}: vm_name={wrong['vm_name'][0]!r} has {wrong['n'][0]} OS disks; "
+            f"{name}: vm_name={wrong['vm_name'][0]!r} has {wrong['os'][0]} OS disks; "
             "each VM needs exactly one"
+        )
+    crowded = roles.filter(pl.col("data") > MAX_DATA_DISKS)
+    if crowded.height:
+        raise ValueError(
+            f"{name}: vm_name={crowded['vm_name'][0]!r} has {crowded['data'][0]} data disks; "
+            f"a VM has at most {MAX_DATA_DISKS} (X1)"
         )
     return fleet
 

@@ -34,8 +34,6 @@ __all__ = [
     "vault_storage_gb",
 ]
 
-NEVER = dt.date(9999, 12, 31)
-
 
 def _kinds(policy: Policy, day: pl.Expr) -> dict[str, pl.Expr]:
     """For each retention kind, whether a point made on ``day`` is kept under it."""

@@ -177,12 +177,24 @@ def backup_jobs(
         ``transfer_start``, ``end`` [h since the start day's midnight], ``total_hours``,
         ``sent_gb``, ``slowest_disk``, ``met_window``, ``failed``.
     """
+    phases, params = _checked_phases(disks, lag_profile_hours, overrides)
+    return _jobs(phases, params)
+
+
+def _checked_phases(
+    disks: pl.DataFrame, lag_profile_hours: npt.ArrayLike, overrides: dict[str, float]
+) -> tuple[pl.DataFrame, dict[str, float]]:
+    """Validate the inputs and options, then compute every disk's phases once."""
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}; choose from {list(DEFAULTS)}")
     params = DEFAULTS | {k: non_negative(k, v) for k, v in overrides.items()}
     profile = _validate(disks, lag_profile_hours)
-    phases = _disk_phases(disks, profile, params)
+    return _disk_phases(disks, profile, params), params
+
+
+def _jobs(phases: pl.DataFrame, params: dict[str, float]) -> pl.DataFrame:
+    """Per-VM jobs from per-disk phases: the slowest disk ends the job."""
     jobs = phases.group_by("vm", maintain_order=True).agg(
         pl.col("start_hour", "snapshot_at", "transfer_start").first(),
         pl.col("end").max(),
@@ -268,9 +280,8 @@ def backup_timeline(
         first_backup=pl.lit(bool(first_backup)),
         snapshot_missing=pl.lit(bool(snapshot_missing)),
     )
-    job = backup_jobs(frame, lag_profile_hours, **overrides).row(0, named=True)
-    params = DEFAULTS | overrides
-    detail = _disk_phases(frame, _validate(frame, lag_profile_hours), params)
+    detail, params = _checked_phases(frame, lag_profile_hours, overrides)
+    job = _jobs(detail, params).row(0, named=True)
     common = detail.head(1)
     rows = [
         (
