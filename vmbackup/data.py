@@ -17,7 +17,8 @@ import polars as pl
 
 from vmbackup.billing import Prices, prices_from_frame
 from vmbackup.inventory import estate_to_fleet
-from vmbackup.policy import Policy, policy_from_arm
+from vmbackup.policy import Policy
+from vmbackup.policy_json import SourcedPolicy, policies_from_document
 
 __all__ = [
     "DATASETS_DIR",
@@ -30,6 +31,7 @@ __all__ = [
     "read_msr_trace",
     "read_policies",
     "read_policy",
+    "read_policy_file",
     "read_prices",
 ]
 
@@ -127,17 +129,47 @@ def read_csv(
     return frame.with_columns(casts)
 
 
+#: The largest JSON file a reader accepts [bytes]; an estate export is far smaller.
+MAX_JSON_BYTES = 512 * 1024 * 1024
+
+
+def _decode(raw: bytes, name: str) -> str:
+    """Text of a file as real tools write it: UTF-8 with or without a byte-order mark, or UTF-16
+    with one (PowerShell's ``Out-File``)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif raw.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    else:
+        encoding = "utf-8"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{name}: not {encoding.upper()} text (byte {error.start}); save it as UTF-8 or "
+            "UTF-16 with a byte-order mark"
+        ) from None
+
+
 def read_json(path: str | Path) -> Any:
-    """Read a JSON file; raise ValueError naming the file, line and column if it is malformed."""
+    """Read a JSON file; raise ValueError naming the file, line and column if it is malformed.
+
+    UTF-8 (with or without a byte-order mark) and UTF-16 with a byte-order mark are accepted.
+    """
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"path={str(file)!r} is not a file")
+    if file.stat().st_size > MAX_JSON_BYTES:
+        raise ValueError(f"{file.name}: larger than {MAX_JSON_BYTES // 2**20} MiB; not read")
+    text = _decode(file.read_bytes(), file.name)
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(
             f"{file.name}: malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from error
+    except RecursionError:
+        raise ValueError(f"{file.name}: JSON nested too deeply to be a policy or estate") from None
 
 
 def read_prices(path: str | Path | None = None, region: str | None = None) -> Prices:
@@ -157,15 +189,27 @@ def read_prices(path: str | Path | None = None, region: str | None = None) -> Pr
         raise ValueError(f"{file.name}: {error}") from error
 
 
-def read_policy(path: str | Path) -> Policy:
-    """Read a backup policy from the JSON that ARM or ``az backup policy show`` prints (Y4)."""
+def read_policy_file(
+    path: str | Path, *, enforce: bool = True, rules: str = "today"
+) -> list[SourcedPolicy]:
+    """Read every VM backup policy in a JSON file, whatever its shape (Y4).
+
+    ARM / ``az backup policy show`` (or ``list``) output, a REST PUT request body or API example,
+    or ``terraform show -json`` output (plan or state) with ``azurerm_backup_policy_vm``
+    resources; see :func:`vmbackup.policy_json.policies_from_document`. Messages start with the
+    file name and give the JSON path of the bad field.
+    """
     file = Path(path)
-    try:
-        return policy_from_arm(read_json(file))
-    except ValueError as error:
-        if str(error).startswith(file.name):
-            raise
-        raise ValueError(f"{file.name}: {error}") from error
+    return policies_from_document(read_json(file), label=file.name, enforce=enforce, rules=rules)
+
+
+def read_policy(path: str | Path, *, enforce: bool = True, rules: str = "today") -> Policy:
+    """Read the one backup policy of a JSON file (any shape of :func:`read_policy_file`)."""
+    found = read_policy_file(path, enforce=enforce, rules=rules)
+    if len(found) != 1:
+        names = ", ".join(s.policy.name for s in found)
+        raise ValueError(f"{Path(path).name}: holds {len(found)} policies ({names}); expected one")
+    return found[0].policy
 
 
 #: Columns of a fleet file (one row per disk; see ``datasets/README.md``).
@@ -372,14 +416,20 @@ def read_azure_estate(
 
 
 def read_policies(paths: list[str | Path] | None = None) -> dict[str, Policy]:
-    """Read policy JSON files into ``{name: Policy}`` (default: the samples in ``datasets/``)."""
+    """Read policy JSON files into ``{name: Policy}`` (default: the samples in ``datasets/``).
+
+    A file may hold several policies (Terraform); two policies of one name are an error.
+    """
     files = (
         sorted((DATASETS_DIR / "policies").glob("*.json"))
         if paths is None
         else [Path(p) for p in paths]
     )
-    policies = {}
+    policies: dict[str, Policy] = {}
     for file in files:
-        policy = read_policy(file)
-        policies[policy.name] = policy
+        for sourced in read_policy_file(file):
+            name = sourced.policy.name
+            if name in policies:
+                raise ValueError(f"{file.name}: a second policy named {name!r}")
+            policies[name] = sourced.policy
     return policies

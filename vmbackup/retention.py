@@ -8,6 +8,8 @@ Storage model (interpretation of S28, "the sum of the actual data in each recove
 - New data (growth) is part of the full copy, so it never disappears while points reference it;
   a point kept longer (weekly, monthly) is charged one day's churn, not the changes of the days
   between it and its neighbour (an underestimate when few daily points are kept).
+- Monthly retention counts 31-day months under today's rules (G3) and calendar months under the
+  seed's; see :func:`point_expiry`.
 - A point is retained until the latest of the expiries that apply to it: daily, weekly (if made
   on a weekly day), monthly and yearly (if made on the chosen day of the month / year).
 - An Enhanced policy sends only the day's last backup to the vault (Y2): one vault point a day.
@@ -55,7 +57,11 @@ def _kinds(policy: Policy, day: pl.Expr) -> dict[str, pl.Expr]:
 
 
 def point_expiry(policy: Policy, created: pl.Series) -> pl.DataFrame:
-    """When each recovery point expires under ``policy`` (Y3).
+    """When each recovery point expires under ``policy`` (Y3, G3).
+
+    Daily points last ``n`` days, weekly ``7 n`` days and yearly ``n`` calendar years. A month of
+    monthly retention lasts 31 days under today's rules (G3: 12 months keep a point 372 days) and
+    one calendar month under the seed's (``Policy(rules="seed")``).
 
     Parameters
     ----------
@@ -80,10 +86,12 @@ def point_expiry(policy: Policy, created: pl.Series) -> pl.DataFrame:
     """
     day = pl.col("created")
     kinds = _kinds(policy, day)
+    months = policy.monthly_retention_months or 0
+    month_days = policy.limits.days_per_month  # G3: 31 days today; calendar months in the seed
     spans = {
         "daily": f"{policy.daily_retention_days or 0}d",
         "weekly": f"{policy.weekly_retention_weeks or 0}w",
-        "monthly": f"{policy.monthly_retention_months or 0}mo",
+        "monthly": f"{months}mo" if month_days is None else f"{months * month_days}d",
         "yearly": f"{policy.yearly_retention_years or 0}y",
     }
     expiries = {
