@@ -1,4 +1,4 @@
-"""Command line: ``python -m vmbackup plan FLEET [--policy POLICY.json] [--days 30] [--out F]``.
+"""Command line: ``python -m vmbackup plan FLEET ...`` and ``python -m vmbackup lint POLICY ...``.
 
 Prints a plan for a fleet: the monthly cost, jobs over the 24 h window, premium-space
 violations before the first backup (S21), a restore estimate, and a staggering proposal (S13).
@@ -160,6 +160,58 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run the ``lint`` command: 0 when every policy is clean, 1 with findings."""
+    from vmbackup.data import read_estate_disks, read_policy_file
+    from vmbackup.lint import enhanced_whatif, lint_estate, lint_policy
+
+    if bool(args.estate) != bool(args.disks):
+        raise ValueError("--estate and --disks go together ('az vm list -d' and 'az disk list')")
+    disks = read_estate_disks(args.estate, args.disks) if args.estate else None
+    lag = read_lag_profile()
+    prices = read_prices(region=args.region)
+    findings = 0
+    for path in args.policies:
+        for sourced in read_policy_file(path, enforce=False):
+            policy = sourced.policy
+            where = f" [{sourced.where}]" if sourced.where else ""
+            when = f"{int(policy.run_hour):02d}:{round(policy.run_hour % 1 * 60):02d}"
+            print(
+                f"{Path(path).name}{where}: {policy.name} ({policy.policy_type} "
+                f"{policy.frequency} at {when} {policy.time_zone}, {sourced.shape})",
+                file=out,
+            )
+            found = lint_policy(policy, lag_profile_hours=lag)
+            if disks is not None:
+                found += lint_estate(policy, disks)
+            for finding in found:
+                field = sourced.paths.get(finding.field, finding.field)
+                print(
+                    f"  {finding.severity:<8} {field}: {finding.value!r}: {finding.allowed} "
+                    f"({finding.item}, {finding.rule})",
+                    file=out,
+                )
+            if not found:
+                print("  clean: Azure accepts it and no risk was found", file=out)
+            findings += len(found)
+            if policy.policy_type == "standard" and args.whatif:
+                table = enhanced_whatif(policy, prices=prices)
+                print(
+                    f"  what-if, moving to Enhanced (a 100 GB VM, 2 GB changed a day; "
+                    f"{prices.currency}/month; vault on 2027-12-31):",
+                    file=out,
+                )
+                for row in table.iter_rows(named=True):
+                    print(
+                        f"    {row['policy']:<26} snapshots {row['snapshots_kept']:>3} "
+                        f"{row['snapshot_gb']:>7.1f} GB {row['snapshot_usd_per_month']:>7.2f}  "
+                        f"vault points {row['vault_points']:>4} {row['vault_gb']:>7.1f} GB "
+                        f"{row['vault_usd_per_month']:>7.2f}  RPO {row['rpo_hours']:g} h",
+                        file=out,
+                    )
+    return 1 if findings else 0
+
+
 def main(
     argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
@@ -182,8 +234,26 @@ def main(
     p.add_argument("--region", default=None, help="region of the price table")
     p.add_argument("--redundancy", default="GRS", choices=["LRS", "ZRS", "GRS", "RA-GRS"])
     p.add_argument("--seed", type=int, default=0, help="seed of the churn draws")
+    q = commands.add_parser(
+        "lint",
+        help="check policies as Azure would (exit 0 clean, 1 findings, 2 unreadable input)",
+    )
+    q.add_argument(
+        "policies", nargs="+", help="policy JSON: az/ARM, REST body, or 'terraform show -json'"
+    )
+    q.add_argument("--estate", help="'az vm list -d' JSON: check which VMs each policy can protect")
+    q.add_argument("--disks", help="'az disk list' JSON, with --estate")
+    q.add_argument("--region", default=None, help="region of the price table (what-if)")
+    q.add_argument(
+        "--no-whatif",
+        dest="whatif",
+        action="store_false",
+        help="leave out the Standard-to-Enhanced what-if",
+    )
     args = parser.parse_args(argv)
     try:
+        if args.command == "lint":
+            return lint(args, out, err)
         return plan(args, out, err)
     except ValueError as error:
         err.write(f"\nerror: {error}\n")

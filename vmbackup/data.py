@@ -16,7 +16,7 @@ import numpy.typing as npt
 import polars as pl
 
 from vmbackup.billing import Prices, prices_from_frame
-from vmbackup.inventory import estate_to_fleet
+from vmbackup.inventory import estate_disks, estate_to_fleet
 from vmbackup.policy import Policy
 from vmbackup.policy_json import SourcedPolicy, policies_from_document
 
@@ -26,6 +26,7 @@ __all__ = [
     "dataset_path",
     "read_azure_estate",
     "read_csv",
+    "read_estate_disks",
     "read_json",
     "read_lag_profile",
     "read_msr_trace",
@@ -200,7 +201,9 @@ def read_policy_file(
     file name and give the JSON path of the bad field.
     """
     file = Path(path)
-    return policies_from_document(read_json(file), label=file.name, enforce=enforce, rules=rules)
+    return policies_from_document(
+        read_json(file), label=file.name, enforce=enforce, rules=rules, default_name=file.stem
+    )
 
 
 def read_policy(path: str | Path, *, enforce: bool = True, rules: str = "today") -> Policy:
@@ -413,6 +416,17 @@ def read_azure_estate(
     except ValueError as error:
         raise ValueError(f"{Path(vms_path).name}: {error}") from error
     return check_fleet(fleet, Path(vms_path).name)
+
+
+def read_estate_disks(vms_path: str | Path, disks_path: str | Path) -> pl.DataFrame:
+    """Read ``az vm list -d`` and ``az disk list`` JSON into the eligibility table, one row per
+    disk (:func:`vmbackup.inventory.estate_disks`)."""
+    try:
+        return estate_disks(read_json(vms_path), read_json(disks_path))
+    except ValueError as error:
+        if str(error).startswith(Path(vms_path).name):
+            raise
+        raise ValueError(f"{Path(vms_path).name}: {error}") from error
 
 
 def read_policies(paths: list[str | Path] | None = None) -> dict[str, Policy]:

@@ -26,7 +26,7 @@ import polars as pl
 
 from vmbackup._checks import choice, non_negative
 
-__all__ = ["estate_to_fleet"]
+__all__ = ["estate_disks", "estate_to_fleet"]
 
 
 def _field(node: Any, path: str, where: str) -> Any:
@@ -150,6 +150,70 @@ def estate_to_fleet(
                     "storage_account": account,
                     "allocated_gb": allocated,
                     "used_gb": round(allocated * share, 1),
+                }
+            )
+    if not rows:
+        raise ValueError("az vm list: the list holds no virtual machine")
+    return pl.DataFrame(rows)
+
+
+def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
+    """What decides a VM's eligibility for backup, one row per disk (G1, G8, G11, X1).
+
+    Read from ``az vm list -d`` and ``az disk list`` JSON: the VM's ``securityProfile.
+    securityType`` (``TrustedLaunch``, ``ConfidentialVM``, or ``standard`` when absent), each
+    disk's SKU (``UltraSSD_LRS``, ``PremiumV2_LRS``, ...), whether it is shared (``maxShares``
+    above 1), an ephemeral OS disk (``diffDiskSettings.option == "Local"``), write
+    accelerator, whether it is managed, and its provisioned size.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``vm_name``, ``security_type``, ``disk_name``, ``disk_role`` (``os``/``data``),
+        ``disk_sku``, ``managed``, ``shared``, ``ephemeral``, ``write_accelerated``,
+        ``allocated_gb``.
+    """
+    if not isinstance(vms, list):
+        raise ValueError("az vm list: expected a JSON list of virtual machines")
+    if not isinstance(disks, list | tuple):
+        raise ValueError("az disk list: expected a JSON list of disks")
+    by_id = {}
+    for number, disk in enumerate(disks, 1):
+        by_id[str(_field(disk, "id", f"az disk list: disk {number}")).lower()] = disk
+    rows = []
+    for number, vm in enumerate(vms, 1):
+        where = f"az vm list: VM {number}"
+        name = str(_field(vm, "name", where))
+        security = (vm.get("securityProfile") or {}).get("securityType") or "Standard"
+        os_disk = _field(vm, "storageProfile.osDisk", f"{where} ({name!r})")
+        data_disks = (vm.get("storageProfile") or {}).get("dataDisks") or []
+        for role, disk in [("os", os_disk), *(("data", d) for d in data_disks)]:
+            label = f"{where} ({name!r}) {role} disk"
+            disk_name = str(_field(disk, "name", label))
+            managed = disk.get("managedDisk")
+            resource: Mapping[str, Any] = disk
+            sku = "Standard_LRS"
+            if managed:
+                resource = by_id.get(str(_field(managed, "id", label)).lower(), {})
+                sku = str(
+                    (resource.get("sku") or {}).get("name")
+                    or managed.get("storageAccountType")
+                    or "Standard_LRS"
+                )
+            ephemeral = (disk.get("diffDiskSettings") or {}).get("option") == "Local"
+            size = resource.get("diskSizeGB", resource.get("diskSizeGb", disk.get("diskSizeGb")))
+            rows.append(
+                {
+                    "vm_name": name,
+                    "security_type": str(security),
+                    "disk_name": disk_name,
+                    "disk_role": role,
+                    "disk_sku": sku,
+                    "managed": bool(managed),
+                    "shared": int(resource.get("maxShares") or 1) > 1,
+                    "ephemeral": bool(ephemeral),
+                    "write_accelerated": bool(disk.get("writeAcceleratorEnabled")),
+                    "allocated_gb": non_negative(f"{label} diskSizeGB", size or 0),
                 }
             )
     if not rows:

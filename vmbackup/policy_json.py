@@ -496,7 +496,12 @@ def _tf_modules(reader: _Path, module: Any, path: str) -> list[tuple[Any, str]]:
 
 
 def policies_from_document(
-    document: Any, *, label: str = "policy JSON", enforce: bool = True, rules: str = "today"
+    document: Any,
+    *,
+    label: str = "policy JSON",
+    enforce: bool = True,
+    rules: str = "today",
+    default_name: str = "policy",
 ) -> list[SourcedPolicy]:
     """Every VM backup policy in a parsed JSON document, whatever its shape.
 
@@ -509,6 +514,8 @@ def policies_from_document(
         What messages call the document (usually its file name).
     enforce, rules
         As for :class:`Policy`.
+    default_name
+        The name of a policy whose document gives none (a PUT body: the name is in the URL).
 
     Returns
     -------
@@ -559,14 +566,14 @@ def policies_from_document(
         policy, paths = _arm_policy(reader, props, where, name, enforce, rules)
         return [SourcedPolicy(policy, "rest-example", "parameters.parameters", paths)]
     if "properties" in document:
-        name = str(document.get("name") or "policy")
+        name = str(document.get("name") or default_name)
         shape = "arm" if "name" in document or "id" in document else "put-body"
         policy, paths = _arm_policy(
             reader, document["properties"], "properties", name, enforce, rules
         )
         return [SourcedPolicy(policy, shape, "", paths)]
     if "backupManagementType" in document:
-        policy, paths = _arm_policy(reader, document, "properties", "policy", enforce, rules)
+        policy, paths = _arm_policy(reader, document, "properties", default_name, enforce, rules)
         return [SourcedPolicy(policy, "arm", "", paths)]
     raise reader.fail(
         "the top level",
