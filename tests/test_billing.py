@@ -311,7 +311,7 @@ def test_bad_redundancy_and_churn_are_rejected() -> None:
 
 sizes = st.floats(0, 5000)
 churns = st.floats(0, 0.2)
-retentions = st.integers(1, 120)
+retentions = st.integers(7, 120)  # G3: at least 7 days today
 
 
 @settings(max_examples=30, deadline=None)

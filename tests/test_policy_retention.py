@@ -32,7 +32,9 @@ def test_y1_standard_instant_restore_defaults_to_2_days_within_1_to_5() -> None:
     """Y1: Standard policy: Instant Restore 1-5 days, default 2."""
     assert Policy().instant_restore_days == 2
     assert Policy(instant_restore_days=5).instant_restore_days == 5
-    with pytest.raises(ValueError, match=r"instant_restore_days=6: 1\.\.5 days for a standard daily"):
+    with pytest.raises(
+        ValueError, match=r"instant_restore_days=6: 1\.\.5 days for a standard daily"
+    ):
         Policy(instant_restore_days=6)
 
 
@@ -50,20 +52,26 @@ def test_y2_enhanced_hourly_intervals_window_and_instant_restore() -> None:
     assert p.backups_per_day() == 4
     assert p.backup_hours() == (22.5, 4.5, 10.5, 16.5)
     seed = {"policy_type": "enhanced", "frequency": "hourly", "rules": "seed"}
-    with pytest.raises(ValueError, match=r"hourly_interval_hours=5: Azure allows every 4, 6, 8, 12 h"):
+    with pytest.raises(
+        ValueError, match=r"hourly_interval_hours=5: Azure allows every 4, 6, 8, 12 h"
+    ):
         Policy(**seed, hourly_interval_hours=5, window_hours=10)
     with pytest.raises(ValueError, match="window_hours=10: the window must be a multiple of the 4"):
         Policy(**seed, hourly_interval_hours=4, window_hours=10)
     with pytest.raises(ValueError, match=r"instant_restore_days=31: 1\.\.30 days"):
         Policy(policy_type="enhanced", instant_restore_days=31)
-    with pytest.raises(ValueError, match=r"hourly_interval_hours=24: Azure allows every 4, 6, 8, 12 h"):
+    with pytest.raises(
+        ValueError, match=r"hourly_interval_hours=24: Azure allows every 4, 6, 8, 12 h"
+    ):
         Policy(**seed, hourly_interval_hours=24, window_hours=24)
 
 
 def test_y3_at_most_9999_recovery_points() -> None:
     """Y3: at most 9,999 recovery points per protected item."""
     Policy(daily_retention_days=9999)
-    with pytest.raises(ValueError, match="retention=10009: at most 9999 recovery points per protected item"):
+    with pytest.raises(
+        ValueError, match="retention=10009: at most 9999 recovery points per protected item"
+    ):
         Policy(daily_retention_days=9999, weekly_retention_weeks=10)
 
 

@@ -55,7 +55,8 @@ def lint_policy(
     found = service_findings(policy, rules)
     if policy.frequency == "hourly":
         interval, window = policy.hourly_interval_hours, policy.window_hours
-        assert interval is not None and window is not None
+        assert interval is not None
+        assert window is not None
         if window % interval:
             found.append(
                 Finding(
@@ -196,7 +197,9 @@ def enhanced_whatif(
     twins = {f"{policy.name} (as is)": policy}
     ir = policy.instant_restore_days or 1
     base = dataclasses.replace(policy, policy_type="enhanced", rules="today", enforce=False)
-    same = dataclasses.replace(base, instant_restore_days=max(ir, 5) if policy.frequency == "weekly" else ir)
+    same = dataclasses.replace(
+        base, instant_restore_days=max(ir, 5) if policy.frequency == "weekly" else ir
+    )
     twins[f"Enhanced, {policy.frequency}"] = same
     if interval_hours is not None and policy.frequency == "daily":
         cap = POLICY_RULES["today"].hourly_instant_restore_max_days.get(interval_hours, 30)
@@ -212,9 +215,7 @@ def enhanced_whatif(
     rows = []
     for label, twin in twins.items():
         kept_days = twin.instant_restore_days or 1
-        snapshots = float(
-            snapshot_storage_gb(twin.policy_type, used_gb, daily_churn_gb, kept_days)
-        )
+        snapshots = float(snapshot_storage_gb(twin.policy_type, used_gb, daily_churn_gb, kept_days))
         vault = float(vault_storage_gb(twin, days, used_gb, daily_churn_gb)[-1])
         rows.append(
             {

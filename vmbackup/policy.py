@@ -384,6 +384,14 @@ class Policy:
         if isinstance(hour, bool) or not isinstance(hour, int | float) or not 0 <= hour < 24:
             raise ValueError(f"run_hour={hour!r} must be an hour of the day in [0, 24)")
         self._check_structure()
+        # a rule with no retention has no days: keep the defaults, so equal policies compare equal
+        if self.weekly_retention_weeks is None:
+            set_(self, "weekly_days", ("Sunday",))
+        if self.monthly_retention_months is None:
+            set_(self, "monthly_day", _first_sunday())
+        if self.yearly_retention_years is None:
+            set_(self, "yearly_months", ("January",))
+            set_(self, "yearly_day", _first_sunday())
         if self.instant_restore_days is None:
             set_(self, "instant_restore_days", self.limits.instant_restore_days[self._ir_key][2])
         _count("instant_restore_days", self.instant_restore_days, 366)
@@ -539,7 +547,8 @@ def service_findings(policy: Policy, rules: str | None = None) -> list[Finding]:
     ir = policy.instant_restore_days
     if policy.frequency == "hourly":
         interval, window = policy.hourly_interval_hours, policy.window_hours
-        assert interval is not None and window is not None
+        assert interval is not None
+        assert window is not None
         if interval not in limits.hourly_intervals_hours:
             found.append(
                 Finding(

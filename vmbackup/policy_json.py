@@ -624,9 +624,9 @@ def policy_to_arm(policy: Policy) -> dict[str, Any]:
     True
     """
     v2 = policy.policy_type == "enhanced"
-    run = {"scheduleRunTimes": [_stamp(policy.run_hour)]}
+    run: dict[str, list[str]] = {"scheduleRunTimes": [_stamp(policy.run_hour)]}
     if policy.frequency == "weekly":
-        run["scheduleRunDays"] = list(policy.run_days)  # type: ignore[assignment]
+        run["scheduleRunDays"] = list(policy.run_days)
     schedule: dict[str, Any] = {
         "schedulePolicyType": "SimpleSchedulePolicyV2" if v2 else "SimpleSchedulePolicy",
         "scheduleRunFrequency": policy.frequency.capitalize(),
