@@ -63,7 +63,7 @@ def vm_eligibility(disks: pl.DataFrame) -> pl.DataFrame:
     >>> row = vm_eligibility(disks).row(0, named=True)
     >>> row["standard_ok"], row["enhanced_ok"], row["agentless_ok"]
     (False, True, False)
-    >>> [reason[-5:] for reason in row["reasons"]]
+    >>> [reason[-4:] for reason in row["reasons"]]
     ['(G8)', '(G1)']
     """
     sku = pl.col("disk_sku").str.to_lowercase()
