@@ -305,7 +305,7 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert main(["plan", str(broken)], out, err) == 2
     assert "error: fleet.csv: row 2" in err.getvalue()
-    assert "os='plan9' is not allowed" in err.getvalue()
+    assert "os='plan9' must be one of ['windows', 'linux']" in err.getvalue()
     assert "Traceback" not in err.getvalue()
 
 

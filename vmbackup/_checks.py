@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 T = TypeVar("T", bound=str)
 
@@ -88,3 +90,167 @@ def non_negative_array(field: str, values: object) -> npt.NDArray[np.float64]:
             f"{field} must be finite numbers >= 0; found {found} at position {position}"
         )
     return array
+
+
+@dataclass(frozen=True)
+class Column:
+    """What a column of an input table must hold (see :func:`check_frame`).
+
+    Parameters
+    ----------
+    kind
+        ``"float"``, ``"int"``, ``"bool"``, ``"str"``, ``"date"`` or ``"datetime"``.
+    low, high
+        Bounds of a number column; ``high_open`` makes the upper bound exclusive.
+    allowed
+        For a ``"str"`` column: its vocabulary, matched case-insensitively and normalised.
+    required
+        Whether the column must be present.
+    nullable
+        Whether blanks (nulls) are allowed.
+    """
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    high_open: bool = False
+    allowed: tuple[str, ...] = ()
+    required: bool = True
+    nullable: bool = False
+
+    def describe(self) -> str:
+        """What the column allows, in words."""
+        if self.allowed:
+            return f"one of {list(self.allowed)}"
+        words = {"float": "a finite number", "int": "a whole number", "bool": "True or False"}
+        text = words.get(self.kind, f"a {self.kind}")
+        if self.low is not None and self.high is not None:
+            close = ")" if self.high_open else "]"
+            return f"{text} in [{self.low:g}, {self.high:g}{close}"
+        if self.low is not None:
+            return f"{text} >= {self.low:g}"
+        return text
+
+
+def _cast(series: pl.Series, column: Column) -> pl.Series | None:
+    """The column as its kind, or None when its dtype cannot hold that kind."""
+    dtype = series.dtype
+    if column.kind == "float" and (dtype.is_numeric() or dtype == pl.Null):
+        return series.cast(pl.Float64)
+    if column.kind == "int":
+        if dtype.is_integer() or dtype == pl.Null:
+            return series.cast(pl.Int64)
+        if dtype.is_float():
+            whole = series.is_null() | (series == series.floor())
+            return series.cast(pl.Int64, strict=False) if bool(whole.all()) else None
+        return None
+    if column.kind == "bool":
+        return series if dtype in (pl.Boolean, pl.Null) else None
+    if column.kind == "str":
+        if dtype in (pl.String, pl.Null) or isinstance(dtype, pl.Categorical | pl.Enum):
+            return series.cast(pl.String)
+        return None
+    if column.kind == "date":
+        return series.cast(pl.Date) if dtype in (pl.Date, pl.Datetime, pl.Null) else None
+    if column.kind == "datetime":
+        return series if isinstance(dtype, pl.Datetime) or dtype == pl.Null else None
+    return None
+
+
+def check_frame(
+    frame: object,
+    columns: dict[str, Column],
+    *,
+    name: str = "table",
+    row_offset: int = 0,
+    label: str | None = None,
+) -> pl.DataFrame:
+    """Check an input table at a model's boundary; return it with its columns normalised.
+
+    Each listed column must be present (unless optional), of its kind (numbers for numbers,
+    real booleans for flags), without blanks (unless nullable), finite, within its bounds and,
+    for a vocabulary column, one of its words (any case; returned in the canonical spelling).
+    The caller's frame is never modified: a new frame is returned.
+
+    Parameters
+    ----------
+    frame
+        The table (a polars DataFrame).
+    columns
+        Column name -> :class:`Column`.
+    name
+        What messages call the table (a file name, or an argument name).
+    row_offset
+        Added to a row's index in messages (2 for a CSV file with a header line).
+    label
+        A column whose value names the row in messages (``disk_name``).
+
+    Raises
+    ------
+    ValueError
+        Naming the table, the row, the column, the value and what is allowed.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"disk_type": ["Premium"], "used_gb": [1.5]})
+    >>> spec = {"disk_type": Column("str", allowed=("premium", "standard")),
+    ...         "used_gb": Column("float", low=0)}
+    >>> check_frame(t, spec)["disk_type"].to_list()
+    ['premium']
+    >>> check_frame(t.with_columns(used_gb=pl.lit(float("nan"))), spec, name="fleet.csv",
+    ...             row_offset=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: fleet.csv: row 2: used_gb=nan must be a finite number >= 0
+    """
+    if not isinstance(frame, pl.DataFrame):
+        raise ValueError(f"{name} must be a polars DataFrame, found {type(frame).__name__}")
+    missing = [c for c, spec in columns.items() if spec.required and c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{name}: missing column(s) {missing}; required: "
+            f"{[c for c, s in columns.items() if s.required]}, found {frame.columns}"
+        )
+
+    def fail(column: str, index: int, value: object, allowed: str) -> ValueError:
+        row = f"row {index + row_offset}"
+        if label is not None and label in frame.columns:
+            row += f" ({frame[label][index]})"
+        return ValueError(f"{name}: {row}: {column}={value!r} must be {allowed}")
+
+    result = frame
+    for column, spec in columns.items():
+        if column not in frame.columns:
+            continue
+        raw = frame[column]
+        series = _cast(raw, spec)
+        if series is None:
+            raise ValueError(
+                f"{name}: column {column!r} holds {raw.dtype} values; it must hold "
+                f"{spec.describe()}"
+            )
+        nulls = series.is_null()
+        if not spec.nullable and bool(nulls.any()):
+            index = int(nulls.arg_true()[0])
+            raise fail(column, index, raw[index], f"{spec.describe()} (it is blank)")
+        if spec.kind in ("float", "int"):
+            bad = ~nulls & ~series.cast(pl.Float64).is_finite()
+            if spec.low is not None:
+                bad = bad | (series < spec.low).fill_null(False)
+            if spec.high is not None:
+                over = series >= spec.high if spec.high_open else series > spec.high
+                bad = bad | over.fill_null(False)
+            if bool(bad.any()):
+                index = int(bad.arg_true()[0])
+                raise fail(column, index, raw[index], spec.describe())
+        if spec.allowed:
+            lookup = {a.lower(): a for a in spec.allowed}
+            key = series.str.strip_chars().str.to_lowercase().str.replace_all("_", "-")
+            normal = key.replace_strict(lookup, default=None, return_dtype=pl.String)
+            bad = normal.is_null() & ~nulls
+            if bool(bad.any()):
+                index = int(bad.arg_true()[0])
+                raise fail(column, index, raw[index], spec.describe())
+            series = normal
+        result = result.with_columns(series.alias(column))
+    return result

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from vmbackup._checks import Column, check_frame
 from vmbackup.billing import Prices, prices_from_frame
 from vmbackup.inventory import estate_disks, estate_to_fleet
 from vmbackup.policy import Policy
@@ -244,17 +245,42 @@ FLEET_VALUES: dict[str, tuple[str, ...]] = {
 }
 
 
-def check_fleet(fleet: pl.DataFrame, name: str = "fleet") -> pl.DataFrame:
-    """Check a fleet table's values; return it unchanged, or raise ValueError naming the row.
+#: What each fleet column must hold (the one place the fleet's vocabulary and ranges live).
+FLEET_COLUMNS: dict[str, Column] = {
+    "vm_name": Column("str"),
+    "os": Column("str", allowed=FLEET_VALUES["os"]),
+    "vm_size": Column("str"),
+    "cores": Column("int", low=1),
+    "memory_gb": Column("float", low=0),
+    "policy": Column("str"),
+    "schedule_hour": Column("float", low=0, high=24, high_open=True),
+    "churn_class": Column("str", allowed=FLEET_VALUES["churn_class"]),
+    "disk_name": Column("str"),
+    "disk_role": Column("str", allowed=FLEET_VALUES["disk_role"]),
+    "disk_type": Column("str", allowed=FLEET_VALUES["disk_type"]),
+    "managed": Column("bool"),
+    "storage_account": Column("str", nullable=True),
+    "allocated_gb": Column("float", low=0),
+    "used_gb": Column("float", low=0),
+}
 
-    Checks: vocabulary columns hold allowed values; sizes are >= 0 and ``used_gb`` is at most
-    ``allocated_gb``; ``schedule_hour`` is in [0, 24); every VM has exactly one OS disk; an
-    unmanaged OS or data disk names its storage account.
+
+def check_fleet(fleet: pl.DataFrame, name: str = "fleet", row_offset: int = 0) -> pl.DataFrame:
+    """Check a fleet table's values; return it normalised (a new frame), or raise ValueError
+    naming the row.
+
+    Checks (see :data:`FLEET_COLUMNS`): every column present, of its type, without blanks;
+    vocabulary columns hold allowed values (any case); sizes are finite and >= 0 and
+    ``used_gb`` is at most ``allocated_gb``; ``schedule_hour`` is in [0, 24); every VM has
+    exactly one OS disk and at most 32 data disks (X1); an unmanaged disk names its storage
+    account; the table holds at least one VM.
     """
-    missing = [c for c in FLEET_SCHEMA if c not in fleet.columns]
-    if missing:
-        raise ValueError(f"{name}: missing column(s) {missing}; required: {list(FLEET_SCHEMA)}")
-    numbered = fleet.with_row_index("_row", offset=2)  # row 1 is the CSV header
+    fleet = check_frame(
+        fleet, FLEET_COLUMNS, name=name, row_offset=row_offset, label="disk_name"
+    )
+    if fleet.height == 0:
+        raise ValueError(f"{name}: the table holds no disk; a fleet needs at least one VM")
+    numbered = fleet.with_row_index("_row", offset=row_offset)
 
     def fail(condition: pl.Expr, message: str) -> None:
         bad = numbered.filter(condition)
@@ -264,21 +290,9 @@ def check_fleet(fleet: pl.DataFrame, name: str = "fleet") -> pl.DataFrame:
                 f"{name}: row {row['_row']} ({row['disk_name']}): " + message.format(**row)
             )
 
-    for column, allowed in FLEET_VALUES.items():
-        fail(
-            ~pl.col(column).is_in(list(allowed)) | pl.col(column).is_null(),
-            f"{column}={{{column}!r}} is not allowed; choose one of {list(allowed)}",
-        )
-    for column in ("allocated_gb", "used_gb", "memory_gb"):
-        fail(pl.col(column) < 0, f"{column}={{{column}}} must be >= 0")
-    fail(pl.col("cores") < 1, "cores={cores} must be >= 1")
     fail(
         pl.col("used_gb") > pl.col("allocated_gb"),
         "used_gb={used_gb} exceeds allocated_gb={allocated_gb}",
-    )
-    fail(
-        (pl.col("schedule_hour") < 0) | (pl.col("schedule_hour") >= 24),
-        "schedule_hour={schedule_hour} must be an hour of the day in [0, 24)",
     )
     fail(
         (pl.col("disk_role") != "temp")
@@ -312,7 +326,9 @@ def read_fleet(path: str | Path | None = None) -> pl.DataFrame:
     """
     file = dataset_path("sample_fleet.csv") if path is None else Path(path)
     frame = read_csv(file, FLEET_SCHEMA)
-    return check_fleet(frame.with_columns(pl.col("storage_account").fill_null("")), file.name)
+    return check_fleet(
+        frame.with_columns(pl.col("storage_account").fill_null("")), file.name, row_offset=2
+    )
 
 
 #: The MSR Cambridge trace columns, in file order (the files have no header).
