@@ -141,13 +141,22 @@ def test_sample_fleet_is_realistic_and_reproducible() -> None:
     ("change", "message"),
     [
         (lambda t: t.replace("vm_name,", "name,", 1), r"missing column\(s\) \['vm_name'\]"),
-        (lambda t: t.replace(",linux,", ",solaris,", 1), r"os='solaris' must be one of \['windows', 'linux'\]"),
-        (lambda t: t.replace(",30.0,10.4", ",30.0,-10.4", 1), "used_gb=-10.4 must be a finite number >= 0"),
+        (
+            lambda t: t.replace(",linux,", ",solaris,", 1),
+            r"os='solaris' must be one of \['windows', 'linux'\]",
+        ),
+        (
+            lambda t: t.replace(",30.0,10.4", ",30.0,-10.4", 1),
+            "used_gb=-10.4 must be a finite number >= 0",
+        ),
         (
             lambda t: t.replace(",30.0,10.4", ",30.0,40.4", 1),
             "used_gb=40.4 exceeds allocated_gb=30.0",
         ),
-        (lambda t: t.replace(",22.5,", ",25.0,", 1), r"schedule_hour=25.0 must be a finite number in \[0, 24\)"),
+        (
+            lambda t: t.replace(",22.5,", ",25.0,", 1),
+            r"schedule_hour=25.0 must be a finite number in \[0, 24\)",
+        ),
     ],
 )
 def test_a_broken_fleet_file_names_the_row_and_field(
