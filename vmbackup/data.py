@@ -275,9 +275,7 @@ def check_fleet(fleet: pl.DataFrame, name: str = "fleet", row_offset: int = 0) -
     exactly one OS disk and at most 32 data disks (X1); an unmanaged disk names its storage
     account; the table holds at least one VM.
     """
-    fleet = check_frame(
-        fleet, FLEET_COLUMNS, name=name, row_offset=row_offset, label="disk_name"
-    )
+    fleet = check_frame(fleet, FLEET_COLUMNS, name=name, row_offset=row_offset, label="disk_name")
     if fleet.height == 0:
         raise ValueError(f"{name}: the table holds no disk; a fleet needs at least one VM")
     numbered = fleet.with_row_index("_row", offset=row_offset)
