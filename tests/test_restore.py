@@ -180,11 +180,14 @@ def test_placements() -> None:
     ("kwargs", "message"),
     [
         ({"placement": "random"}, "placement='random' is not allowed"),
-        ({"placement": "round-robin", "accounts": 0}, "accounts=0 must be a whole number >= 1"),
+        (
+            {"placement": "round-robin", "accounts": 0},
+            r"accounts=0 must be a whole number in 1\.\.1000000",
+        ),
         ({"background_load": 1.0}, "background_load=1.0 must be below 1"),
         ({"background_load": -0.1}, "background_load must be finite numbers >= 0"),
         ({"tier": "archive"}, "tier='archive' is not allowed"),
-        ({"vault_concurrency": 0}, "vault_concurrency=0 must be a whole number >= 1"),
+        ({"vault_concurrency": 0}, r"vault_concurrency=0 must be a whole number in 1\.\."),
         ({"disk_speed": 3}, r"unknown option\(s\) \['disk_speed'\]"),
     ],
 )
@@ -196,7 +199,7 @@ def test_bad_input_is_named(kwargs: dict[str, object], message: str) -> None:
 def test_missing_columns_and_negative_sizes_are_named() -> None:
     with pytest.raises(ValueError, match=r"missing column\(s\) \['used_gb'\]"):
         restore_plan(pl.DataFrame({"vm_name": ["a"]}))
-    with pytest.raises(ValueError, match="used_gb must be finite numbers >= 0"):
+    with pytest.raises(ValueError, match=r"row 0 \(vm0\): used_gb=-5.0 must be a finite number"):
         restore_plan(disks([[-5.0]]))
 
 
@@ -204,3 +207,29 @@ def test_the_input_table_is_not_modified() -> None:
     before = FORTY.clone()
     simulate_restore(restore_plan(FORTY, placement="balanced", accounts=3))
     assert FORTY.equals(before)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"disk_throughput_mb_s": 0}, "disk_throughput_mb_s=0 must be a finite number > 0"),
+        ({"io_size_kib": 0}, "io_size_kib=0 must be a finite number > 0"),
+        ({"account_iops": 0}, "account_iops=0 must be a finite number > 0"),
+        ({"account_throughput_mb_s": 0.0}, "account_throughput_mb_s=0.0 must be a finite"),
+        ({"placement": "balanced", "accounts": 10_000_000}, "accounts=10000000 must be a whole"),
+    ],
+)
+def test_parameters_that_would_never_finish_are_refused(
+    kwargs: dict[str, object], message: str
+) -> None:
+    """Issue 18: a restore with no throughput, no I/O size, no IOPS or ten million accounts
+    used to run forever; each is refused by name."""
+    with pytest.raises(ValueError, match=message):
+        simulate_restore(restore_plan(FORTY, **kwargs))  # type: ignore[arg-type]
+
+
+def test_more_accounts_than_vms_finish_like_one_per_vm() -> None:
+    """S20: accounts beyond one per VM stay empty; the plan is bounded and as fast as per-VM."""
+    many = simulate_restore(restore_plan(FORTY, placement="balanced", accounts=100_000))
+    own = simulate_restore(restore_plan(FORTY, placement="per-vm"))
+    assert many["end_hours"].max() == pytest.approx(own["end_hours"].max())

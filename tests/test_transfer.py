@@ -237,7 +237,7 @@ def test_extents_from_fragmentation() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"churn_gb": -1.0}, "churn_gb must be finite numbers >= 0"),
+        ({"churn_gb": -1.0}, r"disks: row 0 \(d\): churn_gb=-1.0 must be a finite number >= 0"),
         ({"used_gb": 5000.0}, "used_gb=5000.0 exceeds allocated_gb"),
     ],
 )
@@ -247,9 +247,9 @@ def test_bad_disks_are_named(change: dict[str, float], message: str) -> None:
 
 
 def test_bad_start_hour_profile_and_options_are_named() -> None:
-    with pytest.raises(ValueError, match="start_hour=25.0 must be in"):
+    with pytest.raises(ValueError, match=r"start_hour=25 must be an hour of the day in \[0, 24\)"):
         backup_timeline([disk("d", 100, 1)], start_hour=25, lag_profile_hours=LAG)
-    with pytest.raises(ValueError, match="needs one per hour"):
+    with pytest.raises(ValueError, match="needs one value per hour"):
         backup_timeline([disk("d", 100, 1)], start_hour=1, lag_profile_hours=[1.0] * 12)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['speed'\]"):
         backup_timeline([disk("d", 100, 1)], start_hour=1, lag_profile_hours=LAG, speed=3.0)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 T = TypeVar("T", bound=str)
+T2 = TypeVar("T2", bound=Any)
 
 
 def choice(field: str, value: object, allowed: Iterable[T]) -> T:
@@ -50,8 +52,21 @@ def flag(field: str, value: object) -> bool:
     raise ValueError(f"{field}={value!r} must be True or False")
 
 
-def non_negative(field: str, value: object) -> float:
-    """Return ``value`` as a float if it is a finite number >= 0, else raise ValueError.
+def _real(value: object) -> float | None:
+    """``value`` as a float if it is a real number (not a bool, not text), else None."""
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf")
+
+
+def non_negative(field: str, value: object, *, high: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0 (and <= ``high``), else raise
+    ValueError.
 
     >>> non_negative("used_gb", 17)
     17.0
@@ -60,16 +75,65 @@ def non_negative(field: str, value: object) -> float:
     ...
     ValueError: used_gb=-5 must be a finite number >= 0
     """
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{field}={value!r} must be a finite number >= 0")
-    number = float(value)
-    if not np.isfinite(number) or number < 0:
-        raise ValueError(f"{field}={value!r} must be a finite number >= 0")
+    number = _real(value)
+    allowed = "a finite number >= 0" + (f" and <= {high:g}" if high is not None else "")
+    if number is None or not np.isfinite(number) or number < 0:
+        raise ValueError(f"{field}={value!r} must be {allowed}")
+    if high is not None and number > high:
+        raise ValueError(f"{field}={value!r} must be {allowed}")
     return number
 
 
+def positive(field: str, value: object, *, high: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite number > 0 (a rate or a size that divides).
+
+    >>> positive("throughput_mb_s", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: throughput_mb_s=0 must be a finite number > 0
+    """
+    number = _real(value)
+    allowed = "a finite number > 0" + (f" and <= {high:g}" if high is not None else "")
+    if number is None or not np.isfinite(number) or number <= 0:
+        raise ValueError(f"{field}={value!r} must be {allowed}")
+    if high is not None and number > high:
+        raise ValueError(f"{field}={value!r} must be {allowed}")
+    return number
+
+
+def whole(field: str, value: object, low: int, high: int) -> int:
+    """Return ``value`` if it is a whole number in ``low..high`` (bools and floats refused).
+
+    >>> whole("accounts", 3, 1, 10)
+    3
+    >>> whole("accounts", 2.5, 1, 10)
+    Traceback (most recent call last):
+    ...
+    ValueError: accounts=2.5 must be a whole number in 1..10
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{field}={value!r} must be a whole number in {low}..{high}")
+    if not low <= int(value) <= high:
+        raise ValueError(f"{field}={value!r} must be a whole number in {low}..{high}")
+    return int(value)
+
+
+def date_value(field: str, value: object) -> dt.date:
+    """Return ``value`` if it is a ``datetime.date`` (a datetime is refused: it has a time)."""
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ValueError(f"{field}={value!r} must be a datetime.date")
+    return value
+
+
+def instance(field: str, value: T2, kind: type | tuple[type, ...], what: str) -> T2:
+    """Return ``value`` if it is a ``kind``; else ValueError saying it must be ``what``."""
+    if not isinstance(value, kind):
+        raise ValueError(f"{field} must be {what}, found {type(value).__name__} {value!r:.60}")
+    return value
+
+
 def non_negative_array(field: str, values: object) -> npt.NDArray[np.float64]:
-    """Return ``values`` as a float array if every element is finite and >= 0.
+    """Return ``values`` as a float array if every element is a finite number >= 0.
 
     >>> non_negative_array("used_gb", [1, 2.5]).tolist()
     [1.0, 2.5]
@@ -78,10 +142,16 @@ def non_negative_array(field: str, values: object) -> npt.NDArray[np.float64]:
     ...
     ValueError: used_gb must be finite numbers >= 0; found -2.0 at position 1
     """
+    shown = f"{values!r:.60}"
+    if isinstance(values, str | bytes | dict | set) or values is None:
+        raise ValueError(f"{field}={shown} must be numbers >= 0")
     try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{field}={values!r} must be numbers >= 0") from error
+        array = np.asarray(values)
+        if array.dtype.kind not in "biuf" or array.dtype.kind == "b":
+            raise TypeError(array.dtype)
+        array = array.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"{field}={shown} must be numbers >= 0") from error
     bad = ~np.isfinite(array) | (array < 0)
     if bad.any():
         position = int(np.flatnonzero(bad.ravel())[0])

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from vmbackup._checks import flag, non_negative
+from vmbackup._checks import Column, check_frame, flag, non_negative
+from vmbackup.schema import fleet_columns
 
 __all__ = [
     "FREE_SHARE",
@@ -173,6 +174,25 @@ def premium_space_check(
         ``free_gb``, ``shortfall_gb``, ``grow_by_gb``, ``status`` and ``advice``, sorted by
         shortfall (largest first).
     """
+    fleet = check_frame(
+        fleet,
+        fleet_columns("vm_name", "disk_role", "disk_type", "allocated_gb", "used_gb"),
+        name="fleet",
+        label="vm_name",
+    )
+    if first_backup_done is not None:
+        first_backup_done = check_frame(
+            first_backup_done,
+            {"vm_name": Column("str"), "first_backup_done": Column("bool")},
+            name="first_backup_done",
+        )
+    too_full = fleet.filter(pl.col("used_gb") > pl.col("allocated_gb"))
+    if too_full.height:
+        row = too_full.row(0, named=True)
+        raise ValueError(
+            f"fleet: vm_name={row['vm_name']!r}: used_gb={row['used_gb']} exceeds "
+            f"allocated_gb={row['allocated_gb']}"
+        )
     backed_up = fleet.filter(pl.col("disk_role") != "temp")
     per_vm = backed_up.group_by("vm_name", maintain_order=True).agg(
         allocated_gb=pl.col("allocated_gb").filter(pl.col("disk_type") == "premium").sum(),
@@ -206,6 +226,13 @@ def account_space_check(
     True when 5 or more disks share the account (S22 suggests balancing at 5 to 10).
     """
     capacity = non_negative("capacity_gb", capacity_gb)
+    fleet = check_frame(
+        fleet,
+        fleet_columns(
+            "disk_role", "disk_type", "managed", "storage_account", "allocated_gb", "used_gb"
+        ),
+        name="fleet",
+    )
     unmanaged = fleet.filter((pl.col("disk_role") != "temp") & ~pl.col("managed"))
     per_account = unmanaged.group_by("storage_account", maintain_order=True).agg(
         disks=pl.len(),

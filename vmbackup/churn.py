@@ -13,12 +13,24 @@ from __future__ import annotations
 
 import polars as pl
 
+from vmbackup._checks import Column, check_frame, non_negative
 from vmbackup.blocks import DEFAULT_BLOCK_SIZE_BYTES, _check_block_size
 
 __all__ = ["CHURN_CLASS_FRACTION", "trace_churn"]
 
 #: P6: daily churn as a share of used data, per churn class (Microsoft's typical 2-7%).
 CHURN_CLASS_FRACTION = {"low": 0.02, "moderate": 0.04, "high": 0.07}
+
+
+#: What a block I/O trace table must hold (as ``vmbackup.data.read_msr_trace`` returns it).
+TRACE_COLUMNS = {
+    "timestamp": Column("datetime"),
+    "hostname": Column("str"),
+    "disk_number": Column("int", low=0),
+    "type": Column("str", allowed=("Read", "Write")),
+    "offset_bytes": Column("int", low=0),
+    "size_bytes": Column("int", low=0, high=2**40),
+}
 
 
 def trace_churn(
@@ -47,14 +59,11 @@ def trace_churn(
         ``fragmentation`` (0 contiguous .. 1 every block apart), sorted by day and disk.
     """
     size = _check_block_size(block_size_bytes)
-    missing = [
-        c
-        for c in ("timestamp", "hostname", "disk_number", "type", "offset_bytes", "size_bytes")
-        if c not in trace.columns
-    ]
-    if missing:
-        raise ValueError(f"missing column(s) {missing} in the trace")
-    shift = pl.duration(microseconds=round(day_start_hour * 3600e6))
+    trace = check_frame(trace, TRACE_COLUMNS, name="trace")
+    hour = non_negative("day_start_hour", day_start_hour)
+    if hour >= 24:
+        raise ValueError(f"day_start_hour={day_start_hour!r} must be an hour in [0, 24)")
+    shift = pl.duration(microseconds=round(hour * 3600e6))
     writes = trace.lazy().filter((pl.col("type") == "Write") & (pl.col("size_bytes") > 0))
     writes = writes.with_columns(
         day=(pl.col("timestamp") - shift).dt.truncate("1d").dt.date(),

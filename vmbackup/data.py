@@ -15,11 +15,12 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import Column, check_frame
+from vmbackup._checks import check_frame
 from vmbackup.billing import Prices, prices_from_frame
 from vmbackup.inventory import estate_disks, estate_to_fleet
 from vmbackup.policy import Policy
 from vmbackup.policy_json import SourcedPolicy, policies_from_document
+from vmbackup.schema import FLEET_COLUMNS, MAX_DATA_DISKS
 
 __all__ = [
     "DATASETS_DIR",
@@ -233,35 +234,6 @@ FLEET_SCHEMA: dict[str, type[pl.DataType]] = {
     "storage_account": pl.String,
     "allocated_gb": pl.Float64,
     "used_gb": pl.Float64,
-}
-#: X1: a VM has at most 32 data disks.
-MAX_DATA_DISKS = 32
-#: Allowed values of the fleet's vocabulary columns.
-FLEET_VALUES: dict[str, tuple[str, ...]] = {
-    "os": ("windows", "linux"),
-    "churn_class": ("low", "moderate", "high"),
-    "disk_role": ("os", "data", "temp"),
-    "disk_type": ("premium", "standard", "local"),
-}
-
-
-#: What each fleet column must hold (the one place the fleet's vocabulary and ranges live).
-FLEET_COLUMNS: dict[str, Column] = {
-    "vm_name": Column("str"),
-    "os": Column("str", allowed=FLEET_VALUES["os"]),
-    "vm_size": Column("str"),
-    "cores": Column("int", low=1),
-    "memory_gb": Column("float", low=0),
-    "policy": Column("str"),
-    "schedule_hour": Column("float", low=0, high=24, high_open=True),
-    "churn_class": Column("str", allowed=FLEET_VALUES["churn_class"]),
-    "disk_name": Column("str"),
-    "disk_role": Column("str", allowed=FLEET_VALUES["disk_role"]),
-    "disk_type": Column("str", allowed=FLEET_VALUES["disk_type"]),
-    "managed": Column("bool"),
-    "storage_account": Column("str", nullable=True),
-    "allocated_gb": Column("float", low=0),
-    "used_gb": Column("float", low=0),
 }
 
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from vmbackup.schema import MAX_DATA_DISKS
+
 __all__ = ["MAX_DATA_DISKS", "MAX_DISK_GB", "vm_eligibility"]
 
-#: X1: data disks per VM.
-MAX_DATA_DISKS = 32
 #: X1: largest disk [GB] (32 TiB as the support matrix gives it).
 MAX_DISK_GB = 32 * 1024
 

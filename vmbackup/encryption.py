@@ -151,8 +151,8 @@ def encryption_outcome(
     sse = choice("sse", sse, SSE_OPTIONS)
     ade = choice("ade", ade, ADE_OPTIONS)
     disks = choice("disks", disks, DISK_KINDS)
-    if isinstance(permissions, str):
-        raise ValueError(f"permissions={permissions!r} must be a list of permission names")
+    if isinstance(permissions, str | bytes | dict) or not isinstance(permissions, Iterable):
+        raise ValueError(f"permissions={permissions!r:.60} must be a list of permission names")
     granted = {choice("permissions", p, PERMISSIONS) for p in permissions}
     if (sse, ade, disks) in UNSUPPORTED:
         return EncryptionOutcome(

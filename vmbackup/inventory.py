@@ -47,6 +47,29 @@ def _field(node: Any, path: str, where: str) -> Any:
     return value
 
 
+def _object(node: Any, where: str) -> Mapping[str, Any]:
+    """``node`` if it is a JSON object; else ValueError naming where it is."""
+    if not isinstance(node, Mapping):
+        raise ValueError(f"{where}: {node!r:.40} is not an object")
+    return node
+
+
+def _optional_list(node: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    """The list at ``node[key]`` (empty when absent); ValueError if it is not a list."""
+    value = node.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: {key}={value!r:.40} is not a list")
+    return value
+
+
+def _sub(node: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    """The object at ``node[key]`` (empty when absent); ValueError if it is not an object."""
+    value = node.get(key)
+    return {} if value is None else _object(value, f"{where} {key}")
+
+
 def _size(node: Mapping[str, Any], where: str) -> float:
     for key in ("diskSizeGB", "diskSizeGb"):
         if node.get(key) is not None:
@@ -90,8 +113,11 @@ def estate_to_fleet(
     if share > 1:
         raise ValueError(f"used_fraction={used_fraction!r} must be between 0 and 1")
     churn_class = choice("churn_class", churn_class, ("low", "moderate", "high"))
-    if not 0 <= schedule_hour < 24:
+    hour = non_negative("schedule_hour", schedule_hour)
+    if hour >= 24:
         raise ValueError(f"schedule_hour={schedule_hour!r} must be in [0, 24)")
+    if not isinstance(policy, str) or not policy.strip():
+        raise ValueError(f"policy={policy!r} must be a policy name")
     by_id = {}
     for number, disk in enumerate(disks, 1):
         where = f"az disk list: disk {number}"
@@ -113,12 +139,14 @@ def estate_to_fleet(
             "cores": int(cores.group(1)) if cores else 1,
             "memory_gb": 0.0,
             "policy": policy,
-            "schedule_hour": float(schedule_hour),
+            "schedule_hour": hour,
             "churn_class": churn_class,
         }
-        data_disks = vm.get("storageProfile", {}).get("dataDisks") or []
+        profile = _sub(_object(vm, where), "storageProfile", where)
+        data_disks = _optional_list(profile, "dataDisks", f"{where} storageProfile")
         for role, disk in [("os", os_disk), *(("data", d) for d in data_disks)]:
             label = f"{where} {role} disk"
+            disk = _object(disk, label)
             disk_name = str(_field(disk, "name", label))
             managed = disk.get("managedDisk")
             if managed:
@@ -157,6 +185,15 @@ def estate_to_fleet(
     return pl.DataFrame(rows)
 
 
+def _shares(disk: Mapping[str, Any], where: str) -> int:
+    shares = disk.get("maxShares")
+    if shares is None:
+        return 1
+    if isinstance(shares, bool) or not isinstance(shares, int) or shares < 1:
+        raise ValueError(f"{where}: maxShares={shares!r} must be a whole number >= 1")
+    return shares
+
+
 def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
     """What decides a VM's eligibility for backup, one row per disk (G1, G8, G11, X1).
 
@@ -184,23 +221,29 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
     for number, vm in enumerate(vms, 1):
         where = f"az vm list: VM {number}"
         name = str(_field(vm, "name", where))
-        security = (vm.get("securityProfile") or {}).get("securityType") or "Standard"
+        security = _sub(vm, "securityProfile", where).get("securityType") or "Standard"
         os_disk = _field(vm, "storageProfile.osDisk", f"{where} ({name!r})")
-        data_disks = (vm.get("storageProfile") or {}).get("dataDisks") or []
+        storage = _sub(vm, "storageProfile", where)
+        data_disks = _optional_list(storage, "dataDisks", f"{where} storageProfile")
         for role, disk in [("os", os_disk), *(("data", d) for d in data_disks)]:
             label = f"{where} ({name!r}) {role} disk"
+            disk = _object(disk, label)
             disk_name = str(_field(disk, "name", label))
             managed = disk.get("managedDisk")
             resource: Mapping[str, Any] = disk
             sku = "Standard_LRS"
             if managed:
+                if not isinstance(managed, Mapping):
+                    raise ValueError(f"{label}: managedDisk={managed!r:.40} is not an object")
                 resource = by_id.get(str(_field(managed, "id", label)).lower(), {})
+                if not isinstance(resource, Mapping):
+                    raise ValueError(f"az disk list: the disk of {label} is not an object")
                 sku = str(
-                    (resource.get("sku") or {}).get("name")
+                    _sub(resource, "sku", label).get("name")
                     or managed.get("storageAccountType")
                     or "Standard_LRS"
                 )
-            ephemeral = (disk.get("diffDiskSettings") or {}).get("option") == "Local"
+            ephemeral = _sub(disk, "diffDiskSettings", label).get("option") == "Local"
             size = resource.get("diskSizeGB", resource.get("diskSizeGb", disk.get("diskSizeGb")))
             rows.append(
                 {
@@ -210,7 +253,7 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
                     "disk_role": role,
                     "disk_sku": sku,
                     "managed": bool(managed),
-                    "shared": int(resource.get("maxShares") or 1) > 1,
+                    "shared": _shares(resource, label) > 1,
                     "ephemeral": bool(ephemeral),
                     "write_accelerated": bool(disk.get("writeAcceleratorEnabled")),
                     "allocated_gb": non_negative(f"{label} diskSizeGB", size or 0),

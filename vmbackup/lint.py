@@ -14,10 +14,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from vmbackup._checks import instance, non_negative_array
 from vmbackup.billing import Prices
 from vmbackup.eligibility import vm_eligibility
 from vmbackup.policy import POLICY_RULES, Finding, Policy, service_findings
@@ -52,6 +52,7 @@ def lint_policy(
     [('refused', 'instant-restore-hourly-max'), ('risk', 'terraform-window-multiple'), \
 ('risk', 'instant-restore-above-default')]
     """
+    instance("policy", policy, Policy, "a vmbackup.policy.Policy")
     found = service_findings(policy, rules)
     if policy.frequency == "hourly":
         interval, window = policy.hourly_interval_hours, policy.window_hours
@@ -86,7 +87,7 @@ def lint_policy(
             )
         )
     if lag_profile_hours is not None:
-        lags = np.asarray(lag_profile_hours, dtype=np.float64)
+        lags = non_negative_array("lag_profile_hours", lag_profile_hours)
         if lags.shape != (24,):
             raise ValueError(f"lag_profile_hours must hold 24 values, found shape {lags.shape}")
         hours = [h for h in policy.backup_hours() if lags[int(h) % 24] >= PEAK_LAG_HOURS]
@@ -122,6 +123,7 @@ def lint_estate(policy: Policy, disks: pl.DataFrame) -> list[Finding]:
         One per VM and problem: ``refused`` where the VM cannot be protected under this policy,
         ``risk`` where it can but the bill or the backup differs.
     """
+    instance("policy", policy, Policy, "a vmbackup.policy.Policy")
     table = vm_eligibility(disks)
     ok_column = {
         ("enhanced", "crash"): "agentless_ok",

@@ -32,7 +32,15 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import choice, non_negative, non_negative_array
+from vmbackup._checks import (
+    Column,
+    check_frame,
+    choice,
+    non_negative,
+    non_negative_array,
+    positive,
+    whole,
+)
 
 __all__ = [
     "DEFAULTS",
@@ -54,6 +62,8 @@ DEFAULTS: dict[str, float] = {
     "snapshot_restore_hours": 0.25,
 }
 MB_PER_GB = 1000.0
+#: The most target accounts a plan may name (a bound, so that no input makes a plan endless).
+MAX_ACCOUNTS = 1_000_000
 
 
 def account_bandwidth_mb_s(
@@ -74,10 +84,19 @@ def account_bandwidth_mb_s(
     if (load >= 1).any():
         raise ValueError(f"background_load={load.max()} must be below 1 (a share of capacity)")
     throughput = non_negative_array("throughput_mb_s", throughput_mb_s)
-    iops_limit = (
-        non_negative_array("iops", iops) * non_negative("io_size_kib", io_size_kib) * 1024 / 1e6
-    )
-    return np.asarray(np.minimum(throughput, iops_limit) * (1 - load), dtype=np.float64)
+    requests = non_negative_array("iops", iops)
+    for name, values in (("throughput_mb_s", throughput), ("iops", requests)):
+        if (values <= 0).any():
+            raise ValueError(f"{name}={values.min()} must be > 0: an account must accept data")
+    iops_limit = requests * positive("io_size_kib", io_size_kib, high=2**20) * 1024 / 1e6
+    try:
+        bandwidth = np.minimum(throughput, iops_limit) * (1 - load)
+    except ValueError:
+        raise ValueError(
+            f"throughput_mb_s, iops and background_load must be scalars or arrays of one "
+            f"length, found shapes {throughput.shape}, {requests.shape}, {load.shape}"
+        ) from None
+    return np.asarray(bandwidth, dtype=np.float64)
 
 
 def place(disks_per_vm: npt.ArrayLike, placement: str, accounts: int = 1) -> npt.NDArray[np.int64]:
@@ -105,10 +124,13 @@ def place(disks_per_vm: npt.ArrayLike, placement: str, accounts: int = 1) -> npt
     [2, 1, 1, 0]
     """
     kind = choice("placement", placement, PLACEMENTS)
-    disks = np.asarray(disks_per_vm)
+    counts = non_negative_array("disks_per_vm", disks_per_vm)
+    if counts.ndim != 1 or (counts != np.floor(counts)).any():
+        raise ValueError(f"disks_per_vm={disks_per_vm!r:.60} must be a list of whole numbers")
+    disks = counts.astype(np.int64)
     n = disks.size
-    if not (isinstance(accounts, int | np.integer) and accounts >= 1):
-        raise ValueError(f"accounts={accounts!r} must be a whole number >= 1")
+    whole("accounts", accounts, 1, MAX_ACCOUNTS)
+    accounts = min(int(accounts), max(n, 1))  # accounts beyond one per VM stay empty
     if kind == "one-account":
         return np.zeros(n, dtype=np.int64)
     if kind == "per-vm":
@@ -187,9 +209,17 @@ def restore_plan(
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}; choose from {list(DEFAULTS)}")
     settings = DEFAULTS | overrides
-    missing = [c for c in ("vm_name", "used_gb") if c not in disks.columns]
-    if missing:
-        raise ValueError(f"missing column(s) {missing} in the disks table")
+    disks = check_frame(
+        disks,
+        {
+            "vm_name": Column("str"),
+            "used_gb": Column("float", low=0),
+            "disk_role": Column("str", allowed=("os", "data", "temp"), required=False),
+        },
+        name="disks",
+        label="vm_name",
+    )
+    whole("accounts", accounts, 1, MAX_ACCOUNTS)
     if "disk_role" in disks.columns:
         disks = disks.filter(pl.col("disk_role") != "temp")
     if disks.height == 0:
@@ -203,16 +233,24 @@ def restore_plan(
     kind = choice("placement", placement, PLACEMENTS)
     vm_account = place(disks_per_vm, kind, accounts)
     n_accounts = n_vms if kind == "per-vm" else (1 if kind == "one-account" else accounts)
-    load = np.broadcast_to(non_negative_array("background_load", background_load), (n_accounts,))
+    load = non_negative_array("background_load", background_load)
+    if load.ndim == 1 and load.size != n_accounts and kind in ("round-robin", "balanced"):
+        raise ValueError(
+            f"background_load has {load.size} values; give one, or one per account ({n_accounts})"
+        )
+    if load.ndim > 1 or (load.ndim == 1 and load.size not in (1, n_accounts)):
+        raise ValueError(
+            f"background_load has shape {load.shape}; give one value, or one per account "
+            f"({n_accounts})"
+        )
+    load = np.broadcast_to(load, (n_accounts,))
     bandwidth = account_bandwidth_mb_s(
-        settings["account_throughput_mb_s"],
-        settings["account_iops"],
-        settings["io_size_kib"],
+        positive("account_throughput_mb_s", settings["account_throughput_mb_s"]),
+        positive("account_iops", settings["account_iops"]),
+        positive("io_size_kib", settings["io_size_kib"], high=2**20),
         load,
     )
-    concurrency = settings["vault_concurrency"]
-    if not (isinstance(concurrency, int | np.integer) and concurrency >= 1):
-        raise ValueError(f"vault_concurrency={concurrency!r} must be a whole number >= 1")
+    concurrency = whole("vault_concurrency", settings["vault_concurrency"], 1, 10**6)
     from_snapshot = choice("tier", tier, ("vault", "snapshot")) == "snapshot"
     return RestorePlan(
         vm_names=tuple(first_seen.to_list()),
@@ -221,10 +259,10 @@ def restore_plan(
         vm_account=vm_account,
         vm_from_snapshot=np.full(n_vms, from_snapshot),
         account_bandwidth_mb_s=np.broadcast_to(bandwidth, (n_accounts,)).astype(np.float64),
-        disk_throughput_mb_s=non_negative("disk_throughput_mb_s", settings["disk_throughput_mb_s"]),
+        disk_throughput_mb_s=positive("disk_throughput_mb_s", settings["disk_throughput_mb_s"]),
         vault_concurrency=int(concurrency),
         snapshot_restore_hours=non_negative(
-            "snapshot_restore_hours", settings["snapshot_restore_hours"]
+            "snapshot_restore_hours", settings["snapshot_restore_hours"], high=24 * 365
         ),
     )
 

@@ -40,7 +40,15 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import non_negative, non_negative_array
+from vmbackup._checks import (
+    Column,
+    check_frame,
+    flag,
+    non_negative,
+    non_negative_array,
+    positive,
+    whole,
+)
 
 __all__ = [
     "DEFAULTS",
@@ -82,18 +90,50 @@ def extents_for(
     share = non_negative_array("fragmentation", fragmentation)
     if (share > 1).any():
         raise ValueError(f"fragmentation={share.max()} must be between 0 and 1")
-    blocks = np.ceil(churn * 1e9 / block_size_bytes)
+    size = whole("block_size_bytes", block_size_bytes, 1, 2**40)
+    try:
+        churn, share = np.broadcast_arrays(churn, share)
+    except ValueError:
+        raise ValueError(
+            f"churn_gb (shape {churn.shape}) and fragmentation (shape {share.shape}) must be "
+            "scalars or arrays of one length"
+        ) from None
+    blocks = np.ceil(churn * 1e9 / size)
     return np.where(blocks > 0, 1 + share * np.maximum(blocks - 1, 0), 0.0)
 
 
-def _validate(frame: pl.DataFrame, lag_profile_hours: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    missing = [c for c in (*DISK_COLUMNS, *VM_COLUMNS) if c not in frame.columns]
-    if missing:
+#: What each column of a disk table must hold (one row per disk to back up).
+DISK_TABLE: dict[str, Column] = {
+    "vm": Column("str"),
+    "disk": Column("str"),
+    "used_gb": Column("float", low=0),
+    "allocated_gb": Column("float", low=0),
+    "churn_gb": Column("float", low=0),
+    "extents": Column("float", low=0),
+    "new_disk": Column("bool"),
+    "start_hour": Column("float", low=0, high=24, high_open=True),
+    "first_backup": Column("bool"),
+    "snapshot_missing": Column("bool"),
+}
+
+
+def _lag_profile(lag_profile_hours: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    profile = non_negative_array("lag_profile_hours", lag_profile_hours)
+    if profile.shape != (24,):
         raise ValueError(
-            f"missing column(s) {missing}; a disk table needs {list(DISK_COLUMNS + VM_COLUMNS)}"
+            f"lag_profile_hours has shape {profile.shape}; it needs one value per hour (24)"
         )
-    for column in ("used_gb", "allocated_gb", "churn_gb", "extents"):
-        non_negative_array(column, frame[column].to_numpy())
+    if (profile > MAX_LAG_HOURS).any():
+        raise ValueError(f"lag_profile_hours={profile.max()} exceeds the {MAX_LAG_HOURS} h of S11")
+    return profile
+
+
+def _validate(
+    frame: pl.DataFrame, lag_profile_hours: npt.ArrayLike
+) -> tuple[pl.DataFrame, npt.NDArray[np.float64]]:
+    frame = check_frame(frame, DISK_TABLE, name="disks", label="disk")
+    if frame.height == 0:
+        raise ValueError("disks: the table holds no disk; a backup job needs at least one")
     too_full = frame.filter(pl.col("used_gb") > pl.col("allocated_gb"))
     if too_full.height:
         row = too_full.row(0, named=True)
@@ -101,15 +141,7 @@ def _validate(frame: pl.DataFrame, lag_profile_hours: npt.ArrayLike) -> npt.NDAr
             f"disk {row['disk']!r} of {row['vm']!r}: used_gb={row['used_gb']} exceeds "
             f"allocated_gb={row['allocated_gb']}"
         )
-    hours = frame["start_hour"].to_numpy()
-    if ((hours < 0) | (hours >= 24)).any():
-        raise ValueError(f"start_hour={hours[(hours < 0) | (hours >= 24)][0]} must be in [0, 24)")
-    profile = non_negative_array("lag_profile_hours", lag_profile_hours)
-    if profile.shape != (24,):
-        raise ValueError(f"lag_profile_hours has {profile.size} values; it needs one per hour (24)")
-    if (profile > MAX_LAG_HOURS).any():
-        raise ValueError(f"lag_profile_hours={profile.max()} exceeds the {MAX_LAG_HOURS} h of S11")
-    return profile
+    return frame, _lag_profile(lag_profile_hours)
 
 
 def _disk_phases(
@@ -188,9 +220,13 @@ def _checked_phases(
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)}; choose from {list(DEFAULTS)}")
-    params = DEFAULTS | {k: non_negative(k, v) for k, v in overrides.items()}
-    profile = _validate(disks, lag_profile_hours)
-    return _disk_phases(disks, profile, params), params
+    # rates divide: they must be > 0; durations may be 0; nothing may be infinite
+    params = DEFAULTS | {
+        k: positive(k, v) if k.endswith("_mb_s") else non_negative(k, v)
+        for k, v in overrides.items()
+    }
+    frame, profile = _validate(disks, lag_profile_hours)
+    return _disk_phases(frame, profile, params), params
 
 
 def _jobs(phases: pl.DataFrame, params: dict[str, float]) -> pl.DataFrame:
@@ -270,15 +306,27 @@ def backup_timeline(
     >>> round(t.total_hours, 2), t.met_window
     (0.55, True)
     """
-    frame = pl.DataFrame(disks) if isinstance(disks, list) else disks
+    if isinstance(disks, list) and disks and all(isinstance(d, dict) for d in disks):
+        try:
+            frame = pl.DataFrame(disks)
+        except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+            raise ValueError(f"disks: not a table of disks ({error})") from None
+    elif isinstance(disks, pl.DataFrame):
+        frame = disks
+    else:
+        raise ValueError(
+            f"disks must be a table or a non-empty list of dicts, found {type(disks).__name__}"
+        )
     if "new_disk" not in frame.columns:
         frame = frame.with_columns(new_disk=pl.lit(False))
     hour = non_negative("start_hour", start_hour)
+    if hour >= 24:
+        raise ValueError(f"start_hour={start_hour!r} must be an hour of the day in [0, 24)")
     frame = frame.with_columns(
         vm=pl.lit("vm"),
         start_hour=pl.lit(hour),
-        first_backup=pl.lit(bool(first_backup)),
-        snapshot_missing=pl.lit(bool(snapshot_missing)),
+        first_backup=pl.lit(flag("first_backup", first_backup)),
+        snapshot_missing=pl.lit(flag("snapshot_missing", snapshot_missing)),
     )
     detail, params = _checked_phases(frame, lag_profile_hours, overrides)
     job = _jobs(detail, params).row(0, named=True)

@@ -1,0 +1,321 @@
+"""Every public entry point keeps the input contract under generated bad input.
+
+Each test takes a valid call, replaces one argument (or one cell, column or JSON field) with a
+generated bad value, and checks the contract of ``tests/contract.py``: a ValueError naming the
+field, or a finite and sensible result; never another exception, a hang, or a modified input.
+The suite runs a modest number of cases in ``make test``; ``make fuzz`` runs 1,000 per entry
+point (``HYPOTHESIS_PROFILE=fuzz``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from contract import bad_values, call_by_contract
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vmbackup import capacity, consistency, encryption, restore, retention, transfer
+from vmbackup.churn import trace_churn
+from vmbackup.data import dataset_path, read_fleet, read_msr_trace, read_policy
+from vmbackup.inventory import estate_disks, estate_to_fleet
+from vmbackup.lint import lint_policy
+from vmbackup.policy import MonthlyDay, Policy
+from vmbackup.policy_json import policies_from_document
+
+FLEET = read_fleet().filter(
+    pl.col("vm_name").is_in(read_fleet()["vm_name"].unique().sort().head(4))
+)
+TRACE = read_msr_trace().head(300)
+LAG = [0.25] * 24
+POLICY = read_policy(dataset_path("policies/standard_daily.json"))
+ARM = json.loads(dataset_path("policies/standard_daily.json").read_text())
+VMS = json.loads(dataset_path("azure/vms.json").read_text())
+DISKS = json.loads(dataset_path("azure/disks.json").read_text())
+DAYS = pl.date_range(dt.date(2026, 1, 1), dt.date(2026, 3, 1), "1d", eager=True)
+ONE_VM_DISKS = [
+    {"disk": "os", "used_gb": 30.0, "allocated_gb": 64.0, "churn_gb": 1.2, "extents": 900.0}
+]
+JOB_DISKS = pl.DataFrame(
+    {
+        "vm": ["a", "a", "b"],
+        "disk": ["os", "data", "os"],
+        "used_gb": [30.0, 200.0, 50.0],
+        "allocated_gb": [64.0, 512.0, 128.0],
+        "churn_gb": [1.0, 8.0, 2.0],
+        "extents": [100.0, 2000.0, 10.0],
+        "new_disk": [False, False, False],
+        "start_hour": [22.5, 22.5, 1.0],
+        "first_backup": [False, False, True],
+        "snapshot_missing": [False, False, False],
+    }
+)
+
+#: name -> (function, valid keyword arguments); each test replaces one argument.
+KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+    "decide": (consistency.decide, {"os": "windows", "power_state": "running"}),
+    "encryption_outcome": (
+        encryption.encryption_outcome,
+        {"sse": "platform-key", "ade": "bek", "disks": "managed", "permissions": ["vault-restore"]},
+    ),
+    "extents_for": (
+        transfer.extents_for,
+        {"churn_gb": [1.0, 2.0], "fragmentation": 0.5, "block_size_bytes": 65536},
+    ),
+    "backup_timeline": (
+        transfer.backup_timeline,
+        {
+            "disks": ONE_VM_DISKS,
+            "start_hour": 22.0,
+            "lag_profile_hours": LAG,
+            "first_backup": False,
+            "snapshot_missing": False,
+            "incremental_throughput_mb_s": 7.0,
+        },
+    ),
+    "backup_jobs": (
+        transfer.backup_jobs,
+        {"disks": JOB_DISKS, "lag_profile_hours": LAG, "initial_throughput_mb_s": 20.0},
+    ),
+    "trace_churn": (
+        trace_churn,
+        {"trace": TRACE, "block_size_bytes": 65536, "day_start_hour": 22.0},
+    ),
+    "vm_space_check": (
+        capacity.vm_space_check,
+        {"allocated_gb": 1024.0, "used_gb": 700.0, "premium": True, "first_backup_done": False},
+    ),
+    "premium_space_check": (
+        capacity.premium_space_check,
+        {"fleet": FLEET, "instant_restore": True},
+    ),
+    "account_space_check": (
+        capacity.account_space_check,
+        {"fleet": FLEET, "capacity_gb": 35_000.0},
+    ),
+    "account_bandwidth_mb_s": (
+        restore.account_bandwidth_mb_s,
+        {"throughput_mb_s": 7500.0, "iops": 20_000.0, "io_size_kib": 32.0, "background_load": 0.2},
+    ),
+    "place": (restore.place, {"disks_per_vm": [1, 3, 2], "placement": "balanced", "accounts": 2}),
+    "restore": (
+        lambda **kw: restore.simulate_restore(restore.restore_plan(**kw)),
+        {
+            "disks": FLEET,
+            "placement": "round-robin",
+            "accounts": 2,
+            "background_load": 0.1,
+            "tier": "vault",
+            "disk_throughput_mb_s": 60.0,
+            "account_iops": 20_000.0,
+            "io_size_kib": 32.0,
+            "vault_concurrency": 10,
+        },
+    ),
+    "Policy": (
+        Policy,
+        {
+            "policy_type": "enhanced",
+            "frequency": "daily",
+            "run_hour": 21.0,
+            "instant_restore_days": 7,
+            "daily_retention_days": 30,
+            "weekly_retention_weeks": 8,
+            "monthly_retention_months": 12,
+            "yearly_retention_years": 2,
+            "weekly_days": ("Sunday",),
+            "yearly_months": ("January",),
+            "time_zone": "UTC",
+            "rules": "today",
+        },
+    ),
+    "MonthlyDay": (MonthlyDay, {"weekdays": ("Sunday",), "weeks": ("First",)}),
+    "vault_storage_gb": (
+        retention.vault_storage_gb,
+        {"policy": POLICY, "days": DAYS, "used_gb": 100.0, "daily_churn_gb": 2.0},
+    ),
+    "snapshot_storage_gb": (
+        retention.snapshot_storage_gb,
+        {
+            "policy_type": "standard",
+            "used_gb": 100.0,
+            "daily_churn_gb": 2.0,
+            "instant_restore_days": 5,
+        },
+    ),
+    "recovery_points": (
+        retention.recovery_points,
+        {"policy": POLICY, "first_backup": dt.date(2026, 1, 1), "on": dt.date(2026, 6, 1)},
+    ),
+    "lint_policy": (lint_policy, {"policy": POLICY, "lag_profile_hours": LAG}),
+    "estate_to_fleet": (
+        estate_to_fleet,
+        {"vms": VMS, "disks": DISKS, "used_fraction": 0.5, "schedule_hour": 22.5},
+    ),
+    "estate_disks": (estate_disks, {"vms": VMS, "disks": DISKS}),
+}
+
+
+#: Other words a message may use for an argument (the command whose output it is).
+ALIASES = {"vms": ("az vm list",), "disks": ("az disk list", "disk")}
+
+
+@pytest.mark.parametrize("entry", sorted(KEYWORD_ENTRY_POINTS))
+def test_every_entry_point_accepts_its_valid_call(entry: str) -> None:
+    function, kwargs = KEYWORD_ENTRY_POINTS[entry]
+    result = call_by_contract(function, **kwargs)
+    assert not isinstance(result, ValueError), result
+
+
+@pytest.mark.parametrize("entry", sorted(KEYWORD_ENTRY_POINTS))
+@given(data=st.data())
+def test_one_bad_argument_is_refused_by_name_or_harmless(entry: str, data: st.DataObject) -> None:
+    """Any argument replaced by a generated bad value: a ValueError naming it, or a sane result."""
+    function, kwargs = KEYWORD_ENTRY_POINTS[entry]
+    name = data.draw(st.sampled_from(sorted(kwargs)), label="argument")
+    value = data.draw(bad_values(), label="value")
+    call_by_contract(function, **(kwargs | {name: value}), names=(name, *ALIASES.get(name, ())))
+
+
+#: Table arguments: name -> (function, other kwargs, table argument, the table).
+TABLE_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any], str, pl.DataFrame]] = {
+    "backup_jobs": (transfer.backup_jobs, {"lag_profile_hours": LAG}, "disks", JOB_DISKS),
+    "premium_space_check": (capacity.premium_space_check, {}, "fleet", FLEET),
+    "account_space_check": (capacity.account_space_check, {}, "fleet", FLEET),
+    "restore_plan": (
+        lambda **kw: restore.simulate_restore(restore.restore_plan(**kw)),
+        {"placement": "balanced", "accounts": 2},
+        "disks",
+        FLEET,
+    ),
+    "trace_churn": (trace_churn, {"block_size_bytes": 4096}, "trace", TRACE),
+}
+
+
+@st.composite
+def damaged_tables(draw: st.DrawFn, table: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """A copy of ``table`` with one cell, one column or its rows damaged; and the column hit."""
+    column = draw(st.sampled_from(table.columns))
+    how = draw(st.sampled_from(["cell", "column-type", "drop", "empty", "nulls"]))
+    if how == "drop":
+        return table.drop(column), column
+    if how == "empty":
+        return table.clear(), column
+    if how == "nulls":
+        return table.with_columns(pl.lit(None).alias(column)), column
+    if how == "column-type":
+        replacement = draw(st.sampled_from([1, "x", 1.5, True]))
+        return table.with_columns(pl.lit(replacement).alias(column)), column
+    row = draw(st.integers(0, table.height - 1))
+    values = table[column].to_list()
+    dtype = table.schema[column]
+    if dtype.is_numeric():
+        values[row] = draw(st.sampled_from([float("nan"), float("inf"), -1.0, -1e30, 1e30, None]))
+        series = pl.Series(column, values, dtype=pl.Float64, strict=False)
+    elif dtype == pl.Boolean:
+        values[row] = None
+        series = pl.Series(column, values, dtype=pl.Boolean)
+    elif dtype == pl.String:
+        values[row] = draw(st.sampled_from([None, "", "unknown", "x" * 300]))
+        series = pl.Series(column, values, dtype=dtype)
+    else:  # dates and times: a blank
+        values[row] = None
+        series = pl.Series(column, values, dtype=dtype)
+    return table.with_columns(series), column
+
+
+@pytest.mark.parametrize("entry", sorted(TABLE_ENTRY_POINTS))
+@given(data=st.data())
+def test_a_damaged_table_is_refused_by_column_or_harmless(entry: str, data: st.DataObject) -> None:
+    """One damaged cell, column or an empty table: a ValueError naming the column (or the
+    table's emptiness), or a sane result."""
+    function, kwargs, argument, table = TABLE_ENTRY_POINTS[entry]
+    damaged, column = data.draw(damaged_tables(table), label="table")
+    call_by_contract(
+        function, **kwargs, **{argument: damaged}, names=(column, "no ", "empty", "holds no")
+    )
+
+
+# --- JSON documents ------------------------------------------------------------------------------
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    copied = json.loads(json.dumps(document))
+    node = copied
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return copied
+
+
+JSON_VALUES = st.one_of(
+    st.sampled_from([None, "", "x", -1, 0, 10**400, 1.5, True, [], {}, [5], [{}], {"a": 1}]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+)
+
+JSON_ENTRY_POINTS: dict[str, tuple[Callable[[Any], Any], Any]] = {
+    "policy": (lambda doc: policies_from_document(doc, label="policy.json"), ARM),
+    "terraform": (
+        lambda doc: policies_from_document(doc, label="plan.json"),
+        json.loads(dataset_path("policies/shapes/terraform_plan.json").read_text()),
+    ),
+    "estate": (lambda doc: estate_to_fleet(doc, DISKS), VMS),
+    "estate_disks": (lambda doc: estate_disks(VMS, doc), DISKS),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(JSON_ENTRY_POINTS))
+@given(data=st.data())
+def test_a_damaged_json_field_is_refused_or_harmless(entry: str, data: st.DataObject) -> None:
+    """Any field of a policy, Terraform or estate document replaced by a generated value: a
+    ValueError naming the document or field, or a sane result."""
+    function, document = JSON_ENTRY_POINTS[entry]
+    path = data.draw(st.sampled_from(_paths(document)), label="path")
+    value = data.draw(JSON_VALUES, label="value")
+    words = tuple(str(key) for key in path if isinstance(key, str))
+    call_by_contract(
+        function,
+        _replace(document, path, value),
+        names=(*words, "policy.json", "plan.json", "az vm list", "az disk list"),
+    )
+
+
+def test_a_deeply_nested_or_huge_document_is_refused(tmp_path: Path) -> None:
+    """Input classes of issue 18: deep nesting (RecursionError before) and huge integers."""
+    from vmbackup.data import read_policy_file
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="deep.json: JSON nested too deeply"):
+        read_policy_file(deep)
+    huge = _replace(ARM, ("properties", "instantRpRetentionRangeInDays"), 10**400)
+    with pytest.raises(ValueError, match="instant_restore_days=1000"):
+        policies_from_document(huge)
+
+
+def test_no_input_is_modified_by_a_valid_call() -> None:
+    """Every keyword entry point leaves its arguments as they were (checked by the contract)."""
+    for function, kwargs in KEYWORD_ENTRY_POINTS.values():
+        call_by_contract(function, **kwargs)
+    for function, kwargs, argument, table in TABLE_ENTRY_POINTS.values():
+        call_by_contract(function, **kwargs, **{argument: table})
+    assert np.all(np.asarray(LAG) == 0.25)
