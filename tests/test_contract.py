@@ -319,3 +319,94 @@ def test_no_input_is_modified_by_a_valid_call() -> None:
     for function, kwargs, argument, table in TABLE_ENTRY_POINTS.values():
         call_by_contract(function, **kwargs, **{argument: table})
     assert np.all(np.asarray(LAG) == 0.25)
+
+
+# --- readers on damaged copies of the shipped files ----------------------------------------------
+
+
+def _reader(name: str) -> Callable[[Path], Any]:
+    from vmbackup import data
+
+    readers: dict[str, Callable[[Path], Any]] = {
+        "sample_fleet.csv": data.read_fleet,
+        "msr_sample_trace.csv": data.read_msr_trace,
+        "peak_lag_profile.csv": data.read_lag_profile,
+        "prices.csv": lambda p: data.read_prices(p, region="westeurope"),
+        "standard_daily.json": data.read_policy_file,
+        "terraform_plan.json": data.read_policy_file,
+        "vms.json": lambda p: data.read_azure_estate(p, dataset_path("azure/disks.json")),
+    }
+    return readers[name]
+
+
+SHIPPED = {
+    "sample_fleet.csv": "sample_fleet.csv",
+    "msr_sample_trace.csv": "msr_sample_trace.csv",
+    "peak_lag_profile.csv": "peak_lag_profile.csv",
+    "prices.csv": "prices.csv",
+    "standard_daily.json": "policies/standard_daily.json",
+    "terraform_plan.json": "policies/shapes/terraform_plan.json",
+    "vms.json": "azure/vms.json",
+}
+
+
+@st.composite
+def damaged_bytes(draw: st.DrawFn, original: bytes) -> bytes:
+    """The file cut short, with bytes changed, a line dropped or doubled, or re-encoded."""
+    how = draw(st.sampled_from(["cut", "flip", "drop-line", "double-line", "junk-line", "utf16"]))
+    lines = original.splitlines(keepends=True)
+    if how == "cut":
+        return original[: draw(st.integers(0, len(original)))]
+    if how == "flip":
+        changed = bytearray(original)
+        for _ in range(draw(st.integers(1, 5))):
+            changed[draw(st.integers(0, len(changed) - 1))] = draw(st.integers(0, 255))
+        return bytes(changed)
+    if how == "drop-line":
+        index = draw(st.integers(0, len(lines) - 1))
+        return b"".join(lines[:index] + lines[index + 1 :])
+    if how == "double-line":
+        index = draw(st.integers(0, len(lines) - 1))
+        return b"".join(lines[: index + 1] + lines[index:])
+    if how == "junk-line":
+        index = draw(st.integers(0, len(lines)))
+        junk = draw(st.sampled_from([b",,,\n", b"nan,inf,-1\n", b"\x00\x01\n", b'"\n', b"}\n"]))
+        return b"".join([*lines[:index], junk, *lines[index:]])
+    return original.decode("utf-8").encode("utf-16")
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+@given(data=st.data())
+def test_a_damaged_file_is_refused_by_name_or_read(
+    name: str, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every reader on a damaged copy of its shipped file: a ValueError starting with the file's
+    name (and naming the line or field), or a sane table."""
+    original = dataset_path(SHIPPED[name]).read_bytes()
+    damaged = data.draw(damaged_bytes(original), label="bytes")
+    folder = tmp_path_factory.mktemp("damaged")
+    path = folder / name
+    path.write_bytes(damaged)
+    result = call_by_contract(_reader(name), path, names=(name,))
+    if isinstance(result, ValueError):
+        assert str(result).startswith((name, f"path={str(path)!r}")), result
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_files_saved_by_powershell_read_the_same(name: str, encoding: str, tmp_path: Path) -> None:
+    """Readers accept UTF-8 with a byte-order mark and UTF-16 (PowerShell's Out-File), and
+    CRLF line ends."""
+    text = dataset_path(SHIPPED[name]).read_text(encoding="utf-8")
+    path = tmp_path / name
+    path.write_bytes(text.replace("\n", "\r\n").encode(encoding))
+    expected = _reader(name)(dataset_path(SHIPPED[name]))
+    got = _reader(name)(path)
+    if isinstance(expected, pl.DataFrame):
+        assert got.equals(expected)
+    elif isinstance(expected, np.ndarray):
+        assert np.array_equal(got, expected)
+    elif isinstance(expected, list):
+        assert [s.policy for s in got] == [s.policy for s in expected]
+    else:
+        assert got == expected

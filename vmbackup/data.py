@@ -6,6 +6,7 @@ value and what is allowed. Nothing a user passes in is modified.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -95,10 +96,8 @@ def read_csv(
         its column's type (the message names the column, the row and the value).
     """
     file = Path(path)
-    if not file.is_file():
-        raise ValueError(f"path={str(file)!r} is not a file")
     try:
-        frame = pl.read_csv(file, infer_schema=False)
+        frame = pl.read_csv(_csv_bytes(file), infer_schema=False)
     except pl.exceptions.NoDataError as error:
         raise ValueError(
             f"{file.name}: the file is empty; expected columns {list(schema)}"
@@ -132,7 +131,7 @@ def read_csv(
     return frame.with_columns(casts)
 
 
-#: The largest JSON file a reader accepts [bytes]; an estate export is far smaller.
+#: The largest file a reader accepts [bytes]; an estate export is far smaller.
 MAX_JSON_BYTES = 512 * 1024 * 1024
 
 
@@ -154,17 +153,28 @@ def _decode(raw: bytes, name: str) -> str:
         ) from None
 
 
+def _text(file: Path) -> str:
+    """A user's text file, size-limited and decoded as real tools write it."""
+    if not file.is_file():
+        raise ValueError(f"path={str(file)!r} is not a file")
+    if file.stat().st_size > MAX_JSON_BYTES:
+        raise ValueError(f"{file.name}: larger than {MAX_JSON_BYTES // 2**20} MiB; not read")
+    return _decode(file.read_bytes(), file.name)
+
+
+def _csv_bytes(file: Path) -> io.BytesIO:
+    """A CSV file as UTF-8 bytes with LF line ends, whatever encoding and line ends it had."""
+    text = _text(file).replace("\r\n", "\n")
+    return io.BytesIO(text.encode("utf-8"))
+
+
 def read_json(path: str | Path) -> Any:
     """Read a JSON file; raise ValueError naming the file, line and column if it is malformed.
 
     UTF-8 (with or without a byte-order mark) and UTF-16 with a byte-order mark are accepted.
     """
     file = Path(path)
-    if not file.is_file():
-        raise ValueError(f"path={str(file)!r} is not a file")
-    if file.stat().st_size > MAX_JSON_BYTES:
-        raise ValueError(f"{file.name}: larger than {MAX_JSON_BYTES // 2**20} MiB; not read")
-    text = _decode(file.read_bytes(), file.name)
+    text = _text(file)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -326,10 +336,8 @@ def read_msr_trace(path: str | Path | None = None) -> pl.DataFrame:
     24048
     """
     file = dataset_path("msr_sample_trace.csv") if path is None else Path(path)
-    if not file.is_file():
-        raise ValueError(f"path={str(file)!r} is not a file")
     try:
-        raw = pl.read_csv(file, has_header=False, infer_schema=False)
+        raw = pl.read_csv(_csv_bytes(file), has_header=False, infer_schema=False)
     except pl.exceptions.NoDataError as error:
         raise ValueError(f"{file.name}: the trace is empty") from error
     except pl.exceptions.ComputeError as error:
