@@ -22,7 +22,7 @@ from contract import bad_values, call_by_contract
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vmbackup import capacity, consistency, encryption, restore, retention, transfer
+from vmbackup import blocks, capacity, consistency, encryption, restore, retention, transfer
 from vmbackup.churn import trace_churn
 from vmbackup.data import dataset_path, read_fleet, read_msr_trace, read_policy
 from vmbackup.inventory import estate_disks, estate_to_fleet
@@ -30,6 +30,7 @@ from vmbackup.lint import lint_policy
 from vmbackup.policy import MonthlyDay, Policy
 from vmbackup.policy_json import policies_from_document
 
+IMAGE = np.arange(5000, dtype=np.uint8)
 FLEET = read_fleet().filter(
     pl.col("vm_name").is_in(read_fleet()["vm_name"].unique().sort().head(4))
 )
@@ -160,11 +161,26 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
         {"vms": VMS, "disks": DISKS, "used_fraction": 0.5, "schedule_hour": 22.5},
     ),
     "estate_disks": (estate_disks, {"vms": VMS, "disks": DISKS}),
+    "manifest": (
+        blocks.manifest,
+        {"image": IMAGE, "block_size_bytes": 512, "chunk_bytes": 4096},
+    ),
+    "changed_blocks": (
+        blocks.changed_blocks,
+        {"new_image": IMAGE, "previous": IMAGE[::-1].copy(), "block_size_bytes": 512},
+    ),
+    "extents": (blocks.extents, {"changed": [True, True, False, True]}),
+    "fragmentation": (blocks.fragmentation, {"runs": [[0, 2], [3, 1]]}),
 }
 
 
 #: Other words a message may use for an argument (the command whose output it is).
-ALIASES = {"vms": ("az vm list",), "disks": ("az disk list", "disk")}
+ALIASES = {
+    "vms": ("az vm list",),
+    "disks": ("az disk list", "disk"),
+    "new_image": ("image",),
+    "previous": ("image", "manifest"),
+}
 
 
 @pytest.mark.parametrize("entry", sorted(KEYWORD_ENTRY_POINTS))
@@ -410,3 +426,22 @@ def test_files_saved_by_powershell_read_the_same(name: str, encoding: str, tmp_p
         assert [s.policy for s in got] == [s.policy for s in expected]
     else:
         assert got == expected
+
+
+def test_a_truncated_empty_or_inconsistent_manifest_is_refused(tmp_path: Path) -> None:
+    """Issue 18: a truncated or empty manifest (BadZipFile, EOFError before), block size 0."""
+    from vmbackup.blocks import Manifest, manifest
+
+    saved = manifest(np.arange(10_000, dtype=np.uint8), 512).save(tmp_path / "m.npz")
+    raw = saved.read_bytes()
+    for name, content in (("empty.npz", b""), ("cut.npz", raw[: len(raw) // 2]), ("x.npz", b"PK")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=f"{name}' is not a saved block manifest"):
+            Manifest.load(tmp_path / name)
+    np.savez(tmp_path / "zero.npz", block_size_bytes=0, size_bytes=10, checksums=np.zeros(1))
+    with pytest.raises(ValueError, match="block_size_bytes=0 must be"):
+        Manifest.load(tmp_path / "zero.npz")
+    np.savez(tmp_path / "short.npz", block_size_bytes=512, size_bytes=10_000, checksums=[1, 2])
+    with pytest.raises(ValueError, match="needs 20 checksums, found 2"):
+        Manifest.load(tmp_path / "short.npz")
+    assert Manifest.load(saved).blocks == 20

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import mmap
 import os
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -62,8 +64,12 @@ def _check_block_size(block_size_bytes: int) -> int:
 
 def _step_bytes(block_size_bytes: int, chunk_bytes: int) -> int:
     """Window length [bytes]: whole blocks, and a multiple of the mmap offset granularity."""
+    if isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, int | np.integer):
+        raise ValueError(f"chunk_bytes={chunk_bytes!r:.40} must be a whole number of bytes")
+    if not 1 <= chunk_bytes <= 2**34:
+        raise ValueError(f"chunk_bytes={chunk_bytes!r} must be between 1 and 2**34 bytes")
     unit = max(block_size_bytes, mmap.ALLOCATIONGRANULARITY)
-    return max(unit, chunk_bytes - chunk_bytes % unit)
+    return max(unit, int(chunk_bytes) - int(chunk_bytes) % unit)
 
 
 class _Source:
@@ -167,16 +173,28 @@ class Manifest:
     def load(cls, path: str | os.PathLike[str]) -> Manifest:
         """Read a manifest written by :meth:`save`; ValueError if the file is not one."""
         try:
-            with np.load(Path(path)) as stored:
-                return cls(
-                    block_size_bytes=int(stored["block_size_bytes"]),
-                    size_bytes=int(stored["size_bytes"]),
-                    checksums=stored["checksums"].astype(np.uint64),
-                )
-        except (OSError, KeyError, ValueError) as error:
+            with Path(path).open("rb") as handle, np.load(handle, allow_pickle=False) as stored:
+                block_size = int(stored["block_size_bytes"])
+                size = int(stored["size_bytes"])
+                checksums = np.asarray(stored["checksums"])
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, TypeError) as error:
             raise ValueError(
-                f"path={str(path)!r} is not a saved block manifest ({error})"
-            ) from error
+                f"path={str(path)!r} is not a saved block manifest ({type(error).__name__}: "
+                f"{error})"
+            ) from None
+        try:
+            _check_block_size(block_size)
+        except ValueError as error:
+            raise ValueError(f"path={str(path)!r}: {error}") from None
+        expected = -(-size // block_size) if size >= 0 else -1
+        if checksums.ndim != 1 or checksums.dtype.kind not in "ui" or checksums.size != expected:
+            raise ValueError(
+                f"path={str(path)!r}: size_bytes={size} at block_size_bytes={block_size} needs "
+                f"{max(expected, 0)} checksums, found {checksums.size} of type {checksums.dtype}"
+            )
+        return cls(
+            block_size_bytes=block_size, size_bytes=size, checksums=checksums.astype(np.uint64)
+        )
 
 
 def manifest(
@@ -305,6 +323,23 @@ def changed_blocks(
     return changed
 
 
+def _integers(field: str, values: object, allow_bool: bool = False) -> npt.NDArray[Any]:
+    """``values`` as an integer (or, if allowed, boolean) array; ValueError otherwise."""
+    if isinstance(values, str | bytes | dict) or values is None:
+        raise ValueError(f"{field}={values!r:.60} must be a list of block indices or a mask")
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{field}={values!r:.60} must be a list of block numbers") from None
+    if array.dtype == bool and allow_bool:
+        return array
+    if array.size == 0:
+        return np.zeros(array.shape, dtype=np.int64)
+    if array.dtype.kind not in "iu" or (array.dtype == np.uint64 and array.max() > 2**62):
+        raise ValueError(f"{field}={values!r:.60} must hold whole block numbers")
+    return array.astype(np.int64)
+
+
 def extents(changed: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Coalesce changed blocks into contiguous runs.
 
@@ -321,7 +356,9 @@ def extents(changed: npt.ArrayLike) -> npt.NDArray[np.int64]:
     >>> extents([True, True, False, True, False, False, True, True, True]).tolist()
     [[0, 2], [3, 1], [6, 3]]
     """
-    values = np.asarray(changed)
+    values = _integers("changed", changed, allow_bool=True)
+    if values.ndim != 1:
+        raise ValueError(f"changed has shape {values.shape}; give a 1-D mask or list of indices")
     if values.dtype == bool:
         padded = np.concatenate(([False], values, [False])).astype(np.int8)
         edges = np.diff(padded)
@@ -330,7 +367,7 @@ def extents(changed: npt.ArrayLike) -> npt.NDArray[np.int64]:
     else:
         blocks = np.unique(values.astype(np.int64))
         if blocks.size and blocks[0] < 0:
-            raise ValueError(f"block indices must be >= 0; found {blocks[0]}")
+            raise ValueError(f"changed: block indices must be >= 0; found {blocks[0]}")
         if blocks.size == 0:
             return np.zeros((0, 2), dtype=np.int64)
         breaks = np.flatnonzero(np.diff(blocks) != 1) + 1
@@ -346,7 +383,12 @@ def fragmentation(runs: npt.ArrayLike) -> float:
     >>> fragmentation([[0, 8]]), fragmentation([[0, 1], [5, 1], [9, 1]])
     (0.0, 1.0)
     """
-    table = np.asarray(runs, dtype=np.int64).reshape(-1, 2)
+    table = _integers("runs", runs)
+    if table.size % 2 or (table.ndim == 2 and table.shape[1] != 2) or table.ndim > 2:
+        raise ValueError(f"runs has shape {table.shape}; give (first block, length) pairs")
+    table = table.reshape(-1, 2)
+    if (table < 0).any():
+        raise ValueError(f"runs hold {table.min()}; first blocks and lengths are >= 0")
     blocks = int(table[:, 1].sum())
     if blocks <= 1:
         return 0.0
