@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # jupyter refuses to run as root unless told; only pass the flag when we are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint typecheck pytest notebooks pins clean
+.PHONY: lab test lint typecheck pytest fuzz notebooks pins clean
 
 $(STAMP): binder/requirements.txt binder/postBuild pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vmbackup needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -32,6 +32,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The input-contract property suite at 1,000 generated cases per entry point (issue 18); the
+# test command runs the same suite with a small profile.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:nbval -o addopts="" -q tests/test_contract.py
 
 # Re-execute every notebook and store its outputs (see CONTRIBUTING.md).
 notebooks: $(STAMP)
