@@ -173,19 +173,26 @@ def read_json(path: str | Path) -> Any:
         raise ValueError(f"{file.name}: JSON nested too deeply to be a policy or estate") from None
 
 
-def read_prices(path: str | Path | None = None, region: str | None = None) -> Prices:
+def read_prices(
+    path: str | Path | None = None, region: str | None = None, currency: str | None = None
+) -> Prices:
     """Read a price table (default ``datasets/prices.csv``) and return one region's prices.
 
     Reservation rows and unknown meters are rejected (P7); see
-    :func:`vmbackup.billing.prices_from_frame`.
+    :func:`vmbackup.billing.prices_from_frame`. The project's own table holds several regions
+    and currencies: without ``region`` it gives West Europe, without ``currency`` USD.
 
     >>> read_prices(region="westeurope").storage_usd_per_gb_month["LRS"]
     0.0224
+    >>> read_prices(region="westeurope", currency="EUR").storage_usd_per_gb_month["LRS"]
+    0.019658
     """
     file = dataset_path("prices.csv") if path is None else Path(path)
     frame = read_csv(file, PRICE_SCHEMA)
+    if path is None and region is None:
+        region = "westeurope"
     try:
-        return prices_from_frame(frame, region)
+        return prices_from_frame(frame, region, currency)
     except ValueError as error:
         raise ValueError(f"{file.name}: {error}") from error
 

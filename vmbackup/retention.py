@@ -451,23 +451,36 @@ def snapshot_storage_gb(
     used_gb: npt.ArrayLike,
     daily_churn_gb: npt.ArrayLike,
     instant_restore_days: npt.ArrayLike,
+    *,
+    snapshots_per_day: int = 1,
+    extra_snapshots: npt.ArrayLike = 0,
+    overlap: str = "random",
 ) -> npt.NDArray[np.float64]:
-    """Instant Restore snapshot storage in steady state (P4).
+    """Instant Restore snapshot storage in steady state (P4, G8, G9).
 
-    Standard policies keep incremental snapshots: about ``days x churn``. Enhanced policies keep
-    a full first snapshot: about ``used + (days - 1) x churn``.
+    Standard policies keep incremental snapshots: about ``days x churn``. Enhanced policies (and
+    Trusted Launch VMs under Standard, G8) keep a full first snapshot: about
+    ``used + (days - 1) x churn``. With ``k`` snapshots a day each holds the changes of its
+    interval, ``used x (1 - (1 - f)^(1/k))`` with random overlap (``f = churn / used``) or
+    ``churn / k`` with sequential writes, and ``days x k + extra`` snapshots exist.
 
     Parameters
     ----------
     policy_type
-        ``"standard"`` or ``"enhanced"``.
+        ``"standard"`` (incremental snapshots) or ``"enhanced"`` (first snapshot full).
     used_gb
         Used data of the VM [GB].
     daily_churn_gb
         Data changed per day [GB].
     instant_restore_days
-        Snapshot retention [days]; an array gives the snapshots kept on each day, e.g. while
-        they build up after the first backup.
+        Snapshot retention [days]; an array gives the days of snapshots kept on each day, e.g.
+        while they build up after the first backup.
+    snapshots_per_day
+        Snapshots taken a day (Enhanced hourly policies take several, Y2).
+    extra_snapshots
+        Expired snapshots not yet cleaned up, still billed (G9: one to three).
+    overlap
+        How changes overlap within a day (see :func:`changed_gb`).
 
     Examples
     --------
@@ -479,9 +492,24 @@ def snapshot_storage_gb(
     108.0
     """
     kind = choice("policy_type", policy_type, ("standard", "enhanced"))
+    model = choice("overlap", overlap, OVERLAP_MODELS)
     days = non_negative_array("instant_restore_days", instant_restore_days)
     used = non_negative_array("used_gb", used_gb)
     churn = non_negative_array("daily_churn_gb", daily_churn_gb)
+    extra = non_negative_array("extra_snapshots", extra_snapshots)
+    per_day = snapshots_per_day
+    if isinstance(per_day, bool) or not isinstance(per_day, int) or not 1 <= per_day <= 24:
+        raise ValueError(f"snapshots_per_day={per_day!r} must be a whole number 1..24")
+    if per_day == 1 or model == "sequential":
+        delta = churn / per_day
+    else:
+        share = np.minimum(
+            np.divide(churn, used, out=np.zeros_like(churn * used), where=used > 0), 1.0
+        )
+        delta = used * -np.expm1(np.log1p(-np.minimum(share, 1.0 - 1e-15)) / per_day)
+    count = days * per_day + np.where(days > 0, extra, 0.0)
     if kind == "standard":
-        return np.asarray(days * churn, dtype=np.float64)
-    return np.asarray(used + np.maximum(days - 1, 0) * churn, dtype=np.float64)
+        return np.asarray(count * delta, dtype=np.float64)
+    return np.asarray(
+        np.where(count > 0, used + np.maximum(count - 1, 0) * delta, 0.0), dtype=np.float64
+    )
