@@ -24,9 +24,7 @@ AGENTLESS = Policy(policy_type="enhanced", daily_retention_days=30, consistency=
 LONG = Policy(daily_retention_days=30, monthly_retention_months=120)
 
 
-def test_g1_agentless_pays_half_a_pi_in_preview_and_a_full_pi_on_half_the_provisioned_size_at_ga() -> (
-    None
-):
+def test_g1_agentless_half_a_pi_in_preview_full_pi_on_half_the_provisioned_size_at_ga() -> None:
     """G1, S27: the month decides: July 2025 is preview (0.5 PI on 47 GB used = 2.5 USD),
     August 2025 is GA (a full PI on 50% of 400 GB provisioned = 200 GB: 10 USD)."""
     events = [Event("protect", D(2025, 7, 1), used_gb=47), Event("first-backup", D(2025, 7, 1))]

@@ -7,7 +7,7 @@ value and what is allowed. Nothing a user passes in is modified.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from vmbackup.billing import Prices, prices_from_frame
 from vmbackup.inventory import estate_disks, estate_to_fleet
 from vmbackup.policy import Policy
 from vmbackup.policy_json import SourcedPolicy, policies_from_document
+from vmbackup.retail_prices import RetailImport, rows_from_retail_items
 
 __all__ = [
     "DATASETS_DIR",
@@ -34,6 +35,7 @@ __all__ = [
     "read_policy",
     "read_policy_file",
     "read_prices",
+    "read_retail_prices",
 ]
 
 #: Columns of a price table (``datasets/prices.csv``; see ``datasets/README.md``).
@@ -195,6 +197,34 @@ def read_prices(
         return prices_from_frame(frame, region, currency)
     except ValueError as error:
         raise ValueError(f"{file.name}: {error}") from error
+
+
+def read_retail_prices(paths: Sequence[str | Path]) -> RetailImport:
+    """Read saved Retail Prices API responses and turn them into price-table rows (P7).
+
+    Each file holds one response page (``{"Items": [...], "NextPageLink": ...}``) or a list of
+    pages; reservation rows are rejected and unused meters skipped (see
+    :func:`vmbackup.retail_prices.rows_from_retail_items`). The project never fetches them.
+    """
+    items: list[tuple[str, Any]] = []
+    for path in paths:
+        file = Path(path)
+        document = read_json(file)
+        pages = document if isinstance(document, list) else [document]
+        for p, page in enumerate(pages):
+            where = f"{file.name}" + (f"[{p}]" if isinstance(document, list) else "")
+            if not isinstance(page, dict) or not isinstance(page.get("Items"), list):
+                raise ValueError(
+                    f"{where}: expected a Retail Prices API response with an 'Items' list"
+                )
+            items += [(f"{where} Items[{i}]", item) for i, item in enumerate(page["Items"])]
+    found = rows_from_retail_items(items)
+    if found.rows.height == 0:
+        raise ValueError(
+            f"{', '.join(Path(p).name for p in paths)}: no Azure VM backup meters found "
+            f"({found.reservations} reservation rows rejected, {found.skipped} other meters)"
+        )
+    return found
 
 
 def read_policy_file(
