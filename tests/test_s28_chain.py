@@ -175,3 +175,14 @@ def test_changed_data_never_exceeds_the_used_data() -> None:
         assert np.all(np.diff(changed) >= -1e-9)
     with pytest.raises(ValueError, match="overlap='daily' is not allowed"):
         changed_gb(used, churn, 0, 1, "daily")
+
+
+def test_s28_point_sizes_add_up_to_the_vault() -> None:
+    """S28: the bill is the sum of the actual data in each recovery point."""
+    from vmbackup.retention import point_sizes_gb
+
+    on = dt.date(2027, 6, 30)
+    sizes = point_sizes_gb(LONG, TWO_YEARS, 500.0, 15.0, on)
+    vault = vault_storage_gb(LONG, TWO_YEARS, 500.0, 15.0)
+    assert sizes["actual_gb"].sum() == pytest.approx(vault[(on - TWO_YEARS[0]).days])
+    assert sizes.filter(pl.col("kept_by") == "monthly")["actual_gb"].min() > 15.0

@@ -42,6 +42,7 @@ __all__ = [
     "chain_storage_gb",
     "changed_gb",
     "point_expiry",
+    "point_sizes_gb",
     "recovery_points",
     "snapshot_storage_gb",
     "vault_points",
@@ -386,6 +387,52 @@ def vault_points(
     # at once
     return points.with_columns(expires_day=pl.col("expires_day").clip(upper_bound=n)).filter(
         pl.col("expires_day") > pl.col("created_day")
+    )
+
+
+def point_sizes_gb(
+    policy: Policy,
+    days: pl.Series,
+    used_gb: npt.ArrayLike,
+    daily_churn_gb: npt.ArrayLike,
+    on: dt.date,
+    *,
+    overlap: str = "random",
+) -> pl.DataFrame:
+    """The actual data of each vault point retained on day ``on`` (S28).
+
+    Returns ``created``, ``kept_by`` and ``actual_gb``: the full copy for the oldest point, the
+    distinct data changed since the retained point before it for the others. Their sum is
+    :func:`vault_storage_gb` on that day.
+
+    >>> days = pl.date_range(dt.date(2026, 1, 1), dt.date(2026, 3, 31), "1d", eager=True)
+    >>> p = Policy(daily_retention_days=7, weekly_retention_weeks=4)
+    >>> sizes = point_sizes_gb(p, days, 100.0, 2.0, dt.date(2026, 3, 31), overlap="sequential")
+    >>> sizes["actual_gb"].to_list()[:3]
+    [100.0, 14.0, 14.0]
+    """
+    n = days.len()
+    used = np.broadcast_to(non_negative_array("used_gb", used_gb), (n,))
+    churn = np.broadcast_to(non_negative_array("daily_churn_gb", daily_churn_gb), (n,))
+    points = vault_points(policy, days)
+    born = points["created_day"].to_numpy()
+    day = (on - days[0]).days
+    if not 0 <= day < n:
+        raise ValueError(f"on={on} is outside the timeline {days[0]}..{days[-1]}")
+    segments = chain_segments(born, points["expires_day"].to_numpy()).filter(
+        (pl.col("start") <= day) & (pl.col("end") > day)
+    )
+    point = segments["point"].to_numpy()
+    previous = segments["previous"].to_numpy()
+    newest = int(point.max()) if point.size else 0
+    full = used[born[newest]] if point.size else 0.0
+    delta = changed_gb(used, churn, born[np.maximum(previous, 0)], born[point], overlap)
+    return pl.DataFrame(
+        {
+            "created": points["created"].gather(point),
+            "kept_by": points["kept_by"].gather(point),
+            "actual_gb": np.where(previous < 0, full, delta),
+        }
     )
 
 
