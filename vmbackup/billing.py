@@ -354,7 +354,7 @@ def pi_fee_usd_per_month(
             provisioned = non_negative_array("provisioned_gb", provisioned_gb)
             size = np.where(on_provisioned, share * provisioned, size)
     else:
-        factor = np.ones(1)
+        factor = np.ones(())
     units = pi_units(size, prices.pi_small_max_gb)
     fee = np.where(units == 0, prices.pi_small_usd, units * prices.pi_per_500_gb_usd)
     return np.asarray(fee * factor, dtype=np.float64)
