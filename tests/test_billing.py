@@ -55,9 +55,11 @@ def test_p1_pi_tiers_and_started_500_gb_blocks() -> None:
 
 
 def test_s27_agentless_is_charged_half_a_pi_in_preview() -> None:
-    """S27: agentless crash-consistent: 0.5 PI per VM during preview."""
+    """S27: agentless crash-consistent: 0.5 PI per VM during preview (the seed's rule, and the
+    rule of any day before GA)."""
     assert pi_fee_usd_per_month(47, PRICES, "crash") == 2.5
     assert pi_fee_usd_per_month(600, PRICES, "crash") == 10.0
+    assert pi_fee_usd_per_month(47, PRICES, "crash", day=D(2025, 7, 31)) == 2.5
 
 
 def test_pi_size_rejects_negative_sizes_naming_the_field() -> None:
@@ -113,14 +115,17 @@ def test_a_price_file_without_a_column_names_it(tmp_path: Path) -> None:
 
 def test_a_user_can_swap_in_another_region(tmp_path: Path) -> None:
     rows = dataset_path("prices.csv").read_text().splitlines()
-    other = [r.replace("westeurope", "eastus").replace(",0.0448,", ",0.04,") for r in rows[1:]]
+    mine = [r for r in rows[1:] if r.startswith("westeurope,USD,")]
+    other = [r.replace("westeurope", "mars").replace(",0.0448,", ",0.04,") for r in mine]
     path = tmp_path / "prices.csv"
-    path.write_text("\n".join([*rows, *other]) + "\n")
-    assert read_prices(path, region="eastus").storage_usd_per_gb_month["GRS"] == 0.04
+    path.write_text("\n".join([rows[0], *mine, *other]) + "\n")
+    assert read_prices(path, region="mars").storage_usd_per_gb_month["GRS"] == 0.04
     with pytest.raises(ValueError, match="region=None but the table holds"):
         read_prices(path)
-    with pytest.raises(ValueError, match="region='mars' not in the price table"):
-        read_prices(path, region="mars")
+    with pytest.raises(ValueError, match="region='venus' not in the price table"):
+        read_prices(path, region="venus")
+    with pytest.raises(ValueError, match="currency='EUR' not in the price table"):
+        read_prices(path, region="mars", currency="EUR")
 
 
 # --- lifecycle -----------------------------------------------------------------------------------
@@ -186,8 +191,9 @@ def test_s24_billing_stops_when_the_data_is_deleted() -> None:
     assert b.filter(pl.col("month") >= D(2026, 3, 1))["total_usd"].to_list() == [0.0] * 4
 
 
-def test_p5_soft_delete_is_free_for_14_days_then_billed_as_storage() -> None:
-    """P5: soft-deleted data is kept 14-180 days; the first 14 days are free."""
+def test_g5_soft_delete_bills_all_but_the_last_14_days_as_stop_with_retained_data() -> None:
+    """G5, P5: soft-deleted data is kept 14-180 days; the last 14 are free, the days before them
+    are billed like stop protection with data retained: PI and storage."""
     events = [
         Event("protect", D(2026, 1, 1), used_gb=100),
         Event("first-backup", D(2026, 1, 1)),
@@ -198,11 +204,25 @@ def test_p5_soft_delete_is_free_for_14_days_then_billed_as_storage() -> None:
     kept = bill(events, D(2026, 4, 30), soft_delete_days=30)
     march_free, march_kept = free.row(2, named=True), kept.row(2, named=True)
     assert march_free["total_usd"] == 0.0
-    assert march_kept["days_billed"] == 16
-    assert march_kept["pi_fee_usd"] == 0.0
-    assert march_kept["vault_storage_usd"] > 0
+    assert march_kept["days_billed"] == 16  # 1-16 March billed, 17-30 March free
+    assert march_kept["pi_fee_usd"] == pytest.approx(10.0 * 16 / 31)
+    february = kept.row(1, named=True)
+    assert march_kept["vault_storage_usd"] == pytest.approx(february["vault_storage_usd"] * 16 / 31)
     with pytest.raises(ValueError, match="soft_delete_days=200 must be a whole number in 14..180"):
         bill(events, D(2026, 4, 30), soft_delete_days=200)
+
+
+def test_g5_microsoft_example_60_days_recovered_after_52() -> None:
+    """G5: 60 days of soft delete: the first 46 are billed, the last 14 free (the page's example
+    recovers after 52 days: 46 billed, the last 6 free)."""
+    events = [
+        Event("protect", D(2026, 1, 1), used_gb=100),
+        Event("first-backup", D(2026, 1, 1)),
+        Event("stop", D(2026, 1, 31)),
+        Event("delete", D(2026, 2, 1)),
+    ]
+    b = bill(events, D(2026, 6, 30), soft_delete_days=60)
+    assert b["days_billed"].to_list() == [31, 28, 18, 0, 0, 0]  # 28 + 18 = 46 soft days billed
 
 
 def test_s28_and_p2_storage_cost_follows_stored_gb_and_redundancy() -> None:
@@ -228,8 +248,9 @@ def test_s28_and_p2_storage_cost_follows_stored_gb_and_redundancy() -> None:
     assert lrs.row(1, named=True)["vault_storage_usd"] == pytest.approx(112.0 * 0.0224)
 
 
-def test_p4_snapshot_storage_standard_vs_enhanced() -> None:
-    """P4: Standard ~ days x churn, Enhanced ~ size + (days - 1) x churn, billed as snapshots."""
+def test_p4_g9_snapshot_storage_standard_vs_enhanced_with_clean_up_lag() -> None:
+    """P4, G9: Standard ~ days x churn, Enhanced ~ size + (days - 1) x churn, billed as
+    snapshots; clean-up lag (24 h) leaves one more daily snapshot, billed too (n + 1)."""
     standard = Policy(instant_restore_days=5)
     enhanced = Policy(policy_type="enhanced", instant_restore_days=5)
     s = whatif_bill(
@@ -238,9 +259,10 @@ def test_p4_snapshot_storage_standard_vs_enhanced() -> None:
     e = whatif_bill(
         used_gb=100, prices=PRICES, policy=enhanced, months=2, daily_churn_fraction=0.02
     )
-    assert s.row(1, named=True)["snapshot_gb"] == pytest.approx(10.0)
-    assert e.row(1, named=True)["snapshot_gb"] == pytest.approx(108.0)
-    assert e.row(1, named=True)["snapshot_storage_usd"] == pytest.approx(108.0 * 0.05)
+    assert s.row(1, named=True)["snapshot_gb"] == pytest.approx(10.0 + 2.0)
+    assert e.row(1, named=True)["snapshot_gb"] == pytest.approx(108.0 + 2.0)
+    # Enhanced keeps ZRS snapshots (G8), HDD by default: 0.05 per GB-month like LRS (G9)
+    assert e.row(1, named=True)["snapshot_storage_usd"] == pytest.approx(110.0 * 0.05)
 
 
 def test_bill_columns_and_rollup() -> None:
@@ -250,14 +272,22 @@ def test_bill_columns_and_rollup() -> None:
         "days_billed",
         "pi_size_gb",
         "vault_gb",
+        "archive_gb",
         "snapshot_gb",
         "pi_fee_usd",
         "vault_storage_usd",
+        "archive_storage_usd",
         "snapshot_storage_usd",
+        "rules",
         "total_usd",
     ]
     assert b.height == 12
-    parts = b["pi_fee_usd"] + b["vault_storage_usd"] + b["snapshot_storage_usd"]
+    parts = (
+        b["pi_fee_usd"]
+        + b["vault_storage_usd"]
+        + b["archive_storage_usd"]
+        + b["snapshot_storage_usd"]
+    )
     assert np.allclose(parts.to_numpy(), b["total_usd"].to_numpy())
 
 

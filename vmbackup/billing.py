@@ -1,9 +1,10 @@
-"""What protecting a VM costs: protected instances, vault and snapshot storage, the lifecycle
-(items S23-S28, P1-P5).
+"""What protecting a VM costs: protected instances, vault, archive and snapshot storage, the
+lifecycle, per meter as on an invoice (items S23-S28, P1-P7, G1, G5-G10).
 
 Prices come from a table (``datasets/prices.csv``, read by ``vmbackup.data.read_prices``), never
-from constants here. Money accrues day by day and is summed per calendar month, which is the
-proration by days protected of P3.
+from constants here; the *rules* (agentless fee, soft delete, snapshot clean-up) are dated data in
+:mod:`vmbackup.pricing_rules`, chosen day by day from the bill's dates. Money accrues day by day
+and is summed per calendar month, which is the proration by days protected of P3.
 
 Interpretations and assumptions:
 
@@ -11,34 +12,59 @@ Interpretations and assumptions:
   for each started 500 GB (51-500 GB: 1 unit, 501 GB: 2 units, 2,000 GB: 4 units).
 - A VM's used data changes only at ``resize`` events; every day's backup succeeds, so the PI
   size while protected is the current used data (S26: the PI size follows the data).
+- Agentless crash-consistent VMs (G1): before GA, 0.5 PI on the used data (S27); from GA, a full
+  PI on 50% of the provisioned size (``provisioned_gb``); see
+  :data:`~vmbackup.pricing_rules.PRICING_RULES`.
+- Selective disk backup (G6, selective-disk-backup-restore.md): ``excluded_gb`` is the used data
+  on excluded data disks. Standard policy: the PI size counts all disks unless only the OS disk
+  is kept (``os_disk_only``); the vault counts the included disks; snapshots all disks.
+  Enhanced policy: all three count the included disks only.
 - After ``stop`` (protection stopped, data retained) the PI size is the last successful backup's
   (S25) and the recovery points that exist then are kept until ``delete`` (S24); Instant Restore
   snapshots expire over their retention days.
-- After ``delete`` the data is soft-deleted for ``soft_delete_days`` (14 to 180, P5): the first
-  14 days are free, later days pay vault storage at the normal rate (assumption: no PI fee).
-- Agentless crash-consistent VMs pay the preview factor (0.5) of a PI (S27).
+- After ``delete`` the data is soft-deleted for ``soft_delete_days`` (14 to 180, G5): the last 14
+  days are free; the days before them are billed like stop protection with data retained (PI and
+  vault storage). Snapshots are not soft-deleted: they keep costing until they expire (G5).
+  Archived points are deleted at once and charged their early deletion (G7).
+- Snapshots (P4, G8, G9) are billed at the snapshot price of their media and redundancy; Trusted
+  Launch VMs keep Enhanced-style snapshots (first one full) even under a Standard policy; an
+  Enhanced hourly policy keeps several snapshots a day; clean-up lag (24 h) leaves one to three
+  more snapshots than retained, which are billed.
+- Cross-region restore (G10) needs a GRS vault and bills its standard-tier storage at the RA-GRS
+  price; archive storage stays at the Archive GRS price (no cross-region restore from archive).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import choice, non_negative, non_negative_array
+from vmbackup._checks import choice, flag, non_negative, non_negative_array
+from vmbackup.archive import ArchivePlan, archive_moves
 from vmbackup.policy import Policy
-from vmbackup.retention import snapshot_storage_gb, vault_storage_gb
+from vmbackup.pricing_rules import PRICING_RULES, rules_on
+from vmbackup.retention import (
+    OVERLAP_MODELS,
+    chain_storage_gb,
+    snapshot_storage_gb,
+    vault_points,
+)
 
 __all__ = [
     "EVENT_KINDS",
     "KNOWN_METERS",
+    "MEDIA",
     "REDUNDANCIES",
+    "SNAPSHOT_REDUNDANCIES",
     "Event",
     "Prices",
+    "meter_bill",
     "monthly_bill",
     "pi_fee_usd_per_month",
     "pi_units",
@@ -48,43 +74,52 @@ __all__ = [
 ]
 
 REDUNDANCIES = ("LRS", "ZRS", "GRS", "RA-GRS")
+SNAPSHOT_REDUNDANCIES = ("LRS", "ZRS")
+MEDIA = ("HDD", "SSD")
 PI_METER = "Azure VM Protected Instance"
-AGENTLESS_METER = "Agentless Crash-Consistent PI Factor (preview)"
-SNAPSHOT_METER = "Snapshot LRS Data Stored"
+ARCHIVE_REDUNDANCIES = ("LRS", "GRS")
 #: P7: the meters the billing model understands; any other row is rejected.
 KNOWN_METERS = (
     PI_METER,
-    AGENTLESS_METER,
     *(f"Standard {r} Data Stored" for r in REDUNDANCIES),
-    "Archive LRS Data Stored",
-    "Archive GRS Data Stored",
-    SNAPSHOT_METER,
+    *(f"Archive {r} Data Stored" for r in ARCHIVE_REDUNDANCIES),
+    *(f"{r} Snapshots" for r in SNAPSHOT_REDUNDANCIES),
 )
-#: P5: soft-deleted data is free for this many days.
-SOFT_DELETE_FREE_DAYS = 14
+#: Snapshot media by the managed-disk product name of its price row.
+SNAPSHOT_PRODUCTS = {"HDD": "Standard HDD Managed Disks", "SSD": "Premium SSD Managed Disks"}
 EVENT_KINDS = ("protect", "first-backup", "resize", "stop", "delete")
 
 
 @dataclass(frozen=True)
 class Prices:
-    """One region's prices, as the billing model uses them.
+    """One region's prices in one currency, as the billing model uses them.
+
+    Prices are in ``currency`` even where a name says ``usd`` (the names predate other
+    currencies).
 
     Attributes
     ----------
-    region, currency, as_of
-        Where and when the prices apply.
+    region, currency
+        Where the prices apply and their currency.
+    as_of
+        The newest ``as_of`` date of the rows used; :attr:`rows` lists every row with its own
+        date and source.
     pi_small_usd
-        PI fee per month for up to ``pi_small_max_gb`` of used data [USD/month].
+        PI fee per month for up to ``pi_small_max_gb`` of used data [currency/month].
     pi_small_max_gb
         The small-instance limit [GB] (50).
     pi_per_500_gb_usd
-        PI fee per month for each started 500 GB above the limit [USD/month].
-    agentless_pi_factor
-        Fraction of a PI charged for agentless crash-consistent backups (preview).
+        PI fee per month for each started 500 GB above the limit [currency/month].
     storage_usd_per_gb_month
-        Vault storage price by redundancy [USD per GB-month].
-    snapshot_usd_per_gb_month
-        Instant Restore snapshot storage price [USD per GB-month].
+        Vault (standard tier) storage price by redundancy [currency per GB-month].
+    archive_usd_per_gb_month
+        Vault-archive storage price, ``"LRS"`` and ``"GRS"`` [currency per GB-month].
+    snapshot_prices
+        Snapshot storage price by ``(media, redundancy)``: ``("HDD", "LRS")``... [currency per
+        GB-month].
+    rows
+        The price rows used: ``meter``, ``product``, ``tier_min_gb``, ``price``, ``source``,
+        ``as_of``.
     """
 
     region: str
@@ -93,19 +128,50 @@ class Prices:
     pi_small_usd: float
     pi_small_max_gb: float
     pi_per_500_gb_usd: float
-    agentless_pi_factor: float
     storage_usd_per_gb_month: dict[str, float]
-    snapshot_usd_per_gb_month: float
+    archive_usd_per_gb_month: dict[str, float] = field(default_factory=dict)
+    snapshot_prices: dict[tuple[str, str], float] = field(default_factory=dict)
+    rows: pl.DataFrame = field(default_factory=pl.DataFrame, compare=False, repr=False)
+
+    @property
+    def snapshot_usd_per_gb_month(self) -> float:
+        """HDD LRS snapshot price, the default media and redundancy [currency per GB-month]."""
+        return self.snapshot_prices[("HDD", "LRS")]
+
+    @property
+    def agentless_pi_factor(self) -> float:
+        """The preview share of a PI for agentless VMs (S27); dated rules in
+        :mod:`vmbackup.pricing_rules` decide which share a bill uses."""
+        return PRICING_RULES[0].agentless_pi_factor
+
+    def sources(self) -> str:
+        """One line per price row used: meter, price, as-of date and source."""
+        return "\n".join(
+            f"{r['meter']} ({r['product']}): {r['price']:g} {self.currency}, as of {r['as_of']}: "
+            f"{r['source']}"
+            for r in self.rows.iter_rows(named=True)
+        )
 
 
-def prices_from_frame(frame: pl.DataFrame, region: str | None = None) -> Prices:
-    """Check a price table and turn one region's rows into :class:`Prices` (P1, P2, P7).
+def prices_from_frame(
+    frame: pl.DataFrame, region: str | None = None, currency: str | None = None
+) -> Prices:
+    """Check a price table and turn one region's rows in one currency into :class:`Prices`.
+
+    Parameters
+    ----------
+    frame
+        The table (schema of ``datasets/prices.csv``).
+    region
+        Region to take; None: the table's only region.
+    currency
+        Currency to take; None: the region's only currency, or USD if it has several.
 
     Raises
     ------
     ValueError
-        Reservation rows (``Backup Reserved Capacity``, 100 TB or 1 PB blocks), unknown meters,
-        negative prices, a missing meter, or a region not in the table.
+        Reservation rows (``Backup Reserved Capacity``, 100 TB or 1 PB blocks, P7), unknown
+        meters, negative prices, a missing meter, or a region or currency not in the table.
     """
     reserved = frame.filter(
         pl.col("product").str.contains("(?i)reserv") | pl.col("unit").str.contains("(?i)TB|PB")
@@ -133,15 +199,28 @@ def prices_from_frame(frame: pl.DataFrame, region: str | None = None) -> Prices:
     if region not in regions:
         raise ValueError(f"region={region!r} not in the price table; choose one of {regions}")
     rows = frame.filter(pl.col("region") == region)
+    currencies = rows["currency"].unique(maintain_order=True).to_list()
+    if currency is None:
+        currency = currencies[0] if len(currencies) == 1 else "USD"
+    if currency not in currencies:
+        raise ValueError(
+            f"currency={currency!r} not in the price table for region {region!r}; "
+            f"choose one of {currencies}"
+        )
+    rows = rows.filter(pl.col("currency") == currency)
 
-    def price(meter: str, tier: float | None = None) -> float:
+    def price(meter: str, tier: float | None = None, product: str | None = None) -> float:
         chosen = rows.filter(pl.col("meter") == meter)
         if tier is not None:
             chosen = chosen.filter(pl.col("tier_min_gb") == tier)
+        if product is not None:
+            chosen = chosen.filter(pl.col("product") == product)
         if chosen.height != 1:
             what = f"meter {meter!r}" + (f" with tier_min_gb={tier}" if tier is not None else "")
+            what += f" of product {product!r}" if product is not None else ""
             raise ValueError(
-                f"region {region!r}: expected one row for {what}, found {chosen.height}"
+                f"region {region!r} ({currency}): expected one row for {what}, "
+                f"found {chosen.height}"
             )
         return float(chosen["price"][0])
 
@@ -153,14 +232,21 @@ def prices_from_frame(frame: pl.DataFrame, region: str | None = None) -> Prices:
         )
     return Prices(
         region=region,
-        currency=str(rows["currency"][0]),
+        currency=currency,
         as_of=str(rows["as_of"].max()),
         pi_small_usd=price(PI_METER, 0),
         pi_small_max_gb=float(pi_tiers[1]),
         pi_per_500_gb_usd=price(PI_METER, pi_tiers[1]),
-        agentless_pi_factor=price(AGENTLESS_METER),
         storage_usd_per_gb_month={r: price(f"Standard {r} Data Stored") for r in REDUNDANCIES},
-        snapshot_usd_per_gb_month=price(SNAPSHOT_METER),
+        archive_usd_per_gb_month={
+            r: price(f"Archive {r} Data Stored") for r in ARCHIVE_REDUNDANCIES
+        },
+        snapshot_prices={
+            (media, r): price(f"{r} Snapshots", product=product)
+            for media, product in SNAPSHOT_PRODUCTS.items()
+            for r in SNAPSHOT_REDUNDANCIES
+        },
+        rows=rows.select("meter", "product", "tier_min_gb", "price", "source", "as_of"),
     )
 
 
@@ -205,29 +291,72 @@ def pi_units(size_gb: npt.ArrayLike, small_max_gb: float = 50.0) -> npt.NDArray[
 
 
 def pi_fee_usd_per_month(
-    size_gb: npt.ArrayLike, prices: Prices, consistency: str = "application"
+    size_gb: npt.ArrayLike,
+    prices: Prices,
+    consistency: str = "application",
+    *,
+    day: npt.ArrayLike | None = None,
+    provisioned_gb: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Monthly protected-instance fee for a used size (P1, S27).
+    """Monthly protected-instance fee (P1, S27, G1).
 
     Parameters
     ----------
     size_gb
-        Protected-instance size [GB] (scalar or array).
+        Protected-instance size: the used data (S26) [GB] (scalar or array).
     prices
         The region's prices.
     consistency
         ``"application"`` (agent-based: application or file-system consistent) or ``"crash"``
-        (agentless, charged the preview factor of a PI).
+        (agentless).
+    day
+        Date(s) the fee is for; they choose the pricing rules
+        (:func:`~vmbackup.pricing_rules.rules_on`).
+        None: the service description's preview rule (S27), as the seed teaches it.
+    provisioned_gb
+        Provisioned size of the backed-up disks [GB]: the basis of an agentless fee from GA on
+        (50% of it is taken as the used size, G1). Required for agentless days under GA.
 
     Returns
     -------
     numpy.ndarray
-        Fee [USD/month], same shape as ``size_gb``.
+        Fee [currency/month], shape of the broadcast inputs.
+
+    Examples
+    --------
+    An agentless VM with 47 GB used on 400 GB of disks: half a small instance in preview
+    (S27), a full large instance on 200 GB at GA (G1).
+
+    >>> from vmbackup.data import read_prices
+    >>> prices = read_prices(region="westeurope")
+    >>> pi_fee_usd_per_month(47, prices, "crash", day=dt.date(2024, 6, 1)).tolist()
+    2.5
+    >>> ga = dt.date(2026, 6, 1)
+    >>> pi_fee_usd_per_month(47, prices, "crash", day=ga, provisioned_gb=400).tolist()
+    10.0
     """
     kind = choice("consistency", consistency, ("application", "crash"))
-    units = pi_units(size_gb, prices.pi_small_max_gb)
+    size = non_negative_array("size_gb", size_gb)
+    if kind == "crash":
+        rule = np.zeros(size.shape, np.int64) if day is None else rules_on(day)
+        factor = np.array([r.agentless_pi_factor for r in PRICING_RULES])[rule]
+        on_provisioned = np.array([r.agentless_size_basis == "provisioned" for r in PRICING_RULES])[
+            rule
+        ]
+        share = np.array([r.agentless_provisioned_share for r in PRICING_RULES])[rule]
+        if np.any(on_provisioned):
+            if provisioned_gb is None:
+                raise ValueError(
+                    "provisioned_gb=None: from GA (2025-08-01) an agentless crash-consistent VM "
+                    "pays a full PI on 50% of its provisioned size (G1); give the provisioned "
+                    "size of its backed-up disks"
+                )
+            provisioned = non_negative_array("provisioned_gb", provisioned_gb)
+            size = np.where(on_provisioned, share * provisioned, size)
+    else:
+        factor = np.ones(())
+    units = pi_units(size, prices.pi_small_max_gb)
     fee = np.where(units == 0, prices.pi_small_usd, units * prices.pi_per_500_gb_usd)
-    factor = prices.agentless_pi_factor if kind == "crash" else 1.0
     return np.asarray(fee * factor, dtype=np.float64)
 
 
@@ -283,6 +412,202 @@ def _check_order(events: Sequence[Event]) -> dict[str, dt.date]:
     return once
 
 
+def _sizes_by_disk(
+    policy_type: str, used: npt.NDArray[np.float64], excluded_gb: float, os_disk_only: bool
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """G6: (PI size, vault data, snapshot data) of a VM backing up only some disks [GB]."""
+    included = np.maximum(used - excluded_gb, 0.0)
+    if policy_type == "enhanced":
+        return included, included, included
+    return (included if os_disk_only else used), included, used
+
+
+def _daily(
+    events: Iterable[Event],
+    *,
+    until: dt.date,
+    policy: Policy,
+    prices: Prices,
+    daily_churn_fraction: float = 0.03,
+    redundancy: str = "GRS",
+    soft_delete_days: int = 14,
+    provisioned_gb: float | None = None,
+    excluded_gb: float = 0.0,
+    os_disk_only: bool = False,
+    trusted_launch: bool = False,
+    snapshot_media: str = "HDD",
+    snapshot_redundancy: str | None = None,
+    cross_region_restore: bool = False,
+    overlap: str = "random",
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Day by day quantities of one VM's bill, and the meter each quantity is billed on."""
+    timeline = list(events)
+    once = _check_order(timeline)
+    redundancy = choice("redundancy", redundancy, REDUNDANCIES)
+    media = choice("snapshot_media", snapshot_media, MEDIA)
+    choice("overlap", overlap, OVERLAP_MODELS)
+    churn = non_negative("daily_churn_fraction", daily_churn_fraction)
+    if churn > 1:
+        raise ValueError(f"daily_churn_fraction={daily_churn_fraction!r} must be between 0 and 1")
+    if not (isinstance(soft_delete_days, int) and 14 <= soft_delete_days <= 180):
+        raise ValueError(f"soft_delete_days={soft_delete_days!r} must be a whole number in 14..180")
+    excluded = non_negative("excluded_gb", excluded_gb)
+    os_only = flag("os_disk_only", os_disk_only)
+    trusted = flag("trusted_launch", trusted_launch)
+    crr = flag("cross_region_restore", cross_region_restore)
+    if crr and redundancy not in ("GRS", "RA-GRS"):
+        raise ValueError(
+            f"cross_region_restore=True needs a GRS vault; redundancy={redundancy!r} (G10)"
+        )
+    snap_type = "enhanced" if policy.policy_type == "enhanced" or trusted else "standard"
+    snap_red = choice(
+        "snapshot_redundancy",
+        snapshot_redundancy or ("ZRS" if policy.policy_type == "enhanced" else "LRS"),
+        SNAPSHOT_REDUNDANCIES,
+    )
+    start = once["protect"]
+    if until < start:
+        raise ValueError(f"until={until} is before the 'protect' event on {start}")
+    days = pl.date_range(start, until, "1d", eager=True)
+    n = days.len()
+    index = np.arange(n)
+    day_np = days.to_numpy().astype("datetime64[D]")
+    rule = rules_on(day_np)
+
+    def day_of(kind: str) -> int:
+        return (once[kind] - start).days if kind in once else n + 10**6
+
+    first, stop, delete = day_of("first-backup"), day_of("stop"), day_of("delete")
+    sizes = [(e.day - start).days for e in timeline if e.used_gb is not None]
+    values = [float(e.used_gb) for e in timeline if e.used_gb is not None]
+    used = np.asarray(values)[np.searchsorted(sizes, index, side="right") - 1]
+    pi_used, vault_used, snap_used = _sizes_by_disk(policy.policy_type, used, excluded, os_only)
+    protected = (index >= first) & (index < stop)
+    retained = (index >= first) & (index < delete)
+    free_days = np.array([r.soft_delete_free_days for r in PRICING_RULES])[rule]
+    soft = (index >= delete) & (index < delete + soft_delete_days)
+    soft_billed = soft & (index < delete + soft_delete_days - free_days)
+    billed = retained | soft_billed
+
+    # PI size: the current data while protected; the last successful backup's after stop (S25)
+    last = min(stop, n) - 1
+    last_size = pi_used[last] if first <= last else 0.0
+    pi_size = np.where(protected, pi_used, np.where(billed, last_size, 0.0))
+    charged = billed & (index >= first)
+    pi_monthly = np.zeros(n)
+    if charged.any():
+        pi_monthly[charged] = pi_fee_usd_per_month(
+            pi_size[charged],
+            prices,
+            policy.consistency,
+            day=day_np[charged],
+            provisioned_gb=provisioned_gb,
+        )
+    small = pi_units(pi_size, prices.pi_small_max_gb) == 0
+
+    standard_gb, archive_gb, early_gb_days = np.zeros(n), np.zeros(n), np.zeros(n)
+    storage_price = prices.storage_usd_per_gb_month["RA-GRS" if crr else redundancy]
+    archive_red = "GRS" if redundancy in ("GRS", "RA-GRS") else "LRS"
+    archive_price = prices.archive_usd_per_gb_month[archive_red]
+    if first < n:
+        span = slice(first, n)
+        churn_gb = churn * vault_used[span]
+        points = vault_points(
+            policy, days[first:], backing_up=protected[span], frozen_from=once.get("stop")
+        )
+        tiering = policy.tiering
+        plan = archive_moves(
+            points,
+            vault_used[span],
+            churn_gb,
+            mode=tiering.mode if tiering is not None else "DoNotTier",
+            after_days=tiering.after_days if tiering is not None else None,
+            last_move_day=stop - first,
+            standard_price=storage_price,
+            archive_price=archive_price,
+            overlap=overlap,
+        )
+        standard_gb[span] = chain_storage_gb(
+            points["created_day"].to_numpy(),
+            plan.standard_expires(),
+            vault_used[span],
+            churn_gb,
+            overlap=overlap,
+        )
+        archive_gb[span] = plan.archive_gb(n - first)
+        early_gb_days[span] = _early_deletion(plan, delete - first, n - first)
+    kept_at_delete = standard_gb[delete - 1] if 0 < delete <= n else 0.0
+    standard_gb = np.where(retained, standard_gb, np.where(soft, kept_at_delete, 0.0))
+    archive_gb = np.where(retained, archive_gb, 0.0)
+
+    # snapshots (P4, G8, G9): several a day under Enhanced hourly; clean-up lag adds a few
+    per_day = policy.backups_per_day() if policy.frequency == "hourly" else 1
+    ir_days = int(policy.instant_restore_days or 1)
+    lag_hours = np.array([r.snapshot_cleanup_lag_hours for r in PRICING_RULES])[rule]
+    most = np.array([r.snapshot_cleanup_max_extra for r in PRICING_RULES])[rule]
+    interval_hours = 24.0 / per_day
+    extra = np.minimum(np.ceil(lag_hours / interval_hours), most)
+    age = index - first + 1
+    kept = np.clip(age, 0, ir_days)  # snapshots build up over the first days
+    snapshots = snapshot_storage_gb(
+        snap_type,
+        snap_used,
+        churn * snap_used,
+        kept,
+        snapshots_per_day=per_day,
+        extra_snapshots=np.where(age > ir_days, extra, 0.0),
+        overlap=overlap,
+    )
+    lag_days = math.ceil(float(lag_hours.max()) / 24.0) if n else 0
+    snapshot_gb_day = np.where(
+        (index >= first) & (index < stop + ir_days + lag_days), snapshots, 0.0
+    )
+
+    daily = pl.DataFrame(
+        {
+            "day": days,
+            "rules": [PRICING_RULES[i].name for i in rule],
+            "billed": billed,
+            "pi_size_gb": pi_size,
+            "pi_monthly_usd": pi_monthly,
+            "pi_small": small & (pi_monthly > 0),
+            "vault_gb": standard_gb,
+            "vault_billed_gb": np.where(billed, standard_gb, 0.0),
+            "archive_gb": archive_gb,
+            "archive_early_gb_days": early_gb_days,
+            "snapshot_gb": snapshot_gb_day,
+        }
+    ).with_columns(
+        month=pl.col("day").dt.truncate("1mo"),
+        days_in_month=pl.col("day").dt.month_end().dt.day(),
+    )
+    meters = {
+        "vault": f"Standard {'RA-GRS' if crr else redundancy} Data Stored",
+        "archive": f"Archive {archive_red} Data Stored",
+        "snapshot": f"{snap_red} Snapshots",
+        "snapshot_product": SNAPSHOT_PRODUCTS[media],
+        "snapshot_media": media,
+        "snapshot_redundancy": snap_red,
+        "storage_price": repr(storage_price),
+        "archive_price": repr(archive_price),
+        "snapshot_price": repr(prices.snapshot_prices[(media, snap_red)]),
+    }
+    return daily, meters
+
+
+def _early_deletion(plan: ArchivePlan, delete: int, n: int) -> npt.NDArray[np.float64]:
+    """GB-days of archive early-deletion charge, on the day each archived point leaves (G7)."""
+    moved = plan.points.filter(pl.col("move_day") >= 0)
+    charge = np.zeros(n)
+    if moved.height == 0:
+        return charge
+    gone = np.minimum(moved["expires_day"].to_numpy(), delete)
+    inside = (gone < n) & (gone >= moved["move_day"].to_numpy())
+    gb_days = ArchivePlan(moved).early_deletion_gb_days(gone)
+    np.add.at(charge, gone[inside], gb_days[inside])
+    return charge
+
+
 def monthly_bill(
     events: Iterable[Event],
     *,
@@ -292,8 +617,16 @@ def monthly_bill(
     daily_churn_fraction: float = 0.03,
     redundancy: str = "GRS",
     soft_delete_days: int = 14,
+    provisioned_gb: float | None = None,
+    excluded_gb: float = 0.0,
+    os_disk_only: bool = False,
+    trusted_launch: bool = False,
+    snapshot_media: str = "HDD",
+    snapshot_redundancy: str | None = None,
+    cross_region_restore: bool = False,
+    overlap: str = "random",
 ) -> pl.DataFrame:
-    """The monthly bill of one VM over its lifecycle (S23-S28, P1-P5).
+    """The monthly bill of one VM over its lifecycle (S23-S28, P1-P5, G1, G5-G10).
 
     Parameters
     ----------
@@ -302,7 +635,7 @@ def monthly_bill(
     until
         Last day billed (inclusive).
     policy
-        Its backup policy (retention, Instant Restore days, type, consistency).
+        Its backup policy (retention, Instant Restore days, type, consistency, tiering).
     prices
         The region's prices.
     daily_churn_fraction
@@ -310,105 +643,144 @@ def monthly_bill(
     redundancy
         Vault storage redundancy: ``"LRS"``, ``"ZRS"``, ``"GRS"`` or ``"RA-GRS"``.
     soft_delete_days
-        Days deleted data is kept (14-180); beyond 14 they are billed (P5).
+        Days deleted data is kept (14-180); all but the last 14 are billed (G5).
+    provisioned_gb
+        Provisioned size of the backed-up disks [GB]; needed for agentless VMs from GA (G1).
+    excluded_gb
+        Used data on data disks excluded from backup [GB] (selective disk backup, G6).
+    os_disk_only
+        Whether only the OS disk is backed up (G6: then a Standard policy's PI counts it alone).
+    trusted_launch
+        A Trusted Launch VM: its snapshots are billed like Enhanced ones (G8).
+    snapshot_media, snapshot_redundancy
+        Snapshot storage: ``"HDD"`` (default) or ``"SSD"``; ``"LRS"`` or ``"ZRS"`` (default ZRS
+        for Enhanced policies, LRS for Standard; G8, G9).
+    cross_region_restore
+        Cross-region restore on a GRS vault: vault storage billed at the RA-GRS price (G10).
+    overlap
+        How several days' changes overlap (:func:`vmbackup.retention.changed_gb`).
 
     Returns
     -------
     polars.DataFrame
         One row per calendar month from the ``protect`` month to ``until``: ``month`` (first day),
-        ``days_billed``, ``pi_size_gb`` (at month end), ``vault_gb`` and ``snapshot_gb`` (month
-        averages), ``pi_fee_usd``, ``vault_storage_usd``, ``snapshot_storage_usd``, ``total_usd``.
+        ``days_billed``, ``pi_size_gb`` (at month end), ``vault_gb``, ``archive_gb`` and
+        ``snapshot_gb`` (month averages), ``pi_fee_usd``, ``vault_storage_usd``,
+        ``archive_storage_usd`` (with early-deletion charges), ``snapshot_storage_usd``,
+        ``total_usd`` (amounts in the prices' currency) and ``rules`` (the pricing rules in force
+        at month end).
     """
-    timeline = list(events)
-    once = _check_order(timeline)
-    redundancy = choice("redundancy", redundancy, REDUNDANCIES)
-    churn = non_negative("daily_churn_fraction", daily_churn_fraction)
-    if churn > 1:
-        raise ValueError(f"daily_churn_fraction={daily_churn_fraction!r} must be between 0 and 1")
-    if not (isinstance(soft_delete_days, int) and 14 <= soft_delete_days <= 180):
-        raise ValueError(f"soft_delete_days={soft_delete_days!r} must be a whole number in 14..180")
-    start = once["protect"]
-    if until < start:
-        raise ValueError(f"until={until} is before the 'protect' event on {start}")
-    days = pl.date_range(start, until, "1d", eager=True)
-    n = days.len()
-    index = np.arange(n)
-
-    def day_of(kind: str) -> int:
-        return (once[kind] - start).days if kind in once else n + 10**6
-
-    first, stop, delete = day_of("first-backup"), day_of("stop"), day_of("delete")
-    sizes = [(e.day - start).days for e in timeline if e.used_gb is not None]
-    values = [float(e.used_gb) for e in timeline if e.used_gb is not None]
-    used = np.asarray(values)[np.searchsorted(sizes, index, side="right") - 1]
-    protected = (index >= first) & (index < stop)
-    retained = (index >= first) & (index < delete)
-    soft = (index >= delete) & (index < delete + soft_delete_days)
-    soft_billed = soft & (index >= delete + SOFT_DELETE_FREE_DAYS)
-
-    # PI size: the current data while protected; the last successful backup's after stop (S25)
-    last_backup_size = used[min(stop, n) - 1] if first < min(stop, n) else 0.0
-    pi_size = np.where(protected, used, np.where(retained, last_backup_size, 0.0))
-    pi_monthly = pi_fee_usd_per_month(pi_size, prices, policy.consistency)
-
-    vault_gb = np.zeros(n)
-    if first < n:
-        span = slice(first, n)
-        vault_gb[span] = vault_storage_gb(
-            policy,
-            days[first:],
-            used[span],
-            churn * used[span],
-            backing_up=protected[span],
-            frozen_from=once.get("stop"),
-        )
-    kept_at_delete = vault_gb[delete - 1] if 0 < delete <= n else 0.0
-    vault_gb = np.where(retained, vault_gb, np.where(soft, kept_at_delete, 0.0))
-
-    ir_days = int(policy.instant_restore_days or 1)
-    kept = np.clip(index - first + 1, 0, ir_days)  # snapshots build up over the first days
-    snapshots = snapshot_storage_gb(policy.policy_type, used, churn * used, kept)
-    snapshot_gb = np.where(
-        (index >= first) & (index < np.minimum(stop + ir_days, delete)), snapshots, 0.0
+    daily, meters = _daily(
+        events,
+        until=until,
+        policy=policy,
+        prices=prices,
+        daily_churn_fraction=daily_churn_fraction,
+        redundancy=redundancy,
+        soft_delete_days=soft_delete_days,
+        provisioned_gb=provisioned_gb,
+        excluded_gb=excluded_gb,
+        os_disk_only=os_disk_only,
+        trusted_launch=trusted_launch,
+        snapshot_media=snapshot_media,
+        snapshot_redundancy=snapshot_redundancy,
+        cross_region_restore=cross_region_restore,
+        overlap=overlap,
     )
-
-    daily = pl.DataFrame(
-        {
-            "day": days,
-            "billed": retained | soft_billed,
-            "pi_size_gb": pi_size,
-            "pi_monthly_usd": np.where(retained, pi_monthly, 0.0),
-            "vault_gb": vault_gb,
-            "vault_billed_gb": np.where(retained | soft_billed, vault_gb, 0.0),
-            "snapshot_gb": snapshot_gb,
-        }
-    ).with_columns(
-        month=pl.col("day").dt.truncate("1mo"),
-        days_in_month=pl.col("day").dt.month_end().dt.day(),
-    )
-    storage_price = prices.storage_usd_per_gb_month[redundancy]
-    monthly = (
+    storage, archive = float(meters["storage_price"]), float(meters["archive_price"])
+    snapshot = float(meters["snapshot_price"])
+    dim = pl.col("days_in_month")
+    return (
         daily.group_by("month", maintain_order=True)
         .agg(
             days_billed=pl.col("billed").sum(),
             pi_size_gb=pl.col("pi_size_gb").last(),
             vault_gb=pl.col("vault_gb").mean(),
+            archive_gb=pl.col("archive_gb").mean(),
             snapshot_gb=pl.col("snapshot_gb").mean(),
-            pi_fee_usd=(pl.col("pi_monthly_usd") / pl.col("days_in_month")).sum(),
-            vault_storage_usd=(
-                pl.col("vault_billed_gb") * storage_price / pl.col("days_in_month")
+            pi_fee_usd=(pl.col("pi_monthly_usd") / dim).sum(),
+            vault_storage_usd=(pl.col("vault_billed_gb") * storage / dim).sum(),
+            archive_storage_usd=(
+                (pl.col("archive_gb") + pl.col("archive_early_gb_days")) * archive / dim
             ).sum(),
-            snapshot_storage_usd=(
-                pl.col("snapshot_gb") * prices.snapshot_usd_per_gb_month / pl.col("days_in_month")
-            ).sum(),
+            snapshot_storage_usd=(pl.col("snapshot_gb") * snapshot / dim).sum(),
+            rules=pl.col("rules").last(),
         )
         .with_columns(
             total_usd=pl.col("pi_fee_usd")
             + pl.col("vault_storage_usd")
+            + pl.col("archive_storage_usd")
             + pl.col("snapshot_storage_usd")
         )
     )
-    return monthly
+
+
+def meter_bill(
+    events: Iterable[Event],
+    *,
+    until: dt.date,
+    policy: Policy,
+    prices: Prices,
+    vm: str = "vm",
+    **options: object,
+) -> pl.DataFrame:
+    """One VM's bill per month and meter, as the lines of an invoice (P7, H3).
+
+    Takes the arguments of :func:`monthly_bill` (``options`` are its keyword options) and the
+    VM's name. The lines add up to :func:`monthly_bill`'s ``total_usd`` month by month.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``month``, ``vm``, ``meter`` (Retail Prices API meter name), ``product``, ``unit``,
+        ``quantity`` (instance-months or GB-months), ``unit_price`` and ``cost`` (the prices'
+        currency); lines with zero quantity are left out. The protected-instance meter appears
+        once per tier used (small instance, each started 500 GB).
+    """
+    daily, meters = _daily(events, until=until, policy=policy, prices=prices, **options)  # type: ignore[arg-type]
+    dim = pl.col("days_in_month")
+    # PI: the small tier counts instances, the large tier started 500 GB blocks; the agentless
+    # share (0.5 in preview) scales the quantity
+    units = pl.col("pi_monthly_usd") / pl.when(pl.col("pi_small")).then(
+        pl.lit(prices.pi_small_usd)
+    ).otherwise(pl.lit(prices.pi_per_500_gb_usd))
+    quantities = daily.with_columns(
+        pi_small_q=pl.when(pl.col("pi_small")).then(units).otherwise(0.0).fill_nan(0.0) / dim,
+        pi_large_q=pl.when(~pl.col("pi_small")).then(units).otherwise(0.0).fill_nan(0.0) / dim,
+        vault_q=pl.col("vault_billed_gb") / dim,
+        archive_q=(pl.col("archive_gb") + pl.col("archive_early_gb_days")) / dim,
+        snapshot_q=pl.col("snapshot_gb") / dim,
+    )
+    monthly = quantities.group_by("month", maintain_order=True).agg(
+        pl.col("pi_small_q", "pi_large_q", "vault_q", "archive_q", "snapshot_q").sum()
+    )
+    lines = [
+        ("pi_small_q", PI_METER, "Backup", "1/Month", prices.pi_small_usd),
+        ("pi_large_q", PI_METER, "Backup", "1/Month", prices.pi_per_500_gb_usd),
+        ("vault_q", meters["vault"], "Backup", "1 GB/Month", float(meters["storage_price"])),
+        ("archive_q", meters["archive"], "Backup", "1 GB/Month", float(meters["archive_price"])),
+        (
+            "snapshot_q",
+            meters["snapshot"],
+            meters["snapshot_product"],
+            "1 GB/Month",
+            float(meters["snapshot_price"]),
+        ),
+    ]
+    frames = [
+        monthly.select(
+            "month",
+            vm=pl.lit(vm),
+            meter=pl.lit(meter),
+            product=pl.lit(product),
+            unit=pl.lit(unit),
+            quantity=pl.col(column),
+            unit_price=pl.lit(price),
+            cost=pl.col(column) * price,
+        )
+        for column, meter, product, unit, price in lines
+    ]
+    return pl.concat(frames).filter(pl.col("quantity") > 1e-12).sort("month", maintain_order=True)
 
 
 def whatif_bill(
@@ -420,11 +792,13 @@ def whatif_bill(
     redundancy: str = "GRS",
     months: int = 12,
     start: dt.date = dt.date(2026, 1, 1),
+    **options: object,
 ) -> pl.DataFrame:
     """The bill of a VM protected from ``start`` for ``months`` months, first backup that day.
 
     A shortcut for :func:`monthly_bill` with a ``protect`` and a ``first-backup`` event on
-    ``start``; the same columns.
+    ``start``; the same columns. ``options`` are :func:`monthly_bill`'s keyword options
+    (``provisioned_gb``, ``excluded_gb``, ``cross_region_restore``, ...). Up to 120 months.
     """
     if not (isinstance(months, int) and 1 <= months <= 120):
         raise ValueError(f"months={months!r} must be a whole number in 1..120")
@@ -436,4 +810,5 @@ def whatif_bill(
         prices=prices,
         daily_churn_fraction=daily_churn_fraction,
         redundancy=redundancy,
+        **options,  # type: ignore[arg-type]
     )

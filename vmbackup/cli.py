@@ -212,6 +212,25 @@ def lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if findings else 0
 
 
+def prices(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run ``prices import FILE...``: Retail Prices API JSON to price-table CSV rows (P7)."""
+    from vmbackup.data import read_retail_prices
+
+    found = read_retail_prices(args.files)
+    print(
+        f"{found.rows.height} price rows from {len(args.files)} file(s); "
+        f"{found.reservations} reservation rows rejected (P7), {found.skipped} other meters "
+        "skipped",
+        file=err,
+    )
+    if args.out:
+        found.rows.write_csv(args.out)
+        print(f"wrote {args.out}", file=err)
+    else:
+        out.write(found.rows.write_csv())
+    return 0
+
+
 def main(
     argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
@@ -250,8 +269,18 @@ def main(
         action="store_false",
         help="leave out the Standard-to-Enhanced what-if",
     )
+    r = commands.add_parser("prices", help="price-table tools")
+    price_commands = r.add_subparsers(dest="action", required=True)
+    imp = price_commands.add_parser(
+        "import",
+        help="turn saved Retail Prices API JSON (Items pages) into rows of datasets/prices.csv",
+    )
+    imp.add_argument("files", nargs="+", help="Retail Prices API response JSON, one or more pages")
+    imp.add_argument("--out", help="write the rows to this CSV (default: print them)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "prices":
+            return prices(args, out, err)
         if args.command == "lint":
             return lint(args, out, err)
         return plan(args, out, err)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from vmbackup.billing import Prices, prices_from_frame
 from vmbackup.inventory import estate_disks, estate_to_fleet
 from vmbackup.policy import Policy
 from vmbackup.policy_json import SourcedPolicy, policies_from_document
+from vmbackup.retail_prices import RetailImport, rows_from_retail_items
 from vmbackup.schema import FLEET_COLUMNS, MAX_DATA_DISKS
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "read_policy",
     "read_policy_file",
     "read_prices",
+    "read_retail_prices",
 ]
 
 #: Columns of a price table (``datasets/prices.csv``; see ``datasets/README.md``).
@@ -185,21 +187,56 @@ def read_json(path: str | Path) -> Any:
         raise ValueError(f"{file.name}: JSON nested too deeply to be a policy or estate") from None
 
 
-def read_prices(path: str | Path | None = None, region: str | None = None) -> Prices:
+def read_prices(
+    path: str | Path | None = None, region: str | None = None, currency: str | None = None
+) -> Prices:
     """Read a price table (default ``datasets/prices.csv``) and return one region's prices.
 
     Reservation rows and unknown meters are rejected (P7); see
-    :func:`vmbackup.billing.prices_from_frame`.
+    :func:`vmbackup.billing.prices_from_frame`. The project's own table holds several regions
+    and currencies: without ``region`` it gives West Europe, without ``currency`` USD.
 
     >>> read_prices(region="westeurope").storage_usd_per_gb_month["LRS"]
     0.0224
+    >>> read_prices(region="westeurope", currency="EUR").storage_usd_per_gb_month["LRS"]
+    0.019658
     """
     file = dataset_path("prices.csv") if path is None else Path(path)
     frame = read_csv(file, PRICE_SCHEMA)
+    if path is None and region is None:
+        region = "westeurope"
     try:
-        return prices_from_frame(frame, region)
+        return prices_from_frame(frame, region, currency)
     except ValueError as error:
         raise ValueError(f"{file.name}: {error}") from error
+
+
+def read_retail_prices(paths: Sequence[str | Path]) -> RetailImport:
+    """Read saved Retail Prices API responses and turn them into price-table rows (P7).
+
+    Each file holds one response page (``{"Items": [...], "NextPageLink": ...}``) or a list of
+    pages; reservation rows are rejected and unused meters skipped (see
+    :func:`vmbackup.retail_prices.rows_from_retail_items`). The project never fetches them.
+    """
+    items: list[tuple[str, Any]] = []
+    for path in paths:
+        file = Path(path)
+        document = read_json(file)
+        pages = document if isinstance(document, list) else [document]
+        for p, page in enumerate(pages):
+            where = f"{file.name}" + (f"[{p}]" if isinstance(document, list) else "")
+            if not isinstance(page, dict) or not isinstance(page.get("Items"), list):
+                raise ValueError(
+                    f"{where}: expected a Retail Prices API response with an 'Items' list"
+                )
+            items += [(f"{where} Items[{i}]", item) for i, item in enumerate(page["Items"])]
+    found = rows_from_retail_items(items)
+    if found.rows.height == 0:
+        raise ValueError(
+            f"{', '.join(Path(p).name for p in paths)}: no Azure VM backup meters found "
+            f"({found.reservations} reservation rows rejected, {found.skipped} other meters)"
+        )
+    return found
 
 
 def read_policy_file(

@@ -41,6 +41,7 @@ __all__ = [
     "MonthlyDay",
     "Policy",
     "PolicyRules",
+    "TieringPolicy",
     "service_findings",
 ]
 
@@ -287,6 +288,39 @@ class MonthlyDay:
         return bool(frame.select(self.expression(pl.col("day")))[0, 0])
 
 
+#: G7: ``tieringPolicy.ArchivedRP.tieringMode`` values; ``TierAfter`` needs a duration.
+TIERING_MODES = ("DoNotTier", "TierAfter", "TierRecommended")
+
+
+@dataclass(frozen=True)
+class TieringPolicy:
+    """When a policy moves monthly and yearly points to the vault-archive tier (G7).
+
+    ``mode`` is ``"DoNotTier"``, ``"TierAfter"`` (every eligible point, ``after_days`` after it
+    was made; at least 3 months) or ``"TierRecommended"`` (only points whose move saves money).
+    The billing of archive lives in :mod:`vmbackup.archive`.
+
+    >>> TieringPolicy("TierAfter", after_days=93).after_days
+    93
+    """
+
+    mode: str = "DoNotTier"
+    after_days: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", choice("mode", self.mode, TIERING_MODES))
+        days = self.after_days
+        if self.mode != "TierAfter":
+            if days is not None:
+                raise ValueError(f"after_days={days!r}: only mode='TierAfter' takes a duration")
+            return
+        if isinstance(days, bool) or not isinstance(days, int) or days < 93:
+            raise ValueError(
+                f"after_days={days!r} must be a whole number of days >= 93: a VM point spends "
+                "at least 3 months in the standard tier before it can move (G7)"
+            )
+
+
 def _first_sunday() -> MonthlyDay:
     return MonthlyDay(weekdays=("Sunday",), weeks=("First",))
 
@@ -336,6 +370,8 @@ class Policy:
     rules
         The rule set of :data:`POLICY_RULES` the policy is checked against and retention is
         counted by: ``"today"`` (default) or ``"seed"``.
+    tiering
+        The policy's ``tieringPolicy`` (vault-archive tier, G7); None: no tiering.
     enforce
         If True (default), a policy that breaks a rule of ``rules`` raises ValueError; False
         keeps it (for the linter, or to show what Azure would refuse).
@@ -361,6 +397,7 @@ class Policy:
     time_zone: str = "UTC"
     rules: str = "today"
     enforce: bool = True
+    tiering: TieringPolicy | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -377,6 +414,8 @@ class Policy:
             raise ValueError(f"time_zone={self.time_zone!r} must be a time zone name")
         if not isinstance(self.enforce, bool):
             raise ValueError(f"enforce={self.enforce!r} must be True or False")
+        if self.tiering is not None and not isinstance(self.tiering, TieringPolicy):
+            raise ValueError(f"tiering={self.tiering!r} must be a TieringPolicy or None")
         for day in ("monthly_day", "yearly_day"):
             if not isinstance(getattr(self, day), MonthlyDay):
                 raise ValueError(f"{day}={getattr(self, day)!r} must be a MonthlyDay")

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vmbackup.policy import MonthlyDay, Policy, service_findings
+from vmbackup.policy import MonthlyDay, Policy, TieringPolicy, service_findings
 
 __all__ = [
     "SourcedPolicy",
@@ -300,7 +300,38 @@ def _arm_policy(
             f"={consistency!r}; expected 'Default' or 'OnlyCrashConsistent'",
         )
     args["consistency"] = "crash" if consistency == "OnlyCrashConsistent" else "application"
+    if props.get("tieringPolicy") is not None:
+        args["tiering"] = _arm_tiering(reader, props["tieringPolicy"], f"{where}.tieringPolicy")
+        paths["tiering"] = f"{where}.tieringPolicy.ArchivedRP"
     return _build(reader, args, paths, enforce, rules), paths
+
+
+#: Days per ``durationType`` of a tiering duration (months of 31 days, as retention counts, G3).
+_TIER_UNIT_DAYS = {"Days": 1, "Weeks": 7, "Months": 31, "Years": 365}
+
+
+def _arm_tiering(reader: _Path, node: Any, where: str) -> TieringPolicy:
+    """``tieringPolicy.ArchivedRP`` (G7): ``tieringMode`` and, for TierAfter, the duration."""
+    archived = reader.get(reader.obj(node, where), where, "ArchivedRP")
+    path = f"{where}.ArchivedRP"
+    mode = reader.get(archived, path, "tieringMode")
+    if mode not in ("DoNotTier", "TierAfter", "TierRecommended"):
+        raise reader.fail(
+            f"{path}.tieringMode",
+            f"={mode!r}; expected 'DoNotTier', 'TierAfter' or 'TierRecommended'",
+        )
+    if mode != "TierAfter":
+        return TieringPolicy(mode)
+    count = reader.integer(reader.get(archived, path, "duration"), f"{path}.duration")
+    unit = reader.get(archived, path, "durationType")
+    if unit not in _TIER_UNIT_DAYS:
+        raise reader.fail(
+            f"{path}.durationType", f"={unit!r}; expected one of {list(_TIER_UNIT_DAYS)}"
+        )
+    try:
+        return TieringPolicy(mode, after_days=count * _TIER_UNIT_DAYS[unit])
+    except ValueError as error:
+        raise reader.fail(f"{path}.duration", f": {error}") from None
 
 
 def policy_from_arm(
@@ -673,5 +704,15 @@ def policy_to_arm(policy: Policy) -> dict[str, Any]:
                 "OnlyCrashConsistent" if policy.consistency == "crash" else "Default"
             ),
             "timeZone": policy.time_zone,
+            **_tiering_arm(policy),
         },
     }
+
+
+def _tiering_arm(policy: Policy) -> dict[str, Any]:
+    if policy.tiering is None:
+        return {}
+    rule: dict[str, Any] = {"tieringMode": policy.tiering.mode}
+    if policy.tiering.after_days is not None:
+        rule.update(duration=policy.tiering.after_days, durationType="Days")
+    return {"tieringPolicy": {"ArchivedRP": rule}}

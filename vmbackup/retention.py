@@ -1,20 +1,27 @@
 """Which recovery points exist, and how much vault and snapshot storage they take (S28, P4, Y1-Y3).
 
-Storage model (interpretation of S28, "the sum of the actual data in each recovery point"):
+Storage model (S28, "the sum of the actual data in each recovery point"):
 
-- The vault holds one full copy of the data (the used size at the newest recovery point) plus,
-  for every other retained point, that point's delta: the data changed on its day (churn). With
-  N points of constant size and churn that is ``used + (N - 1) x churn``.
-- New data (growth) is part of the full copy, so it never disappears while points reference it;
-  a point kept longer (weekly, monthly) is charged one day's churn, not the changes of the days
-  between it and its neighbour (an underestimate when few daily points are kept).
+- The points form a chain. The oldest retained point holds the full copy (sized at the newest
+  point's used data, so growth is counted once); every other retained point holds the distinct
+  data changed since the retained point before it. When a point expires, its changes fold into
+  the next surviving point: a weekly, monthly or yearly point kept after the daily points around
+  it have gone holds all the changes since the point kept before it, not one day's churn
+  (:func:`chain_storage_gb`, :func:`chain_segments`).
+- How several days' changes overlap is a model choice (:func:`changed_gb`): independent random
+  rewrites (default) or sequential writes that never overlap until they wrap round the disk.
+  For consecutive daily points both give one day's churn, so N daily points of constant size
+  and churn hold ``used + (N - 1) x churn``.
+- Archived points (vault-archive tier, G7) leave this chain when they move; see
+  :mod:`vmbackup.archive`.
 - Monthly retention counts 31-day months under today's rules (G3) and calendar months under the
   seed's; see :func:`point_expiry`.
 - A point is retained until the latest of the expiries that apply to it: daily, weekly (if made
   on a weekly day), monthly and yearly (if made on the chosen day of the month / year).
 - An Enhanced policy sends only the day's last backup to the vault (Y2): one vault point a day.
 
-All functions work on whole timelines at once (polars / numpy), never a loop over days.
+All functions work on whole timelines at once (polars / numpy), never a loop over days or points;
+the chain's bookkeeping takes a few vectorised rounds (one per retention tier a point outlives).
 """
 
 from __future__ import annotations
@@ -30,9 +37,15 @@ from vmbackup._checks import choice, non_negative_array
 from vmbackup.policy import MONTHS, WEEKDAYS, Policy
 
 __all__ = [
+    "OVERLAP_MODELS",
+    "chain_segments",
+    "chain_storage_gb",
+    "changed_gb",
     "point_expiry",
+    "point_sizes_gb",
     "recovery_points",
     "snapshot_storage_gb",
+    "vault_points",
     "vault_storage_gb",
 ]
 
@@ -132,6 +145,297 @@ def _backup_day(policy: Policy) -> pl.Expr:
     return names.is_in(list(policy.run_days))
 
 
+#: How the days' changes overlap (the churn model behind S28's "actual data" of a point).
+OVERLAP_MODELS = ("random", "sequential")
+
+
+def changed_gb(
+    used_gb: npt.ArrayLike,
+    daily_churn_gb: npt.ArrayLike,
+    older: npt.ArrayLike,
+    newer: npt.ArrayLike,
+    overlap: str = "random",
+) -> npt.NDArray[np.float64]:
+    """Distinct data changed after day ``older`` up to and including day ``newer`` [GB].
+
+    This is the actual data of a recovery point made on day ``newer`` whose previous retained
+    point was made on day ``older`` (S28).
+
+    Parameters
+    ----------
+    used_gb, daily_churn_gb
+        Used data and distinct data changed on each day of the timeline [GB] (arrays).
+    older, newer
+        Day indices into the timeline (arrays of the same shape); ``older < newer``.
+    overlap
+        ``"random"`` (default): each day rewrites a random share ``f = churn / used`` of the
+        data, independently of other days, so ``k`` days change ``used x (1 - prod(1 - f))``;
+        ``"sequential"``: each day writes the blocks after the previous day's, wrapping round
+        the disk, so ``k`` days change ``min(sum of churn, used)``. Both equal one day's churn
+        for consecutive days.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distinct changed data [GB], never above ``used_gb`` on day ``newer``.
+
+    Notes
+    -----
+    Assumption (no Microsoft page gives an overlap model): ``"random"`` is the default
+    because rewrites of hot blocks (logs, page files, databases) make several days' changes
+    overlap; ``"sequential"`` is the no-overlap upper bound. Each day's share of changed data
+    is capped at 1.
+
+    Examples
+    --------
+    A 100 GB VM changing 10 GB a day: two days change 19 GB when the days' changes are
+    independent, 20 GB when they never overlap.
+
+    >>> used, churn = np.full(3, 100.0), np.full(3, 10.0)
+    >>> float(changed_gb(used, churn, 0, 2)[()])
+    19.0
+    >>> float(changed_gb(used, churn, 0, 2, overlap="sequential")[()])
+    20.0
+    """
+    kind = choice("overlap", overlap, OVERLAP_MODELS)
+    used = np.asarray(used_gb, dtype=np.float64)
+    churn = np.asarray(daily_churn_gb, dtype=np.float64)
+    a = np.asarray(older, dtype=np.int64)
+    b = np.asarray(newer, dtype=np.int64)
+    if kind == "sequential":
+        written = np.cumsum(churn)
+        return np.asarray(np.minimum(written[b] - written[a], used[b]), dtype=np.float64)
+    share = np.divide(churn, used, out=(churn > 0).astype(np.float64), where=used > 0)
+    # log of the share of data left unchanged, summed over days; a share of 1 leaves nothing
+    unchanged = np.cumsum(np.log1p(-np.minimum(share, 1.0 - 1e-15)))
+    return np.asarray(used[b] * -np.expm1(unchanged[b] - unchanged[a]), dtype=np.float64)
+
+
+def _previous_longer_lived(expires: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """For each point, the newest older point that outlives it (-1 if none).
+
+    Pointer jumping: each round every unresolved point jumps to its candidate's candidate,
+    so the rounds are logarithmic in the number of points, without a loop over points.
+    """
+    index = np.arange(expires.size)
+    jump = index - 1
+    while True:
+        pending = jump >= 0
+        pending[pending] = expires[jump[pending]] <= expires[index[pending]]
+        if not pending.any():
+            return jump
+        jump[pending] = jump[jump[pending]]
+
+
+def chain_segments(created: npt.ArrayLike, expires: npt.ArrayLike) -> pl.DataFrame:
+    """Which retained point precedes each recovery point, and when (S28's chain).
+
+    Points are ordered by creation. On any day a point's predecessor is the newest older point
+    still retained; when that one expires its changes fold into this point, whose predecessor
+    becomes the next older survivor. The oldest surviving point holds the full copy.
+
+    Parameters
+    ----------
+    created, expires
+        Day index each point is made and first day it no longer exists (sorted by
+        ``created``; ``expires > created``).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per (point, predecessor) period: ``point``, ``previous`` (its predecessor's
+        position, -1 while the point is the oldest), ``start`` and ``end`` (day indices,
+        ``end`` exclusive).
+
+    Examples
+    --------
+    A daily point kept 2 days, a monthly point kept 10, then two more daily points.
+
+    >>> chain_segments([0, 1, 2, 3], [2, 10, 4, 5]).rows()
+    [(0, -1, 0, 2), (1, 0, 1, 2), (1, -1, 2, 10), (2, 1, 2, 4), (3, 2, 3, 4), (3, 1, 4, 5)]
+    """
+    born = np.asarray(created, dtype=np.int64)
+    dies = np.asarray(expires, dtype=np.int64)
+    if born.size and (np.any(np.diff(born) < 0) or np.any(dies <= born)):
+        raise ValueError("created must be sorted and every point must expire after it is made")
+    outlives = _previous_longer_lived(dies)
+    points = np.arange(born.size)
+    previous, start = points - 1, born.copy()
+    active = np.ones(born.size, dtype=bool)
+    parts: list[tuple[npt.NDArray[np.int64], ...]] = []
+    while active.any():
+        p, q, s = points[active], previous[active], start[active]
+        alone = q < 0
+        end = np.where(alone, dies[p], np.minimum(dies[np.maximum(q, 0)], dies[p]))
+        keep = end > s
+        parts.append((p[keep], q[keep], s[keep], end[keep]))
+        done = alone | (dies[np.maximum(q, 0)] >= dies[p])
+        start[p] = np.maximum(s, end)
+        previous[p] = np.where(done, q, outlives[np.maximum(q, 0)])
+        active[p[done]] = False
+    empty = np.zeros(0, np.int64)
+    columns = [np.concatenate([empty] + [part[i] for part in parts]) for i in range(4)]
+    frame = pl.DataFrame(dict(zip(("point", "previous", "start", "end"), columns, strict=True)))
+    return frame.cast(pl.Int64).sort("point", "start")
+
+
+def chain_storage_gb(
+    created: npt.ArrayLike,
+    expires: npt.ArrayLike,
+    used_gb: npt.ArrayLike,
+    daily_churn_gb: npt.ArrayLike,
+    *,
+    overlap: str = "random",
+) -> npt.NDArray[np.float64]:
+    """Data held by a chain of incremental recovery points on each day [GB] (S28).
+
+    The oldest retained point holds the full copy (taken at the newest retained point's used
+    size, so growth is counted once); every other retained point holds the distinct data
+    changed since its predecessor (:func:`changed_gb`), and absorbs the changes of the points
+    between them as those expire.
+
+    Parameters
+    ----------
+    created, expires
+        Day index each point is made and first day it is gone (sorted by ``created``).
+    used_gb, daily_churn_gb
+        Used data and distinct daily changes on each day of the timeline [GB] (arrays whose
+        length is the number of days).
+    overlap
+        The churn overlap model of :func:`changed_gb`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Stored GB at the end of each day.
+    """
+    used = np.asarray(used_gb, dtype=np.float64)
+    churn = np.asarray(daily_churn_gb, dtype=np.float64)
+    n = used.size
+    born = np.asarray(created, dtype=np.int64)
+    dies = np.minimum(np.asarray(expires, dtype=np.int64), n)
+    storage = np.zeros(n)
+    if born.size == 0:
+        return storage
+    segments = chain_segments(born, dies)
+    linked = segments.filter(pl.col("previous") >= 0)
+    point = linked["point"].to_numpy()
+    size = changed_gb(used, churn, born[linked["previous"].to_numpy()], born[point], overlap)
+    change = np.zeros(n + 1)
+    np.add.at(change, linked["start"].to_numpy(), size)
+    np.add.at(change, linked["end"].to_numpy(), -size)
+    # the full copy: the used size of the newest point alive on each day
+    oldest = segments.filter(pl.col("previous") < 0)
+    alive = np.zeros(n + 1)
+    np.add.at(alive, oldest["start"].to_numpy(), 1)
+    np.add.at(alive, oldest["end"].to_numpy(), -1)
+    any_alive = np.cumsum(alive[:n]) > 0
+    newest = _newest_alive(born, dies, n)
+    full = np.where(any_alive, used[born[np.maximum(newest, 0)]], 0.0)
+    return np.asarray(full + np.cumsum(change[:n]), dtype=np.float64)
+
+
+def _newest_alive(
+    born: npt.NDArray[np.int64], dies: npt.NDArray[np.int64], n: int
+) -> npt.NDArray[np.int64]:
+    """Position of the newest point alive at the end of each day (-1 if none)."""
+    outlives = _previous_longer_lived(dies)
+    day = np.arange(n)
+    newest = np.searchsorted(born, day, side="right") - 1
+    while True:
+        dead = newest >= 0
+        dead[dead] = dies[newest[dead]] <= day[dead]
+        if not dead.any():
+            return newest
+        newest[dead] = outlives[newest[dead]]
+
+
+def vault_points(
+    policy: Policy,
+    days: pl.Series,
+    *,
+    backing_up: npt.ArrayLike | None = None,
+    frozen_from: dt.date | None = None,
+) -> pl.DataFrame:
+    """The vault recovery points made over a timeline and when each expires (Y2, Y3, S24).
+
+    Returns the columns of :func:`point_expiry` for the points made, plus ``created_day`` and
+    ``expires_day`` (indices into ``days``; ``expires_day`` is capped at the timeline's length,
+    and points existing when protection stopped with data retained never expire).
+    """
+    n = days.len()
+    active = (
+        np.ones(n, dtype=bool)
+        if backing_up is None
+        else np.broadcast_to(np.asarray(backing_up, dtype=bool), (n,))
+    )
+    expiry = point_expiry(policy, days)
+    made = expiry.select(_backup_day(policy)).to_series().to_numpy() & active
+    start = days[0] if n else dt.date(2000, 1, 1)
+    points = expiry.with_columns(
+        created_day=pl.int_range(0, n, dtype=pl.Int64),
+        expires_day=(pl.col("expires") - pl.lit(start)).dt.total_days(),
+    ).filter(pl.Series(made))
+    if frozen_from is not None:
+        frozen = (frozen_from - start).days
+        points = points.with_columns(
+            expires_day=pl.when(pl.col("expires_day") >= frozen)
+            .then(pl.lit(n, dtype=pl.Int64))
+            .otherwise(pl.col("expires_day"))
+        )
+    # a point made on a day no retention rule keeps (a weekly run off the weekly days) is gone
+    # at once
+    return points.with_columns(expires_day=pl.col("expires_day").clip(upper_bound=n)).filter(
+        pl.col("expires_day") > pl.col("created_day")
+    )
+
+
+def point_sizes_gb(
+    policy: Policy,
+    days: pl.Series,
+    used_gb: npt.ArrayLike,
+    daily_churn_gb: npt.ArrayLike,
+    on: dt.date,
+    *,
+    overlap: str = "random",
+) -> pl.DataFrame:
+    """The actual data of each vault point retained on day ``on`` (S28).
+
+    Returns ``created``, ``kept_by`` and ``actual_gb``: the full copy for the oldest point, the
+    distinct data changed since the retained point before it for the others. Their sum is
+    :func:`vault_storage_gb` on that day.
+
+    >>> days = pl.date_range(dt.date(2026, 1, 1), dt.date(2026, 3, 31), "1d", eager=True)
+    >>> p = Policy(daily_retention_days=7, weekly_retention_weeks=4)
+    >>> sizes = point_sizes_gb(p, days, 100.0, 2.0, dt.date(2026, 3, 31), overlap="sequential")
+    >>> sizes["actual_gb"].to_list()[:3]
+    [100.0, 14.0, 14.0]
+    """
+    n = days.len()
+    used = np.broadcast_to(non_negative_array("used_gb", used_gb), (n,))
+    churn = np.broadcast_to(non_negative_array("daily_churn_gb", daily_churn_gb), (n,))
+    points = vault_points(policy, days)
+    born = points["created_day"].to_numpy()
+    day = (on - days[0]).days
+    if not 0 <= day < n:
+        raise ValueError(f"on={on} is outside the timeline {days[0]}..{days[-1]}")
+    segments = chain_segments(born, points["expires_day"].to_numpy()).filter(
+        (pl.col("start") <= day) & (pl.col("end") > day)
+    )
+    point = segments["point"].to_numpy()
+    previous = segments["previous"].to_numpy()
+    newest = int(point.max()) if point.size else 0
+    full = used[born[newest]] if point.size else 0.0
+    delta = changed_gb(used, churn, born[np.maximum(previous, 0)], born[point], overlap)
+    return pl.DataFrame(
+        {
+            "created": points["created"].gather(point),
+            "kept_by": points["kept_by"].gather(point),
+            "actual_gb": np.where(previous < 0, full, delta),
+        }
+    )
+
+
 def vault_storage_gb(
     policy: Policy,
     days: pl.Series,
@@ -140,6 +444,7 @@ def vault_storage_gb(
     *,
     backing_up: npt.ArrayLike | None = None,
     frozen_from: dt.date | None = None,
+    overlap: str = "random",
 ) -> npt.NDArray[np.float64]:
     """Vault storage on each day of a timeline (S28).
 
@@ -158,11 +463,14 @@ def vault_storage_gb(
     frozen_from
         The day protection stopped with data retained: points that existed the day before
         never expire.
+    overlap
+        How the days' changes overlap (:func:`changed_gb`): ``"random"`` or ``"sequential"``.
 
     Returns
     -------
     numpy.ndarray
-        Stored GB at the end of each day.
+        Stored GB at the end of each day: the full copy plus, for every other retained point,
+        the distinct data changed since the retained point before it (:func:`chain_storage_gb`).
 
     Examples
     --------
@@ -173,38 +481,16 @@ def vault_storage_gb(
     112.0
     """
     n = days.len()
-    used = np.broadcast_to(np.asarray(used_gb, dtype=np.float64), (n,))
-    churn = np.broadcast_to(np.asarray(daily_churn_gb, dtype=np.float64), (n,))
-    active = (
-        np.ones(n, dtype=bool)
-        if backing_up is None
-        else np.broadcast_to(np.asarray(backing_up, dtype=bool), (n,))
+    used = np.broadcast_to(non_negative_array("used_gb", used_gb), (n,))
+    churn = np.broadcast_to(non_negative_array("daily_churn_gb", daily_churn_gb), (n,))
+    points = vault_points(policy, days, backing_up=backing_up, frozen_from=frozen_from)
+    return chain_storage_gb(
+        points["created_day"].to_numpy(),
+        points["expires_day"].to_numpy(),
+        used,
+        churn,
+        overlap=overlap,
     )
-    expiry = point_expiry(policy, days)
-    made = expiry.select(_backup_day(policy)).to_series().to_numpy() & active
-    created = np.flatnonzero(made)
-    storage = np.zeros(n)
-    if created.size == 0:
-        return storage
-    start = days[0]
-    expires = (expiry["expires"] - start).dt.total_days().to_numpy()[created]
-    if frozen_from is not None:
-        expires = np.where(expires >= (frozen_from - start).days, n, expires)
-    expires = np.minimum(expires, n).astype(np.int64)
-    # the newest point is held in full; every other retained point holds its own day's churn
-    delta = churn[created]
-    change = np.zeros(n + 1)
-    np.add.at(change, created, delta)
-    np.add.at(change, expires, -delta)
-    alive_sum = np.cumsum(change[:n])
-    # the oldest point alive on day t: the first point whose running-max expiry exceeds t
-    oldest = np.searchsorted(np.maximum.accumulate(expires), np.arange(n), side="right")
-    newest = np.searchsorted(created, np.arange(n), side="right") - 1
-    has_point = (newest >= 0) & (oldest < created.size)
-    oldest = np.minimum(oldest, created.size - 1)
-    newest = np.maximum(newest, 0)
-    storage = np.where(has_point, used[created[newest]] + alive_sum - delta[oldest], 0.0)
-    return storage
 
 
 def snapshot_storage_gb(
@@ -212,23 +498,36 @@ def snapshot_storage_gb(
     used_gb: npt.ArrayLike,
     daily_churn_gb: npt.ArrayLike,
     instant_restore_days: npt.ArrayLike,
+    *,
+    snapshots_per_day: int = 1,
+    extra_snapshots: npt.ArrayLike = 0,
+    overlap: str = "random",
 ) -> npt.NDArray[np.float64]:
-    """Instant Restore snapshot storage in steady state (P4).
+    """Instant Restore snapshot storage in steady state (P4, G8, G9).
 
-    Standard policies keep incremental snapshots: about ``days x churn``. Enhanced policies keep
-    a full first snapshot: about ``used + (days - 1) x churn``.
+    Standard policies keep incremental snapshots: about ``days x churn``. Enhanced policies (and
+    Trusted Launch VMs under Standard, G8) keep a full first snapshot: about
+    ``used + (days - 1) x churn``. With ``k`` snapshots a day each holds the changes of its
+    interval, ``used x (1 - (1 - f)^(1/k))`` with random overlap (``f = churn / used``) or
+    ``churn / k`` with sequential writes, and ``days x k + extra`` snapshots exist.
 
     Parameters
     ----------
     policy_type
-        ``"standard"`` or ``"enhanced"``.
+        ``"standard"`` (incremental snapshots) or ``"enhanced"`` (first snapshot full).
     used_gb
         Used data of the VM [GB].
     daily_churn_gb
         Data changed per day [GB].
     instant_restore_days
-        Snapshot retention [days]; an array gives the snapshots kept on each day, e.g. while
-        they build up after the first backup.
+        Snapshot retention [days]; an array gives the days of snapshots kept on each day, e.g.
+        while they build up after the first backup.
+    snapshots_per_day
+        Snapshots taken a day (Enhanced hourly policies take several, Y2).
+    extra_snapshots
+        Expired snapshots not yet cleaned up, still billed (G9: one to three).
+    overlap
+        How changes overlap within a day (see :func:`changed_gb`).
 
     Examples
     --------
@@ -240,9 +539,24 @@ def snapshot_storage_gb(
     108.0
     """
     kind = choice("policy_type", policy_type, ("standard", "enhanced"))
+    model = choice("overlap", overlap, OVERLAP_MODELS)
     days = non_negative_array("instant_restore_days", instant_restore_days)
     used = non_negative_array("used_gb", used_gb)
     churn = non_negative_array("daily_churn_gb", daily_churn_gb)
+    extra = non_negative_array("extra_snapshots", extra_snapshots)
+    per_day = snapshots_per_day
+    if isinstance(per_day, bool) or not isinstance(per_day, int) or not 1 <= per_day <= 24:
+        raise ValueError(f"snapshots_per_day={per_day!r} must be a whole number 1..24")
+    if per_day == 1 or model == "sequential":
+        delta = churn / per_day
+    else:
+        share = np.minimum(
+            np.divide(churn, used, out=np.zeros_like(churn * used), where=used > 0), 1.0
+        )
+        delta = used * -np.expm1(np.log1p(-np.minimum(share, 1.0 - 1e-15)) / per_day)
+    count = days * per_day + np.where(days > 0, extra, 0.0)
     if kind == "standard":
-        return np.asarray(days * churn, dtype=np.float64)
-    return np.asarray(used + np.maximum(days - 1, 0) * churn, dtype=np.float64)
+        return np.asarray(count * delta, dtype=np.float64)
+    return np.asarray(
+        np.where(count > 0, used + np.maximum(count - 1, 0) * delta, 0.0), dtype=np.float64
+    )
