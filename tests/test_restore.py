@@ -212,10 +212,13 @@ def test_the_input_table_is_not_modified() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"disk_throughput_mb_s": 0}, "disk_throughput_mb_s=0 must be a finite number > 0"),
-        ({"io_size_kib": 0}, "io_size_kib=0 must be a finite number > 0"),
-        ({"account_iops": 0}, "account_iops=0 must be a finite number > 0"),
-        ({"account_throughput_mb_s": 0.0}, "account_throughput_mb_s=0.0 must be a finite"),
+        (
+            {"disk_throughput_mb_s": 0},
+            r"disk_throughput_mb_s=0 must be a number in \[0.1, 100000\]",
+        ),
+        ({"io_size_kib": 0}, r"io_size_kib=0 must be a number in \[0.5, 4096\]"),
+        ({"account_iops": 0}, r"account_iops=0 must be a number in \[1, 1e\+08\]"),
+        ({"account_throughput_mb_s": 0.0}, "account_throughput_mb_s=0.0 must be a number in"),
         ({"placement": "balanced", "accounts": 10_000_000}, "accounts=10000000 must be a whole"),
     ],
 )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 T = TypeVar("T", bound=str)
-T2 = TypeVar("T2", bound=Any)
+K = TypeVar("K")
 
 
 def choice(field: str, value: object, allowed: Iterable[T]) -> T:
@@ -101,6 +101,20 @@ def positive(field: str, value: object, *, high: float | None = None) -> float:
     return number
 
 
+def bounded(field: str, value: object, low: float, high: float) -> float:
+    """Return ``value`` as a float if it is a number in ``[low, high]``, else ValueError.
+
+    >>> bounded("io_size_kib", 0.1, 0.5, 4096)
+    Traceback (most recent call last):
+    ...
+    ValueError: io_size_kib=0.1 must be a number in [0.5, 4096]
+    """
+    number = _real(value)
+    if number is None or not np.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{field}={value!r} must be a number in [{low:g}, {high:g}]")
+    return number
+
+
 def whole(field: str, value: object, low: int, high: int) -> int:
     """Return ``value`` if it is a whole number in ``low..high`` (bools and floats refused).
 
@@ -125,7 +139,7 @@ def date_value(field: str, value: object) -> dt.date:
     return value
 
 
-def instance(field: str, value: T2, kind: type | tuple[type, ...], what: str) -> T2:
+def instance(field: str, value: object, kind: type[K], what: str) -> K:
     """Return ``value`` if it is a ``kind``; else ValueError saying it must be ``what``."""
     if not isinstance(value, kind):
         raise ValueError(f"{field} must be {what}, found {type(value).__name__} {value!r:.60}")

@@ -34,6 +34,7 @@ import polars as pl
 
 from vmbackup._checks import (
     Column,
+    bounded,
     check_frame,
     choice,
     non_negative,
@@ -245,9 +246,9 @@ def restore_plan(
         )
     load = np.broadcast_to(load, (n_accounts,))
     bandwidth = account_bandwidth_mb_s(
-        positive("account_throughput_mb_s", settings["account_throughput_mb_s"]),
-        positive("account_iops", settings["account_iops"]),
-        positive("io_size_kib", settings["io_size_kib"], high=2**20),
+        bounded("account_throughput_mb_s", settings["account_throughput_mb_s"], 1, 1e6),
+        bounded("account_iops", settings["account_iops"], 1, 1e8),
+        bounded("io_size_kib", settings["io_size_kib"], 0.5, 4096),
         load,
     )
     concurrency = whole("vault_concurrency", settings["vault_concurrency"], 1, 10**6)
@@ -259,7 +260,9 @@ def restore_plan(
         vm_account=vm_account,
         vm_from_snapshot=np.full(n_vms, from_snapshot),
         account_bandwidth_mb_s=np.broadcast_to(bandwidth, (n_accounts,)).astype(np.float64),
-        disk_throughput_mb_s=positive("disk_throughput_mb_s", settings["disk_throughput_mb_s"]),
+        disk_throughput_mb_s=bounded(
+            "disk_throughput_mb_s", settings["disk_throughput_mb_s"], 0.1, 1e5
+        ),
         vault_concurrency=int(concurrency),
         snapshot_restore_hours=non_negative(
             "snapshot_restore_hours", settings["snapshot_restore_hours"], high=24 * 365

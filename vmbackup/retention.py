@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import choice, non_negative_array
+from vmbackup._checks import choice, date_value, instance, non_negative_array
 from vmbackup.policy import MONTHS, WEEKDAYS, Policy
 
 __all__ = [
@@ -48,6 +48,32 @@ __all__ = [
     "vault_points",
     "vault_storage_gb",
 ]
+
+
+def _policy(policy: object) -> Policy:
+    return instance("policy", policy, Policy, "a vmbackup.policy.Policy")
+
+
+def _timeline(days: object) -> pl.Series:
+    """``days`` if it is a series of consecutive dates (one a day, in order), else ValueError."""
+    series = instance("days", days, pl.Series, "a polars Series of dates")
+    if series.dtype != pl.Date:
+        raise ValueError(f"days holds {series.dtype} values; it must hold dates")
+    if series.null_count():
+        raise ValueError("days holds a blank date; it must hold consecutive dates")
+    if series.len() > 1 and not bool((series.diff().drop_nulls().dt.total_days() == 1).all()):
+        raise ValueError(
+            "days must be consecutive dates in order, one per day (as pl.date_range makes them)"
+        )
+    return series
+
+
+def _per_day(field: str, values: object, n: int) -> npt.NDArray[np.float64]:
+    """A scalar or one value per day, finite and >= 0."""
+    array = non_negative_array(field, values)
+    if array.ndim > 1 or (array.ndim == 1 and array.size != n):
+        raise ValueError(f"{field} has shape {array.shape}; give one value, or one per day ({n})")
+    return np.broadcast_to(array, (n,))
 
 
 def _kinds(policy: Policy, day: pl.Expr) -> dict[str, pl.Expr]:
@@ -97,6 +123,10 @@ def point_expiry(policy: Policy, created: pl.Series) -> pl.DataFrame:
     >>> point_expiry(p, day)["expires"].to_list()
     [datetime.date(2026, 11, 29), datetime.date(2026, 11, 9)]
     """
+    _policy(policy)
+    created = instance("created", created, pl.Series, "a polars Series of dates")
+    if created.dtype not in (pl.Date, pl.Datetime) and created.len():
+        raise ValueError(f"created holds {created.dtype} values; it must hold dates")
     day = pl.col("created")
     kinds = _kinds(policy, day)
     months = policy.monthly_retention_months or 0
@@ -131,6 +161,9 @@ def recovery_points(policy: Policy, first_backup: dt.date, on: dt.date) -> pl.Da
     >>> recovery_points(p, dt.date(2026, 11, 1), dt.date(2026, 11, 30)).height
     7
     """
+    _policy(policy)
+    date_value("first_backup", first_backup)
+    date_value("on", on)
     if on < first_backup:
         return point_expiry(policy, pl.Series([], dtype=pl.Date)).clear()
     days = pl.date_range(first_backup, on, "1d", eager=True)
@@ -363,12 +396,21 @@ def vault_points(
     ``expires_day`` (indices into ``days``; ``expires_day`` is capped at the timeline's length,
     and points existing when protection stopped with data retained never expire).
     """
+    _policy(policy)
+    days = _timeline(days)
     n = days.len()
-    active = (
-        np.ones(n, dtype=bool)
-        if backing_up is None
-        else np.broadcast_to(np.asarray(backing_up, dtype=bool), (n,))
-    )
+    if backing_up is None:
+        active = np.ones(n, dtype=bool)
+    else:
+        flags = np.asarray(backing_up)
+        if flags.dtype != bool or flags.ndim > 1 or (flags.ndim == 1 and flags.size != n):
+            raise ValueError(
+                f"backing_up must be True/False, one value or one per day ({n}); "
+                f"found {flags.dtype} of shape {flags.shape}"
+            )
+        active = np.broadcast_to(flags, (n,))
+    if frozen_from is not None:
+        date_value("frozen_from", frozen_from)
     expiry = point_expiry(policy, days)
     made = expiry.select(_backup_day(policy)).to_series().to_numpy() & active
     start = days[0] if n else dt.date(2000, 1, 1)
@@ -411,9 +453,11 @@ def point_sizes_gb(
     >>> sizes["actual_gb"].to_list()[:3]
     [100.0, 14.0, 14.0]
     """
+    days = _timeline(days)
     n = days.len()
-    used = np.broadcast_to(non_negative_array("used_gb", used_gb), (n,))
-    churn = np.broadcast_to(non_negative_array("daily_churn_gb", daily_churn_gb), (n,))
+    used = _per_day("used_gb", used_gb, n)
+    churn = _per_day("daily_churn_gb", daily_churn_gb, n)
+    date_value("on", on)
     points = vault_points(policy, days)
     born = points["created_day"].to_numpy()
     day = (on - days[0]).days
@@ -480,9 +524,10 @@ def vault_storage_gb(
     >>> float(vault_storage_gb(Policy(daily_retention_days=7), days, 100.0, 2.0)[-1])
     112.0
     """
+    days = _timeline(days)
     n = days.len()
-    used = np.broadcast_to(non_negative_array("used_gb", used_gb), (n,))
-    churn = np.broadcast_to(non_negative_array("daily_churn_gb", daily_churn_gb), (n,))
+    used = _per_day("used_gb", used_gb, n)
+    churn = _per_day("daily_churn_gb", daily_churn_gb, n)
     points = vault_points(policy, days, backing_up=backing_up, frozen_from=frozen_from)
     return chain_storage_gb(
         points["created_day"].to_numpy(),
