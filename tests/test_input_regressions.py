@@ -202,3 +202,18 @@ def test_jobs_never_leave_nan_or_negative_hours() -> None:
     hours = jobs.select(pl.col("start_hour", "snapshot_at", "transfer_start", "end", "total_hours"))
     assert np.isfinite(hours.to_numpy()).all()
     assert (hours.to_numpy() >= 0).all()
+
+
+@pytest.mark.parametrize(("cell", "message"), [("", "it is blank"), ("nan", "nan"), ("inf", "inf")])
+def test_a_blank_or_non_finite_price_is_named(cell: str, message: str, tmp_path: Path) -> None:
+    """Was a TypeError (blank) or a NaN / infinite bill."""
+    from vmbackup.data import read_prices
+
+    lines = dataset_path("prices.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    fields = lines[1].split(",")
+    fields[header.index("price")] = cell
+    lines[1] = ",".join(fields)
+    (tmp_path / "prices.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=f"prices.csv: price table: row 2 .*price=.*{message}"):
+        read_prices(tmp_path / "prices.csv", region="eastus")

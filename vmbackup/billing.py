@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import choice, flag, non_negative, non_negative_array
+from vmbackup._checks import Column, check_frame, choice, flag, non_negative, non_negative_array
 from vmbackup.archive import ArchivePlan, archive_moves
 from vmbackup.policy import Policy
 from vmbackup.pricing_rules import PRICING_RULES, rules_on
@@ -153,6 +153,20 @@ class Prices:
         )
 
 
+#: What each column of a price table must hold (``datasets/prices.csv``; rows as in a file).
+PRICE_COLUMNS: dict[str, Column] = {
+    "region": Column("str"),
+    "currency": Column("str"),
+    "product": Column("str"),
+    "meter": Column("str"),
+    "unit": Column("str"),
+    "tier_min_gb": Column("float", low=0, nullable=True),
+    "price": Column("float", low=0),
+    "source": Column("str"),
+    "as_of": Column("str"),
+}
+
+
 def prices_from_frame(
     frame: pl.DataFrame, region: str | None = None, currency: str | None = None
 ) -> Prices:
@@ -173,6 +187,7 @@ def prices_from_frame(
         Reservation rows (``Backup Reserved Capacity``, 100 TB or 1 PB blocks, P7), unknown
         meters, negative prices, a missing meter, or a region or currency not in the table.
     """
+    frame = check_frame(frame, PRICE_COLUMNS, name="price table", row_offset=2, label="meter")
     reserved = frame.filter(
         pl.col("product").str.contains("(?i)reserv") | pl.col("unit").str.contains("(?i)TB|PB")
     )
