@@ -22,9 +22,18 @@ from contract import bad_values, call_by_contract
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vmbackup import blocks, capacity, consistency, encryption, restore, retention, transfer
+from vmbackup import (
+    billing,
+    blocks,
+    capacity,
+    consistency,
+    encryption,
+    restore,
+    retention,
+    transfer,
+)
 from vmbackup.churn import trace_churn
-from vmbackup.data import dataset_path, read_fleet, read_msr_trace, read_policy
+from vmbackup.data import dataset_path, read_fleet, read_msr_trace, read_policy, read_prices
 from vmbackup.inventory import estate_disks, estate_to_fleet
 from vmbackup.lint import lint_policy
 from vmbackup.policy import MonthlyDay, Policy
@@ -36,6 +45,7 @@ FLEET = read_fleet().filter(
 )
 TRACE = read_msr_trace().head(300)
 LAG = [0.25] * 24
+PRICES = read_prices(region="westeurope")
 POLICY = read_policy(dataset_path("policies/standard_daily.json"))
 ARM = json.loads(dataset_path("policies/standard_daily.json").read_text())
 VMS = json.loads(dataset_path("azure/vms.json").read_text())
@@ -170,6 +180,41 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
         {"new_image": IMAGE, "previous": IMAGE[::-1].copy(), "block_size_bytes": 512},
     ),
     "extents": (blocks.extents, {"changed": [True, True, False, True]}),
+    "monthly_bill": (
+        billing.monthly_bill,
+        {
+            "events": [
+                billing.Event("protect", dt.date(2026, 1, 1), used_gb=200.0),
+                billing.Event("first-backup", dt.date(2026, 1, 3)),
+                billing.Event("stop", dt.date(2026, 3, 1)),
+            ],
+            "until": dt.date(2026, 4, 30),
+            "policy": POLICY,
+            "prices": PRICES,
+            "daily_churn_fraction": 0.03,
+            "redundancy": "GRS",
+            "soft_delete_days": 14,
+            "provisioned_gb": 400.0,
+            "excluded_gb": 10.0,
+            "trusted_launch": False,
+            "snapshot_media": "SSD",
+            "cross_region_restore": False,
+            "overlap": "random",
+        },
+    ),
+    "whatif_bill": (
+        billing.whatif_bill,
+        {"used_gb": 500.0, "prices": PRICES, "policy": POLICY, "months": 3, "redundancy": "LRS"},
+    ),
+    "pi_fee_usd_per_month": (
+        billing.pi_fee_usd_per_month,
+        {"size_gb": [47.0, 501.0], "prices": PRICES, "consistency": "application"},
+    ),
+    "protected_instance_gb": (
+        billing.protected_instance_gb,
+        {"os_disk_used_gb": 17.0, "data_disks_used_gb": [30.0, 0.0], "temp_disk_used_gb": 5.0},
+    ),
+    "Event": (billing.Event, {"kind": "resize", "day": dt.date(2026, 1, 1), "used_gb": 10.0}),
     "fragmentation": (blocks.fragmentation, {"runs": [[0, 2], [3, 1]]}),
 }
 

@@ -45,7 +45,17 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import Column, check_frame, choice, flag, non_negative, non_negative_array
+from vmbackup._checks import (
+    Column,
+    check_frame,
+    choice,
+    date_value,
+    flag,
+    instance,
+    non_negative,
+    non_negative_array,
+    whole,
+)
 from vmbackup.archive import ArchivePlan, archive_moves
 from vmbackup.policy import Policy
 from vmbackup.pricing_rules import PRICING_RULES, rules_on
@@ -88,6 +98,8 @@ KNOWN_METERS = (
 #: Snapshot media by the managed-disk product name of its price row.
 SNAPSHOT_PRODUCTS = {"HDD": "Standard HDD Managed Disks", "SSD": "Premium SSD Managed Disks"}
 EVENT_KINDS = ("protect", "first-backup", "resize", "stop", "delete")
+#: The longest lifecycle a bill covers [days] (a bound; a century is not a backup plan).
+MAX_BILL_DAYS = 100 * 366
 
 
 @dataclass(frozen=True)
@@ -290,7 +302,9 @@ def protected_instance_gb(
     47.0
     """
     os_gb = non_negative("os_disk_used_gb", os_disk_used_gb)
-    data = non_negative_array("data_disks_used_gb", list(data_disks_used_gb))
+    data = non_negative_array("data_disks_used_gb", data_disks_used_gb)
+    if data.ndim != 1:
+        raise ValueError(f"data_disks_used_gb={data_disks_used_gb!r:.60} must be a list of sizes")
     non_negative("temp_disk_used_gb", temp_disk_used_gb)
     return os_gb + float(data.sum())
 
@@ -350,6 +364,7 @@ def pi_fee_usd_per_month(
     >>> pi_fee_usd_per_month(47, prices, "crash", day=ga, provisioned_gb=400).tolist()
     10.0
     """
+    instance("prices", prices, Prices, "a Prices table (vmbackup.data.read_prices)")
     kind = choice("consistency", consistency, ("application", "crash"))
     size = non_negative_array("size_gb", size_gb)
     if kind == "crash":
@@ -390,8 +405,7 @@ class Event:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", choice("kind", self.kind, EVENT_KINDS))
-        if not isinstance(self.day, dt.date):
-            raise ValueError(f"day={self.day!r} must be a datetime.date")
+        date_value("day", self.day)
         if self.kind in ("protect", "resize"):
             if self.used_gb is None:
                 raise ValueError(f"a {self.kind!r} event needs used_gb")
@@ -456,7 +470,20 @@ def _daily(
     overlap: str = "random",
 ) -> tuple[pl.DataFrame, dict[str, str]]:
     """Day by day quantities of one VM's bill, and the meter each quantity is billed on."""
+    if isinstance(events, str | bytes | dict) or not isinstance(events, Iterable):
+        raise ValueError(f"events={events!r:.60} must be a list of Event")
     timeline = list(events)
+    for number, event in enumerate(timeline):
+        instance(f"events[{number}]", event, Event, "an Event")
+    if not timeline:
+        raise ValueError("events=[] must start with a 'protect' event giving used_gb")
+    instance("policy", policy, Policy, "a vmbackup.policy.Policy")
+    instance("prices", prices, Prices, "a Prices table (vmbackup.data.read_prices)")
+    date_value("until", until)
+    if (until - timeline[0].day).days > MAX_BILL_DAYS:
+        raise ValueError(
+            f"until={until} is more than {MAX_BILL_DAYS // 365} years after the first event"
+        )
     once = _check_order(timeline)
     redundancy = choice("redundancy", redundancy, REDUNDANCIES)
     media = choice("snapshot_media", snapshot_media, MEDIA)
@@ -464,8 +491,7 @@ def _daily(
     churn = non_negative("daily_churn_fraction", daily_churn_fraction)
     if churn > 1:
         raise ValueError(f"daily_churn_fraction={daily_churn_fraction!r} must be between 0 and 1")
-    if not (isinstance(soft_delete_days, int) and 14 <= soft_delete_days <= 180):
-        raise ValueError(f"soft_delete_days={soft_delete_days!r} must be a whole number in 14..180")
+    whole("soft_delete_days", soft_delete_days, 14, 180)
     excluded = non_negative("excluded_gb", excluded_gb)
     os_only = flag("os_disk_only", os_disk_only)
     trusted = flag("trusted_launch", trusted_launch)
@@ -815,8 +841,8 @@ def whatif_bill(
     ``start``; the same columns. ``options`` are :func:`monthly_bill`'s keyword options
     (``provisioned_gb``, ``excluded_gb``, ``cross_region_restore``, ...). Up to 120 months.
     """
-    if not (isinstance(months, int) and 1 <= months <= 120):
-        raise ValueError(f"months={months!r} must be a whole number in 1..120")
+    whole("months", months, 1, 120)
+    date_value("start", start)
     end = (pl.Series([start]).dt.offset_by(f"{months}mo").dt.offset_by("-1d"))[0]
     return monthly_bill(
         [Event("protect", start, used_gb=used_gb), Event("first-backup", start)],
