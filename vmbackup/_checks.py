@@ -12,6 +12,11 @@ import numpy.typing as npt
 import polars as pl
 
 T = TypeVar("T", bound=str)
+#: No quantity a model takes (GB, hours, MB/s, USD, a share) is larger than this; a bound that
+#: keeps every product and sum finite (10^12 GB is a zettabyte).
+MAX_QUANTITY = 1e12
+#: The smallest rate a model divides by [per second or hour]; below it a job would never end.
+MIN_RATE = 1e-6
 K = TypeVar("K")
 
 
@@ -79,9 +84,13 @@ def non_negative(field: str, value: object, *, high: float | None = None) -> flo
     allowed = "a finite number >= 0" + (f" and <= {high:g}" if high is not None else "")
     if number is None or not np.isfinite(number) or number < 0:
         raise ValueError(f"{field}={value!r} must be {allowed}")
-    if high is not None and number > high:
-        raise ValueError(f"{field}={value!r} must be {allowed}")
+    if number > (MAX_QUANTITY if high is None else high):
+        raise ValueError(f"{field}={value!r} must be {allowed}" + _too_large(high))
     return number
+
+
+def _too_large(high: float | None) -> str:
+    return "" if high is not None else f" (at most {MAX_QUANTITY:g}: larger is not a real input)"
 
 
 def positive(field: str, value: object, *, high: float | None = None) -> float:
@@ -96,8 +105,10 @@ def positive(field: str, value: object, *, high: float | None = None) -> float:
     allowed = "a finite number > 0" + (f" and <= {high:g}" if high is not None else "")
     if number is None or not np.isfinite(number) or number <= 0:
         raise ValueError(f"{field}={value!r} must be {allowed}")
-    if high is not None and number > high:
-        raise ValueError(f"{field}={value!r} must be {allowed}")
+    if number < MIN_RATE:
+        raise ValueError(f"{field}={value!r} must be {allowed} (at least {MIN_RATE:g})")
+    if number > (MAX_QUANTITY if high is None else high):
+        raise ValueError(f"{field}={value!r} must be {allowed}" + _too_large(high))
     return number
 
 
@@ -166,12 +177,13 @@ def non_negative_array(field: str, values: object) -> npt.NDArray[np.float64]:
         array = array.astype(np.float64)
     except (TypeError, ValueError, OverflowError) as error:
         raise ValueError(f"{field}={shown} must be numbers >= 0") from error
-    bad = ~np.isfinite(array) | (array < 0)
+    bad = ~np.isfinite(array) | (array < 0) | (array > MAX_QUANTITY)
     if bad.any():
         position = int(np.flatnonzero(bad.ravel())[0])
         found = array.ravel()[position]
+        limit = f" and <= {MAX_QUANTITY:g}" if found > MAX_QUANTITY else ""
         raise ValueError(
-            f"{field} must be finite numbers >= 0; found {found} at position {position}"
+            f"{field} must be finite numbers >= 0{limit}; found {found} at position {position}"
         )
     return array
 
@@ -321,12 +333,16 @@ def check_frame(
             bad = ~nulls & ~series.cast(pl.Float64).is_finite()
             if spec.low is not None:
                 bad = bad | (series < spec.low).fill_null(False)
-            if spec.high is not None:
-                over = series >= spec.high if spec.high_open else series > spec.high
+            high = MAX_QUANTITY if spec.high is None and spec.kind == "float" else spec.high
+            if high is not None:
+                over = series >= high if spec.high_open else series > high
                 bad = bad | over.fill_null(False)
             if bool(bad.any()):
                 index = int(bad.arg_true()[0])
-                raise fail(column, index, raw[index], spec.describe())
+                value = series[index]
+                too_large = value is not None and high is not None and spec.high is None
+                extra = f" and at most {high:g}" if too_large and value > high else ""
+                raise fail(column, index, raw[index], spec.describe() + extra)
         if spec.allowed:
             lookup = {a.lower(): a for a in spec.allowed}
             key = series.str.strip_chars().str.to_lowercase().str.replace_all("_", "-")
