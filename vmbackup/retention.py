@@ -238,7 +238,10 @@ def changed_gb(
     if kind == "sequential":
         written = np.cumsum(churn)
         return np.asarray(np.minimum(written[b] - written[a], used[b]), dtype=np.float64)
-    share = np.divide(churn, used, out=(churn > 0).astype(np.float64), where=used > 0)
+    # at most all of the data changes in a day: min(churn, used) / used never overflows
+    share = np.divide(
+        np.minimum(churn, used), used, out=(churn > 0).astype(np.float64), where=used > 0
+    )
     # log of the share of data left unchanged, summed over days; a share of 1 leaves nothing
     unchanged = np.cumsum(np.log1p(-np.minimum(share, 1.0 - 1e-15)))
     return np.asarray(used[b] * -np.expm1(unchanged[b] - unchanged[a]), dtype=np.float64)
