@@ -385,7 +385,7 @@ class RestoreChart(Chart):
                 title="solid: copying\nhatched: queued",
                 title_fontsize=8,
             )
-        self._keep(self.ax.get_legend())
+        self._keep(self.ax.yaxis, self.ax.get_legend())
 
     def show(self, result: pl.DataFrame, title: str = "") -> Axes:
         """Draw ``result``, the output of :func:`vmbackup.restore.simulate_restore`."""
@@ -407,10 +407,11 @@ class RestoreChart(Chart):
         self._wait.set_edgecolor(colours[queued])
         used = tuple(int(a) for a in np.unique(ordered["account"].to_numpy()))
         self._legend(used)
-        self._yticks(shown["vm_name"].to_list(), fontsize=7)
-        slots = rows if self.rows is None else max(rows, self.min_rows)
-        low, high = _padded(-0.35, slots - 0.65)
-        self.ax.set_ylim(high, low)  # first row on top
+        if self._yticks(shown["vm_name"].to_list(), fontsize=7):
+            slots = rows if self.rows is None else max(rows, self.min_rows)
+            low, high = _padded(-0.35, slots - 0.65)
+            self.ax.set_ylim(high, low)  # first row on top
+            self._keep(self.ax.yaxis, self.ax.get_legend())
         end = float(ordered["end_hours"].max())  # type: ignore[arg-type]
         self.ax.set_xlim(0, max(end, 1e-3) * 1.05)
         default = f"Restoring {ordered.height} VMs into {len(used)} storage account(s)"
