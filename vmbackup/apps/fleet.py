@@ -77,11 +77,8 @@ def fleet_update(
 def fleet_app(
     fleet: pl.DataFrame, policies: Mapping[str, Policy], lag_profile_hours: npt.ArrayLike
 ) -> w.Box:
-    """Fleet scale, vault capacity and schedule spread: the week's traffic jam.
-
-    The sliders report when released: each value simulates the whole fleet for a week.
-    """
-    form = Form(220, 540, continuous=False)
+    """Fleet scale, vault capacity and schedule spread: the week's traffic jam."""
+    form = Form(220, 540)
     controls: dict[str, w.ValueWidget] = {
         "fleet_copies": form.whole("fleet size (x the sample)", 1, 1, 5),
         "vault_ingest_mb_s": form.real("vault ingest [MB/s]", 700, 50, 3000, 50),

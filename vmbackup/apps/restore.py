@@ -76,7 +76,8 @@ def restore_update(
 def restore_app(fleet: pl.DataFrame) -> w.Box:
     """VMs, accounts, placement, background load, tier: the restore timeline per account.
 
-    The sliders report when released: each value is a new simulation and chart.
+    The sliders report when released: this is the heaviest app (a new simulation, and a chart
+    whose rows, VM labels and legend change with most moves; ``benchmarks/widgets.py``).
     """
     form = Form(200, 520, continuous=False)
     n = fleet["vm_name"].n_unique()
