@@ -232,11 +232,11 @@ def figure_app(
 
     def redraw(_: object = None) -> None:
         _, text, ax = update(**{name: c.value for name, c in controls.items()})
-        summary.value = text
         if ax is None:
             view.hide()
         else:
             view.refresh()
+        summary.value = text  # right after the new figure, so both change on screen together
 
     for control in controls.values():
         control.observe(redraw, names="value")
