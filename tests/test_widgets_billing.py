@@ -6,13 +6,13 @@ import html
 
 import pytest
 
-from vmbackup.data import read_prices
-from vmbackup.widgets import (
+from vmbackup.apps import (
     billing_whatif_app,
     billing_whatif_update,
     lifecycle_app,
     lifecycle_update,
 )
+from vmbackup.data import read_prices
 
 PRICES = read_prices()
 LIFECYCLE = lifecycle_app(PRICES)

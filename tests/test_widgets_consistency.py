@@ -6,14 +6,14 @@ import html
 
 import pytest
 
-from vmbackup.consistency import INPUTS, LEVELS, decide, decision_table
-from vmbackup.widgets import (
+from vmbackup.apps import (
     ANY,
-    consistency_explorer,
+    consistency_app,
     consistency_report,
-    decision_browser,
+    decision_table_app,
     filter_decisions,
 )
+from vmbackup.consistency import INPUTS, LEVELS, decide, decision_table
 
 CONTROL_VALUES = [(name, value) for name, values in INPUTS.items() for value in values]
 
@@ -35,14 +35,14 @@ def test_report_for_every_control_value_shows_the_decision(name: str, value: obj
 
 @pytest.mark.parametrize(("name", "value"), CONTROL_VALUES)
 def test_explorer_redraws_for_every_control_value(name: str, value: object) -> None:
-    app = consistency_explorer()
+    app = consistency_app()
     app.controls[name].value = value
     values = {n: c.value for n, c in app.controls.items()}
     assert app.report.value == consistency_report(**values)
 
 
 def test_explorer_greys_out_controls_of_the_other_os() -> None:
-    app = consistency_explorer()
+    app = consistency_app()
     assert not app.controls["vss_mode"].disabled
     assert app.controls["linux_scripts"].disabled
     app.controls["os"].value = "linux"
@@ -62,7 +62,7 @@ def test_report_shows_the_error_message_not_a_traceback() -> None:
     [*CONTROL_VALUES, *[("level", v) for v in (*LEVELS, "retry")]],
 )
 def test_browser_filters_for_every_control_value(name: str, value: object) -> None:
-    app = decision_browser()
+    app = decision_table_app()
     before = app.view.value
     app.controls[name].value = value
     expected = filter_decisions(decision_table(), {name: value})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from vmbackup.apps import fleet_app, fleet_update
 from vmbackup.data import read_fleet, read_lag_profile, read_policies
-from vmbackup.widgets import fleet_app, fleet_update
 
 FLEET, POLICIES, LAG = read_fleet(), read_policies(), read_lag_profile()
 APP = fleet_app(FLEET, POLICIES, LAG)

@@ -6,8 +6,8 @@ import html
 
 import pytest
 
+from vmbackup.apps import premium_space_app, premium_space_update, restore_app, restore_update
 from vmbackup.data import read_fleet
-from vmbackup.widgets import premium_space_app, premium_space_update, restore_app, restore_update
 
 FLEET = read_fleet()
 SPACE = premium_space_app()

@@ -6,8 +6,8 @@ import html
 
 import pytest
 
+from vmbackup.apps import transfer_app, transfer_update
 from vmbackup.data import read_lag_profile
-from vmbackup.widgets import transfer_app, transfer_update
 
 LAG = read_lag_profile()
 APP = transfer_app(LAG)

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import ListedColormap
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Annotation
 
 from vmbackup.billing import Prices, pi_fee_usd_per_month
 
 __all__ = [
     "BILL_PARTS",
     "LEVEL_COLOURS",
+    "BillChart",
+    "Chart",
+    "InFlightChart",
+    "RestoreChart",
+    "SpaceChart",
+    "TimelineChart",
     "plot_backup_timeline",
     "plot_block_map",
     "plot_daily_churn",
@@ -152,6 +162,157 @@ BILL_PARTS = {
 }
 
 
+def _padded(low: float, high: float, margin: float = 0.05) -> tuple[float, float]:
+    """``low``..``high`` widened by ``margin`` of its span on each side (matplotlib's autoscale)."""
+    pad = margin * (high - low)
+    return low - pad, high + pad
+
+
+def _place(
+    bars: PolyCollection,
+    left: npt.ArrayLike,
+    bottom: npt.ArrayLike,
+    width: npt.ArrayLike,
+    height: npt.ArrayLike,
+) -> None:
+    """Move ``bars`` to the rectangles given by (broadcast) arrays, in one vectorised step."""
+    x0, y0, dx, dy = np.broadcast_arrays(
+        *(np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in (left, bottom, width, height))
+    )
+    xs = np.stack([x0, x0 + dx, x0 + dx, x0], axis=-1)
+    ys = np.stack([y0, y0, y0 + dy, y0 + dy], axis=-1)
+    # an (n, 4, 2) array takes set_verts's fast path; its type hints only name sequences
+    bars.set_verts(cast(Any, np.stack([xs, ys], axis=-1)))
+
+
+def _bars(ax: Axes, **style: Any) -> PolyCollection:
+    """An empty set of bars on ``ax``, drawn in one call; ``_place`` moves them.
+    It does not take part in autoscaling: the charts set their limits themselves."""
+    bars = PolyCollection([], **style)
+    ax.add_collection(bars, autolim=False)
+    return bars
+
+
+class Chart:
+    """A chart drawn once on ``ax`` and updated in place by its ``show`` method.
+
+    ``stable`` names the artists that lie outside the data area and that ``show`` changes only
+    now and then (an axis whose limits and labels stay, a legend beside the axes); every change
+    to them goes through :meth:`_keep`, which bumps ``stable_version``. A viewer may keep those
+    artists in a cached background and redraw only the others (see ``vmbackup.apps``); drawn
+    the ordinary way, a chart looks the same.
+    """
+
+    def __init__(self, ax: Axes) -> None:
+        self.ax = ax
+        self.stable: tuple[Artist, ...] = ()
+        self.stable_version = 0
+        self._ylabels: list[str] | None = None
+
+    def _keep(self, *artists: Artist | None) -> None:
+        """Declare the stable artists (again, after one of them changed)."""
+        self.stable = tuple(a for a in artists if a is not None)
+        self.stable_version += 1
+
+    def _title(self, title: str) -> None:
+        # A fixed position: these charts have no x axis on top, so the search matplotlib makes
+        # for one on every draw (it measures every tick label) would find the same place.
+        self.ax.set_title(title, y=1.0)
+
+    def _yticks(self, labels: Sequence[str], fontsize: float) -> bool:
+        """Label rows 0, 1, ... with ``labels``; False (and nothing done) if they are the same."""
+        if list(labels) == self._ylabels:
+            return False
+        self._ylabels = list(labels)
+        self.ax.set_yticks(np.arange(len(labels)), self._ylabels, fontsize=fontsize)
+        return True
+
+
+class BillChart(Chart):
+    """Stacked bars of a monthly bill with labelled event markers, updated in place.
+
+    :meth:`show` moves the bars, markers, limits and texts to a new bill; the month axis is
+    rebuilt only when the months change. ``plot_monthly_bill`` draws one bill with it.
+    """
+
+    def __init__(self, ax: Axes) -> None:
+        super().__init__(ax)
+        self._months: list[dt.date] = []
+        self._parts = {
+            column: _bars(ax, facecolors=colour, edgecolors="none")
+            for column, (_, colour) in BILL_PARTS.items()
+        }
+        self._markers: list[tuple[Line2D, Annotation]] = []
+        ax.set_xlabel("month")
+        ax.legend(
+            handles=[Patch(color=colour, label=label) for label, colour in BILL_PARTS.values()],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+        )
+
+    def _month_axis(self, months: list[dt.date]) -> None:
+        x = np.arange(len(months))
+        step = max(1, len(months) // 12)
+        labels = [m.strftime("%b %Y") for m in months[::step]]
+        self.ax.set_xticks(x[::step], labels, rotation=45, ha="right")
+        self.ax.set_xlim(*_padded(-0.4, len(months) - 0.6))
+        self._months = months
+        self._keep(self.ax.xaxis, self.ax.get_legend())
+
+    def _marker(self, index: int) -> tuple[Line2D, Annotation]:
+        while len(self._markers) <= index:
+            line = self.ax.axvline(0, color="#b00020", linewidth=1, linestyle="--")
+            note = self.ax.annotate(
+                "",
+                (0, 1.0),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize=8,
+                color="#b00020",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+            )
+            self._markers.append((line, note))
+        return self._markers[index]
+
+    def show(
+        self,
+        bill: pl.DataFrame,
+        *,
+        events: Sequence[tuple[str, dt.date]] = (),
+        title: str = "Monthly bill",
+        currency: str = "USD",
+    ) -> Axes:
+        """Draw ``bill`` (from ``vmbackup.billing.monthly_bill``) and its events (name, date)."""
+        months = bill["month"].to_list()
+        if months != self._months:
+            self._month_axis(months)
+        x = np.arange(len(months)) - 0.4
+        bottom = np.zeros(len(months))
+        for column, bars in self._parts.items():
+            values = bill[column].to_numpy()
+            _place(bars, x, bottom, 0.8, values)
+            bottom = bottom + values
+        self.ax.set_ylim(0, max(float(bottom.max(initial=0.0)), 1.0) * 1.3)  # room for labels
+        for index, (name, day) in enumerate(events):
+            position = (day.year - months[0].year) * 12 + day.month - months[0].month
+            position += (day.day - 1) / 31 - 0.4
+            line, note = self._marker(index)
+            line.set_xdata([position, position])
+            note.xy = note.xyann = (position, 1.0)  # the marked point and the label's anchor
+            note.set_text(name)
+            line.set_visible(True)
+            note.set_visible(True)
+        for line, note in self._markers[len(events) :]:
+            line.set_visible(False)
+            note.set_visible(False)
+        self.ax.set_ylabel(f"cost [{currency}]")
+        self._title(title)
+        return self.ax
+
+
 def plot_monthly_bill(
     bill: pl.DataFrame,
     ax: Axes | None = None,
@@ -162,37 +323,8 @@ def plot_monthly_bill(
 ) -> Axes:
     """Stacked bars of a monthly bill (from ``vmbackup.billing.monthly_bill``), with optional
     labelled event markers (name, date)."""
-    ax = _axes(ax, (10, 4.5))
-    months = bill["month"].to_list()
-    x = np.arange(len(months))
-    bottom = np.zeros(len(months))
-    for column, (label, colour) in BILL_PARTS.items():
-        values = bill[column].to_numpy()
-        ax.bar(x, values, bottom=bottom, label=label, color=colour, width=0.8)
-        bottom += values
-    ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.3)  # room for the event labels
-    step = max(1, len(months) // 12)
-    ax.set_xticks(x[::step], [m.strftime("%b %Y") for m in months[::step]], rotation=45, ha="right")
-    for name, day in events:
-        position = (day.year - months[0].year) * 12 + day.month - months[0].month
-        position += (day.day - 1) / 31 - 0.4
-        ax.axvline(position, color="#b00020", linewidth=1, linestyle="--")
-        ax.annotate(
-            name,
-            (position, 1.0),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            va="top",
-            ha="right",
-            fontsize=8,
-            color="#b00020",
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
-        )
-    ax.set_xlabel("month")
-    ax.set_ylabel(f"cost [{currency}]")
-    ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    return ax
+    chart = BillChart(_axes(ax, (10, 4.5)))
+    return chart.show(bill, events=events, title=title, currency=currency)
 
 
 def plot_storage_growth(
@@ -211,63 +343,96 @@ def plot_storage_growth(
     return ax
 
 
+class RestoreChart(Chart):
+    """One bar per VM restore (queue wait hatched, copy solid), grouped and coloured by account,
+    updated in place.
+
+    With ``rows`` set the chart stays that size: a restore of more VMs shows the ``rows`` VMs
+    that finish last and says so in the title, so the figure never grows with the input (it
+    keeps room for at least ``min_rows``). Without it every VM gets a row, as in
+    ``plot_restore_gantt``.
+    """
+
+    def __init__(self, ax: Axes, rows: int | None = None, min_rows: int = 10) -> None:
+        if rows is not None and rows < 1:
+            raise ValueError(f"rows={rows!r} must be a whole number >= 1 or None")
+        super().__init__(ax)
+        self.rows, self.min_rows = rows, min_rows
+        self._copy = _bars(ax, edgecolors="none")
+        self._wait = _bars(ax, facecolors="none", hatch="//", linewidths=0.5, hatchcolors="edge")
+        self._accounts: tuple[int, ...] = ()
+        self._note = ax.text(
+            0.99, 0.01, "", transform=ax.transAxes, ha="right", va="bottom", fontsize=8
+        )
+        ax.set_xlabel("hours since the restore was requested")
+        ax.set_ylabel("VM (grouped by target storage account)")
+
+    def _legend(self, accounts: tuple[int, ...]) -> None:
+        if accounts == self._accounts:
+            return
+        self._accounts = accounts
+        legend = self.ax.get_legend()
+        if legend is not None:
+            legend.remove()
+        many = len(accounts) > 10
+        self._note.set_text(f"{len(accounts)} accounts (colours repeat)" if many else "")
+        if not many:
+            self.ax.legend(
+                handles=[Patch(color=_account_colour(a), label=f"account {a}") for a in accounts],
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1.0),
+                fontsize=8,
+                title="solid: copying\nhatched: queued",
+                title_fontsize=8,
+            )
+        self._keep(self.ax.yaxis, self.ax.get_legend())
+
+    def show(self, result: pl.DataFrame, title: str = "") -> Axes:
+        """Draw ``result``, the output of :func:`vmbackup.restore.simulate_restore`."""
+        ordered = result.with_row_index("queue")
+        shown = ordered
+        if self.rows is not None and ordered.height > self.rows:
+            shown = ordered.sort("end_hours", "queue").tail(self.rows)
+        shown = shown.sort("account", "queue")
+        rows = shown.height
+        y = np.arange(rows) - 0.35
+        colours = _account_colour(shown["account"].to_numpy())
+        _place(
+            self._copy, shown["start_hours"].to_numpy(), y, shown["duration_hours"].to_numpy(), 0.7
+        )
+        self._copy.set_facecolor(colours)
+        wait = shown["wait_hours"].to_numpy()
+        queued = wait > 0
+        _place(self._wait, 0.0, y[queued], wait[queued], 0.7)
+        self._wait.set_edgecolor(colours[queued])
+        used = tuple(int(a) for a in np.unique(ordered["account"].to_numpy()))
+        self._legend(used)
+        if self._yticks(shown["vm_name"].to_list(), fontsize=7):
+            slots = rows if self.rows is None else max(rows, self.min_rows)
+            low, high = _padded(-0.35, slots - 0.65)
+            self.ax.set_ylim(high, low)  # first row on top
+            self._keep(self.ax.yaxis, self.ax.get_legend())
+        end = float(ordered["end_hours"].max())  # type: ignore[arg-type]
+        self.ax.set_xlim(0, max(end, 1e-3) * 1.05)
+        default = f"Restoring {ordered.height} VMs into {len(used)} storage account(s)"
+        if rows < ordered.height:
+            default += f": the {rows} that finish last"
+        self._title(title or default)
+        return self.ax
+
+
+def _account_colour(account: Any) -> Any:
+    """The colour (RGBA) of storage account number(s) ``account``: tab10, repeating."""
+    return plt.get_cmap("tab10")(np.asarray(account) % 10)
+
+
 def plot_restore_gantt(result: pl.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
     """One bar per VM restore (queue wait hatched, copy solid), grouped and coloured by account.
 
     ``result`` is the output of :func:`vmbackup.restore.simulate_restore`.
     """
-    ordered = result.with_row_index("queue").sort("account", "queue")
-    ax = _axes(ax, (10, max(3.0, 0.22 * ordered.height + 1.5)))
-    colours = plt.get_cmap("tab10")
-    accounts = ordered["account"].unique(maintain_order=True).to_list()
-    y = np.arange(ordered.height)
-    for account in accounts:
-        rows = ordered.with_row_index("y").filter(pl.col("account") == account)
-        colour = colours(accounts.index(account) % 10)
-        ax.barh(
-            rows["y"],
-            rows["duration_hours"],
-            left=rows["start_hours"],
-            color=colour,
-            height=0.7,
-            label=f"account {account}" if len(accounts) <= 10 else None,
-        )
-        waiting = rows.filter(pl.col("wait_hours") > 0)
-        if waiting.height:
-            ax.barh(
-                waiting["y"],
-                waiting["wait_hours"],
-                left=0,
-                color="none",
-                edgecolor=colour,
-                hatch="//",
-                height=0.7,
-                linewidth=0.5,
-            )
-    ax.set_yticks(y, ordered["vm_name"].to_list(), fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("hours since the restore was requested")
-    ax.set_ylabel("VM (grouped by target storage account)")
-    ax.set_title(title or f"Restoring {ordered.height} VMs into {len(accounts)} storage account(s)")
-    if len(accounts) <= 10:
-        ax.legend(
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            fontsize=8,
-            title="solid: copying\nhatched: queued",
-            title_fontsize=8,
-        )
-    else:
-        ax.text(
-            0.99,
-            0.01,
-            f"{len(accounts)} accounts (colours repeat)",
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=8,
-        )
-    return ax
+    ax = _axes(ax, (10, max(3.0, 0.22 * result.height + 1.5)))
+    return RestoreChart(ax).show(result, title)
 
 
 def plot_restore_curves(
@@ -290,42 +455,67 @@ def plot_restore_curves(
     return ax
 
 
+_SPACE_COLOURS = {"used": "#264653", "free": "#e9ecef", "edge": "#adb5bd", "mark": "#e76f51"}
+
+
+class SpaceChart(Chart):
+    """Premium storage before the first backup, used and free against the 50% line (S21), one
+    row per VM, updated in place. ``plot_space_check`` draws one table with it."""
+
+    def __init__(self, ax: Axes, top: int = 15) -> None:
+        super().__init__(ax)
+        self.top = top
+        colours = _SPACE_COLOURS
+        self._used = _bars(ax, facecolors=colours["used"], edgecolors="none")
+        self._free = _bars(ax, facecolors=colours["free"], edgecolors=colours["edge"])
+        self._short = _bars(
+            ax, facecolors="none", edgecolors=colours["mark"], hatch="xx", hatchcolors="edge"
+        )
+        self._mark = ax.vlines([], [], [], color=colours["mark"], linewidth=2.5, zorder=3)
+        ax.set_xlabel("premium OS + data disks [GB]")
+        ax.set_ylabel("VM")
+        self._title("Room for the first backup: used data must stay left of the 50% mark")
+        ax.legend(
+            handles=[
+                Patch(color=colours["used"], label="used"),
+                Patch(facecolor=colours["free"], edgecolor=colours["edge"], label="free"),
+                Line2D([], [], color=colours["mark"], linewidth=2.5, label="50% of allocated"),
+                Patch(facecolor="none", edgecolor=colours["mark"], hatch="xx", label="shortfall"),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+        )
+
+    def show(self, checks: pl.DataFrame) -> Axes:
+        """Draw the ``top`` VMs of ``checks`` (output of ``premium_space_check``) with premium
+        storage, in their order (largest shortfall first)."""
+        rows = checks.filter(pl.col("premium_allocated_gb") > 0).head(self.top)
+        y = np.arange(rows.height, dtype=np.float64)
+        used = rows["premium_used_gb"].to_numpy()
+        allocated = rows["premium_allocated_gb"].to_numpy()
+        half = allocated * 0.5
+        short = rows["status"].to_numpy() == "short"
+        _place(self._used, 0.0, y - 0.4, used, 0.8)
+        _place(self._free, used, y - 0.4, allocated - used, 0.8)
+        _place(self._short, half[short], y[short] - 0.4, (used - half)[short], 0.8)
+        ends = np.stack([y - 0.45, y + 0.45], axis=-1)
+        segments = np.stack([np.stack([half, half], axis=-1), ends], axis=-1)
+        self._mark.set_segments(cast(Any, segments))
+        if self._yticks(rows["vm_name"].to_list(), fontsize=8):
+            low, high = _padded(-0.45, rows.height - 0.55)
+            self.ax.set_ylim(high, low)  # first row on top
+            self._keep(self.ax.yaxis, self.ax.title, self.ax.get_legend())
+        self.ax.set_xlim(0, max(float(allocated.max(initial=0.0)), 1.0) * 1.05)
+        return self.ax
+
+
 def plot_space_check(checks: pl.DataFrame, ax: Axes | None = None, top: int = 15) -> Axes:
     """Premium storage before the first backup: used and free against the 50% line (S21), for
     the ``top`` VMs with the largest shortfall (output of ``premium_space_check``)."""
-    rows = checks.filter(pl.col("premium_allocated_gb") > 0).head(top)
-    ax = _axes(ax, (9, max(3.0, 0.3 * rows.height + 1.5)))
-    y = np.arange(rows.height)
-    used = rows["premium_used_gb"].to_numpy()
-    allocated = rows["premium_allocated_gb"].to_numpy()
-    ax.barh(y, used, color="#264653", label="used")
-    ax.barh(y, allocated - used, left=used, color="#e9ecef", edgecolor="#adb5bd", label="free")
-    ax.vlines(
-        allocated * 0.5,
-        y - 0.45,
-        y + 0.45,
-        color="#e76f51",
-        linewidth=2.5,
-        zorder=3,
-        label="50% of allocated",
-    )
-    short = rows["status"].to_numpy() == "short"
-    ax.barh(
-        y[short],
-        (used - allocated * 0.5)[short],
-        left=(allocated * 0.5)[short],
-        color="none",
-        edgecolor="#e76f51",
-        hatch="xx",
-        label="shortfall",
-    )
-    ax.set_yticks(y, rows["vm_name"].to_list(), fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("premium OS + data disks [GB]")
-    ax.set_ylabel("VM")
-    ax.set_title("Room for the first backup: used data must stay left of the 50% mark")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    return ax
+    shown = min(top, checks.filter(pl.col("premium_allocated_gb") > 0).height)
+    ax = _axes(ax, (9, max(3.0, 0.3 * shown + 1.5)))
+    return SpaceChart(ax, top).show(checks)
 
 
 def plot_block_map(
@@ -368,51 +558,69 @@ PHASE_COLOURS = {
 }
 
 
+def _timeline_rows(phases: pl.DataFrame) -> tuple[list[str], list[str]]:
+    """Each phase's row label ("VM: <phase>" for the whole VM, else the disk), and the labels
+    in order of first appearance."""
+    rows = [
+        ("VM: " + p) if d == "all" else d
+        for d, p in zip(phases["disk"], phases["phase"], strict=True)
+    ]
+    return rows, list(dict.fromkeys(rows))
+
+
+class TimelineChart(Chart):
+    """Gantt chart of a backup job (``transfer.backup_timeline``) with its 24 h window, updated
+    in place. The chart keeps room for at least ``min_rows`` rows, so it does not jump when a row
+    comes or goes; ``plot_backup_timeline`` draws one job with it."""
+
+    def __init__(self, ax: Axes, min_rows: int = 0) -> None:
+        super().__init__(ax)
+        self.min_rows = min_rows
+        self._bars = _bars(ax, edgecolors="none")
+        ax.axvline(24, color="#b00020", linestyle="--", linewidth=1)
+        ax.annotate(
+            "24 h window",
+            (24, 1.0),
+            xycoords=("data", "axes fraction"),
+            ha="right",
+            va="top",
+            fontsize=8,
+            color="#b00020",
+            rotation=90,
+        )
+        ax.set_ylabel("phase / disk")
+        ax.legend(
+            handles=[Patch(color=c, label=p) for p, c in PHASE_COLOURS.items()],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+        )
+
+    def show(self, timeline: Any, title: str = "") -> Axes:
+        """Draw ``timeline``, a ``vmbackup.transfer.Timeline``."""
+        phases = timeline.phases
+        rows, labels = _timeline_rows(phases)
+        begin = phases["start_hour"].to_numpy()
+        start = float(begin.min())
+        y = np.array([labels.index(row) for row in rows], dtype=np.float64)
+        _place(self._bars, begin - start, y - 0.3, phases["end_hour"].to_numpy() - begin, 0.6)
+        self._bars.set_facecolor([PHASE_COLOURS[phase] for phase in phases["phase"]])
+        if self._yticks(labels, fontsize=8):
+            low, high = _padded(-0.3, max(len(labels), self.min_rows) - 0.7)
+            self.ax.set_ylim(high, low)  # first row on top
+            self._keep(self.ax.yaxis, self.ax.get_legend())
+        self.ax.set_xlim(0, max(26.0, timeline.total_hours * 1.05))
+        self.ax.set_xlabel(f"hours since the scheduled start ({start:05.2f} h)")
+        verdict = "failed" if timeline.failed else ("met" if timeline.met_window else "missed")
+        self._title(title or f"Backup job: {timeline.total_hours:.1f} h, window {verdict}")
+        return self.ax
+
+
 def plot_backup_timeline(timeline: Any, ax: Axes | None = None, title: str = "") -> Axes:
     """Gantt chart of a backup job (``transfer.backup_timeline``) with its 24 h window."""
-    phases = timeline.phases
-    labels = list(
-        dict.fromkeys(
-            ("VM: " + p) if d == "all" else d
-            for d, p in zip(phases["disk"], phases["phase"], strict=True)
-        )
-    )
+    _, labels = _timeline_rows(timeline.phases)
     ax = _axes(ax, (10, 0.5 * len(labels) + 1.8))
-    start = float(phases["start_hour"].min())
-    for row in phases.iter_rows(named=True):
-        label = ("VM: " + row["phase"]) if row["disk"] == "all" else row["disk"]
-        ax.barh(
-            labels.index(label),
-            row["end_hour"] - row["start_hour"],
-            left=row["start_hour"] - start,
-            color=PHASE_COLOURS[row["phase"]],
-            height=0.6,
-        )
-    ax.axvline(24, color="#b00020", linestyle="--", linewidth=1)
-    ax.annotate(
-        "24 h window",
-        (24, 1.0),
-        xycoords=("data", "axes fraction"),
-        ha="right",
-        va="top",
-        fontsize=8,
-        color="#b00020",
-        rotation=90,
-    )
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, max(26.0, timeline.total_hours * 1.05))
-    ax.set_xlabel(f"hours since the scheduled start ({start:05.2f} h)")
-    ax.set_ylabel("phase / disk")
-    verdict = "failed" if timeline.failed else ("met" if timeline.met_window else "missed")
-    ax.set_title(title or f"Backup job: {timeline.total_hours:.1f} h, window {verdict}")
-    ax.legend(
-        handles=[Patch(color=c, label=p) for p, c in PHASE_COLOURS.items()],
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=8,
-    )
-    return ax
+    return TimelineChart(ax).show(timeline, title)
 
 
 def plot_daily_churn(days: pl.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
@@ -442,6 +650,50 @@ def plot_daily_churn(days: pl.DataFrame, ax: Axes | None = None, title: str = ""
     return ax
 
 
+class InFlightChart(Chart):
+    """Transfers in flight over ``hours``, one line per scenario, updated in place;
+    ``plot_in_flight`` draws one set of curves with it."""
+
+    def __init__(
+        self, ax: Axes, bin_hours: float, *, hours: tuple[float, float] = (0.0, 72.0)
+    ) -> None:
+        super().__init__(ax)
+        self.bin_hours, self.hours = bin_hours, hours
+        self._lines: list[Line2D] = []
+        self._labels: tuple[str, ...] = ()
+        for day in range(int(hours[0] // 24) + 1, int(hours[1] // 24) + 1):
+            ax.axvline(day * 24, color="#adb5bd", linewidth=0.8, linestyle=":")
+        ax.set_xlim(*hours)
+        ax.set_xlabel("hours since the first day's midnight")
+        ax.set_ylabel("transfers in flight [VMs]")
+        self._keep(ax.xaxis)
+
+    def show(
+        self, concurrency: Mapping[str, npt.ArrayLike], title: str = "Backup transfers in flight"
+    ) -> Axes:
+        """Draw each scenario's ``FleetResult.concurrency`` (label -> transfers per bin)."""
+        top = 0.0
+        for index, (label, values) in enumerate(concurrency.items()):
+            series = np.asarray(values, dtype=np.float64)
+            x = np.arange(series.size) * self.bin_hours
+            keep = (x >= self.hours[0]) & (x <= self.hours[1])
+            if index == len(self._lines):
+                self._lines.append(self.ax.plot([], [], linewidth=1.2)[0])
+            line = self._lines[index]
+            line.set_data(x[keep], series[keep])
+            line.set_label(label)
+            line.set_visible(True)
+            top = max(top, float(series[keep].max(initial=0.0)))
+        for line in self._lines[len(concurrency) :]:
+            line.set_visible(False)
+        if tuple(concurrency) != self._labels:
+            self._labels = tuple(concurrency)
+            self.ax.legend(handles=self._lines[: len(concurrency)], loc="upper right")
+        self.ax.set_ylim(0, max(top, 1.0) * 1.05)
+        self._title(title)
+        return self.ax
+
+
 def plot_in_flight(
     concurrency: Mapping[str, npt.ArrayLike],
     bin_hours: float,
@@ -451,21 +703,8 @@ def plot_in_flight(
     title: str = "Backup transfers in flight",
 ) -> Axes:
     """Transfers in flight over time, one line per scenario (``FleetResult.concurrency``)."""
-    ax = _axes(ax, (10, 4.5))
-    for label, values in concurrency.items():
-        series = np.asarray(values, dtype=np.float64)
-        x = np.arange(series.size) * bin_hours
-        keep = (x >= hours[0]) & (x <= hours[1])
-        ax.plot(x[keep], series[keep], label=label, linewidth=1.2)
-    for day in range(int(hours[0] // 24) + 1, int(hours[1] // 24) + 1):
-        ax.axvline(day * 24, color="#adb5bd", linewidth=0.8, linestyle=":")
-    ax.set_xlim(*hours)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("hours since the first day's midnight")
-    ax.set_ylabel("transfers in flight [VMs]")
-    ax.set_title(title)
-    ax.legend(loc="upper right")
-    return ax
+    chart = InFlightChart(_axes(ax, (10, 4.5)), bin_hours, hours=hours)
+    return chart.show(concurrency, title)
 
 
 def plot_job_durations(

@@ -1,0 +1,197 @@
+"""The billing apps: one VM's bill over its protection lifecycle, and a year of what-ifs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ipywidgets as w
+import polars as pl
+from matplotlib.axes import Axes
+
+from vmbackup._checks import non_negative
+from vmbackup.apps._form import FigureImage, Form, error_html, figure_app, new_axes
+from vmbackup.billing import REDUNDANCIES, Event, Prices, monthly_bill, whatif_bill
+from vmbackup.plots import BILL_PARTS, BillChart
+from vmbackup.policy import Policy
+
+__all__ = [
+    "LIFECYCLE_HORIZON_MONTHS",
+    "billing_whatif_app",
+    "billing_whatif_update",
+    "lifecycle_app",
+    "lifecycle_update",
+]
+
+LIFECYCLE_HORIZON_MONTHS = 24
+
+#: Size [inches] of both billing charts.
+FIGSIZE_IN = (10.0, 4.5)
+
+
+def _bill_summary(bill: pl.DataFrame, currency: str) -> str:
+    totals = {column: float(bill[column].sum()) for column in BILL_PARTS}
+    total = sum(totals.values())
+    parts = ", ".join(f"{label} {totals[column]:,.2f}" for column, (label, _) in BILL_PARTS.items())
+    return f"<p><b>Total over {bill.height} months: {total:,.2f} {currency}</b> ({parts}).</p>"
+
+
+def _chart(chart: BillChart | None) -> BillChart:
+    return chart if chart is not None else BillChart(new_axes(*FIGSIZE_IN))
+
+
+def lifecycle_update(
+    *,
+    prices: Prices,
+    used_gb: float = 200.0,
+    first_backup_month: int = 1,
+    grow_to_gb: float = 800.0,
+    grow_month: int = 6,
+    stop_month: int = 12,
+    delete_month: int = 18,
+    soft_delete_days: int = 14,
+    redundancy: str = "GRS",
+    chart: BillChart | None = None,
+) -> tuple[pl.DataFrame | None, str, Axes | None]:
+    """The lifecycle app's pure update: events from month numbers, the bill, a summary, a chart.
+
+    Months count from the ``protect`` event (month 0) in a 24-month window; a stop or delete
+    month of 24 means "never". The bill is drawn into ``chart`` (the app's, updated in place)
+    or a new one. Returns (bill, summary HTML, axes), or (None, error HTML, None).
+    """
+    start = dt.date(2026, 1, 1)
+
+    def month(n: int) -> dt.date:
+        return dt.date(start.year + n // 12, n % 12 + 1, 1)
+
+    try:
+        for name, value in {
+            "first_backup_month": first_backup_month,
+            "grow_month": grow_month,
+            "stop_month": stop_month,
+            "delete_month": delete_month,
+        }.items():
+            if not (isinstance(value, int) and 0 <= value <= LIFECYCLE_HORIZON_MONTHS):
+                raise ValueError(f"{name}={value!r} must be a month number in 0..24")
+        events = [Event("protect", start, used_gb=used_gb)]
+        if first_backup_month < LIFECYCLE_HORIZON_MONTHS:
+            events.append(Event("first-backup", month(first_backup_month)))
+        if first_backup_month < grow_month < min(stop_month, LIFECYCLE_HORIZON_MONTHS):
+            events.append(Event("resize", month(grow_month), used_gb=grow_to_gb))
+        if stop_month < LIFECYCLE_HORIZON_MONTHS:
+            if stop_month <= first_backup_month:
+                raise ValueError(
+                    f"stop_month={stop_month} must come after first_backup_month="
+                    f"{first_backup_month}"
+                )
+            events.append(Event("stop", month(stop_month)))
+        if delete_month < LIFECYCLE_HORIZON_MONTHS:
+            if delete_month <= stop_month:
+                raise ValueError(
+                    f"delete_month={delete_month} must come after stop_month={stop_month} "
+                    "(data is deleted after protection stops)"
+                )
+            events.append(Event("delete", month(delete_month)))
+        bill = monthly_bill(
+            events,
+            until=month(LIFECYCLE_HORIZON_MONTHS) - dt.timedelta(days=1),
+            policy=Policy(daily_retention_days=30, weekly_retention_weeks=12),
+            prices=prices,
+            redundancy=redundancy,
+            soft_delete_days=soft_delete_days,
+        )
+    except ValueError as error:
+        return None, error_html(error), None
+    ax = _chart(chart).show(
+        bill,
+        events=[(e.kind, e.day) for e in events],
+        title="A VM's bill over its protection lifecycle",
+        currency=prices.currency,
+    )
+    return bill, _bill_summary(bill, prices.currency), ax
+
+
+def lifecycle_app(prices: Prices) -> w.Box:
+    """Protect, back up, grow, stop and delete on a 24-month timeline; watch the bill."""
+    form, months = Form(250, 580), LIFECYCLE_HORIZON_MONTHS
+    controls: dict[str, w.ValueWidget] = {
+        "used_gb": form.real("used data [GB]", 200, 0, 3000, 10),
+        "first_backup_month": form.whole("first successful backup (month)", 1, 0, months),
+        "grow_to_gb": form.real("data grows to [GB]", 800, 0, 3000, 10),
+        "grow_month": form.whole("growth happens (month)", 6, 0, months),
+        "stop_month": form.whole("stop protection (month, 24 = never)", 12, 0, months),
+        "delete_month": form.whole("delete data (month, 24 = never)", 18, 0, months),
+        "soft_delete_days": form.whole("soft delete [days]", 14, 14, 180),
+        "redundancy": form.choice("vault redundancy", REDUNDANCIES, "GRS"),
+    }
+    view = FigureImage(BillChart, *FIGSIZE_IN)
+    return figure_app(
+        controls, lambda **values: lifecycle_update(prices=prices, chart=view.chart, **values), view
+    )
+
+
+def billing_whatif_update(
+    *,
+    prices: Prices,
+    used_gb: float = 500.0,
+    daily_churn_percent: float = 3.0,
+    daily_retention_days: int = 30,
+    weekly_retention_weeks: int = 0,
+    monthly_retention_months: int = 0,
+    redundancy: str = "GRS",
+    policy_type: str = "standard",
+    instant_restore_days: int = 2,
+    consistency: str = "application",
+    chart: BillChart | None = None,
+) -> tuple[pl.DataFrame | None, str, Axes | None]:
+    """The what-if app's pure update: 12 months of one VM's bill, split into its parts.
+
+    The bill is drawn into ``chart`` (the app's, updated in place) or a new one. Returns (bill,
+    summary HTML, axes), or (None, error HTML, None) for inputs the service does not allow
+    (e.g. 10 Instant Restore days on a Standard policy).
+    """
+    try:
+        policy = Policy(
+            policy_type=policy_type,
+            instant_restore_days=instant_restore_days,
+            daily_retention_days=daily_retention_days,
+            weekly_retention_weeks=weekly_retention_weeks or None,
+            monthly_retention_months=monthly_retention_months or None,
+            consistency=consistency,
+        )
+        bill = whatif_bill(
+            used_gb=used_gb,
+            prices=prices,
+            policy=policy,
+            daily_churn_fraction=non_negative("daily_churn_percent", daily_churn_percent) / 100,
+            redundancy=redundancy,
+        )
+    except ValueError as error:
+        return None, error_html(error), None
+    title = (
+        f"{used_gb:,.0f} GB VM, {daily_churn_percent:g}% daily churn, {policy_type} policy, "
+        f"{redundancy}: 12 months"
+    )
+    ax = _chart(chart).show(bill, title=title, currency=prices.currency)
+    return bill, _bill_summary(bill, prices.currency), ax
+
+
+def billing_whatif_app(prices: Prices) -> w.Box:
+    """Used size, churn, retention, redundancy, Standard vs Enhanced: 12 months of cost."""
+    form = Form(200, 520)
+    controls: dict[str, w.ValueWidget] = {
+        "used_gb": form.real("used data [GB]", 500, 0, 5000, 10),
+        "daily_churn_percent": form.real("daily churn [%]", 3, 0, 20, 0.5),
+        "daily_retention_days": form.whole("daily points kept [days]", 30, 1, 365),
+        "weekly_retention_weeks": form.whole("weekly points kept [weeks]", 0, 0, 104),
+        "monthly_retention_months": form.whole("monthly points kept [months]", 0, 0, 120),
+        "redundancy": form.choice("vault redundancy", REDUNDANCIES, "GRS"),
+        "policy_type": form.choice("policy type", ("standard", "enhanced"), "standard"),
+        "instant_restore_days": form.whole("Instant Restore [days]", 2, 1, 30),
+        "consistency": form.choice("consistency", ("application", "crash"), "application"),
+    }
+    view = FigureImage(BillChart, *FIGSIZE_IN)
+    return figure_app(
+        controls,
+        lambda **values: billing_whatif_update(prices=prices, chart=view.chart, **values),
+        view,
+    )

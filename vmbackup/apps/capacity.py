@@ -1,0 +1,75 @@
+"""The premium-space app: is there room on premium storage for the first backup (S21)?"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+import polars as pl
+from matplotlib.axes import Axes
+
+from vmbackup.apps._form import FigureImage, Form, error_html, figure_app, new_axes
+from vmbackup.capacity import SpaceCheck, vm_space_check
+from vmbackup.plots import SpaceChart
+
+__all__ = ["premium_space_app", "premium_space_update"]
+
+#: Size [inches] of the one-VM space chart.
+FIGSIZE_IN = (8.0, 2.6)
+
+_STATUS_COLOURS = {"ok": "#2a9d8f", "short": "#e76f51", "not-applicable": "#6c757d"}
+
+
+def premium_space_update(
+    *,
+    allocated_gb: float = 1024.0,
+    used_gb: float = 600.0,
+    premium: bool = True,
+    instant_restore: bool = True,
+    first_backup_done: bool = False,
+    chart: SpaceChart | None = None,
+) -> tuple[SpaceCheck | None, str, Axes | None]:
+    """The S21 app's pure update: the check, an HTML verdict and a bar of used/free space,
+    drawn into ``chart`` (the app's, updated in place) or a new one."""
+    try:
+        check = vm_space_check(
+            allocated_gb=allocated_gb,
+            used_gb=used_gb,
+            premium=premium,
+            instant_restore=instant_restore,
+            first_backup_done=first_backup_done,
+        )
+    except ValueError as error:
+        return None, error_html(error), None
+    colour = _STATUS_COLOURS[check.status]
+    text = (
+        f'<p><b style="color:{colour}">{check.status}</b>: {html.escape(check.advice)}.</p>'
+        f"<p>free {check.free_gb:,.1f} GB of {allocated_gb:,.1f} GB; the first backup needs "
+        f"{check.required_free_gb:,.1f} GB free; shortfall {check.shortfall_gb:,.1f} GB.</p>"
+    )
+    frame = pl.DataFrame(
+        {
+            "vm_name": ["this VM"],
+            "premium_allocated_gb": [float(allocated_gb)],
+            "premium_used_gb": [float(used_gb)],
+            "status": [check.status],
+        }
+    )
+    ax = (chart if chart is not None else SpaceChart(new_axes(*FIGSIZE_IN))).show(frame)
+    return check, text, ax
+
+
+def premium_space_app() -> w.Box:
+    """Allocated and used premium storage, Instant Restore, first backup done: S21's verdict."""
+    form = Form(160, 480)
+    controls: dict[str, w.ValueWidget] = {
+        "allocated_gb": form.real("allocated [GB]", 1024, 0, 8192, 32),
+        "used_gb": form.real("used [GB]", 600, 0, 8192, 8),
+        "premium": form.flag("premium storage", True),
+        "instant_restore": form.flag("Instant Restore", True),
+        "first_backup_done": form.flag("first backup done", False),
+    }
+    view = FigureImage(SpaceChart, *FIGSIZE_IN)
+    return figure_app(
+        controls, lambda **values: premium_space_update(chart=view.chart, **values), view
+    )
