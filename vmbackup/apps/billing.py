@@ -141,9 +141,13 @@ def billing_whatif_update(
     policy_type: str = "standard",
     instant_restore_days: int = 2,
     consistency: str = "application",
+    provisioned_gb: float = 1000.0,
     chart: BillChart | None = None,
 ) -> tuple[pl.DataFrame | None, str, Axes | None]:
     """The what-if app's pure update: 12 months of one VM's bill, split into its parts.
+
+    ``provisioned_gb`` is the size of the VM's disks: an agentless (crash-consistent) VM pays
+    its PI on half of it today (G1).
 
     The bill is drawn into ``chart`` (the app's, updated in place) or a new one. Returns (bill,
     summary HTML, axes), or (None, error HTML, None) for inputs the service does not allow
@@ -164,6 +168,7 @@ def billing_whatif_update(
             policy=policy,
             daily_churn_fraction=non_negative("daily_churn_percent", daily_churn_percent) / 100,
             redundancy=redundancy,
+            provisioned_gb=provisioned_gb,
         )
     except ValueError as error:
         return None, error_html(error), None
@@ -181,13 +186,14 @@ def billing_whatif_app(prices: Prices) -> w.Box:
     controls: dict[str, w.ValueWidget] = {
         "used_gb": form.real("used data [GB]", 500, 0, 5000, 10),
         "daily_churn_percent": form.real("daily churn [%]", 3, 0, 20, 0.5),
-        "daily_retention_days": form.whole("daily points kept [days]", 30, 1, 365),
+        "daily_retention_days": form.whole("daily points kept [days]", 30, 7, 365),
         "weekly_retention_weeks": form.whole("weekly points kept [weeks]", 0, 0, 104),
         "monthly_retention_months": form.whole("monthly points kept [months]", 0, 0, 120),
         "redundancy": form.choice("vault redundancy", REDUNDANCIES, "GRS"),
         "policy_type": form.choice("policy type", ("standard", "enhanced"), "standard"),
         "instant_restore_days": form.whole("Instant Restore [days]", 2, 1, 30),
         "consistency": form.choice("consistency", ("application", "crash"), "application"),
+        "provisioned_gb": form.real("disks provisioned [GB]", 1000, 0, 10000, 50),
     }
     view = FigureImage(BillChart, *FIGSIZE_IN)
     return figure_app(
