@@ -17,7 +17,7 @@ import datetime as dt
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import instance, non_negative_array
+from vmbackup._checks import choice, instance, non_negative_array
 from vmbackup.billing import Prices
 from vmbackup.eligibility import vm_eligibility
 from vmbackup.policy import POLICY_RULES, Finding, Policy, service_findings
@@ -167,6 +167,7 @@ def enhanced_whatif(
     redundancy: str = "GRS",
     interval_hours: int | None = 12,
     on: dt.date = dt.date(2027, 12, 31),
+    snapshot_media: str = "HDD",
 ) -> pl.DataFrame:
     """The same VMs under ``policy`` and under its Enhanced twins, side by side.
 
@@ -188,6 +189,9 @@ def enhanced_whatif(
         The hourly twin's interval [h]; None leaves it out.
     on
         The day the vault is measured, after two years of backups from 2026-01-01.
+    snapshot_media
+        The disks' media, ``"HDD"`` or ``"SSD"``: snapshots are priced by media and by
+        redundancy, LRS under Standard and ZRS under Enhanced (G8, G9).
 
     Returns
     -------
@@ -196,6 +200,7 @@ def enhanced_whatif(
         ``snapshot_usd_per_month``, ``vault_points``, ``vault_gb``, ``vault_usd_per_month``,
         ``rpo_hours``.
     """
+    media = choice("snapshot_media", snapshot_media, ("HDD", "SSD"))
     twins = {f"{policy.name} (as is)": policy}
     ir = policy.instant_restore_days or 1
     base = dataclasses.replace(policy, policy_type="enhanced", rules="today", enforce=False)
@@ -219,12 +224,13 @@ def enhanced_whatif(
         kept_days = twin.instant_restore_days or 1
         snapshots = float(snapshot_storage_gb(twin.policy_type, used_gb, daily_churn_gb, kept_days))
         vault = float(vault_storage_gb(twin, days, used_gb, daily_churn_gb)[-1])
+        zone = "ZRS" if twin.policy_type == "enhanced" else "LRS"
         rows.append(
             {
                 "policy": label,
                 "snapshots_kept": kept_days * twin.backups_per_day(),
                 "snapshot_gb": snapshots,
-                "snapshot_usd_per_month": snapshots * prices.snapshot_usd_per_gb_month,
+                "snapshot_usd_per_month": snapshots * prices.snapshot_prices[(media, zone)],
                 "vault_points": recovery_points(twin, start, on).height,
                 "vault_gb": vault,
                 "vault_usd_per_month": vault * prices.storage_usd_per_gb_month[redundancy],

@@ -26,6 +26,7 @@ __all__ = [
     "BillChart",
     "Chart",
     "InFlightChart",
+    "PolicyChart",
     "RestoreChart",
     "SpaceChart",
     "TimelineChart",
@@ -33,6 +34,7 @@ __all__ = [
     "plot_block_map",
     "plot_daily_churn",
     "plot_in_flight",
+    "plot_instant_restore_limits",
     "plot_job_durations",
     "plot_level_grid",
     "plot_monthly_bill",
@@ -724,3 +726,92 @@ def plot_job_durations(
     ax.set_title(title or "How long the month's backup jobs took")
     ax.legend(loc="upper right")
     return ax
+
+
+def plot_instant_restore_limits(
+    rules: Mapping[str, Any], ax: Axes | None = None, title: str = ""
+) -> Axes:
+    """The longest Instant Restore each hourly interval allows, one bar per rule set (G2).
+
+    ``rules`` maps a label to a :class:`vmbackup.policy.PolicyRules`; an interval a rule set
+    does not offer has no bar.
+    """
+    ax = _axes(ax, (8, 3.6))
+    intervals = sorted({i for r in rules.values() for i in r.hourly_intervals_hours})
+    x = np.arange(len(intervals), dtype=np.float64)
+    width = 0.8 / max(len(rules), 1)
+    colours = ("#8d99ae", "#2a9d8f", "#e76f51")
+    for k, (label, rule) in enumerate(rules.items()):
+        high = rule.instant_restore_days[("enhanced", "hourly")][1]
+        days = [
+            rule.hourly_instant_restore_max_days.get(i, high)
+            if i in rule.hourly_intervals_hours
+            else np.nan
+            for i in intervals
+        ]
+        bars = ax.bar(
+            x + (k - (len(rules) - 1) / 2) * width,
+            days,
+            width,
+            label=label,
+            color=colours[k % len(colours)],
+        )
+        ax.bar_label(bars, fmt="%g", fontsize=8, padding=2)
+    ax.set_xticks(x, [f"every {i} h" for i in intervals])
+    ax.set_xlabel("hourly interval of an Enhanced policy")
+    ax.set_ylabel("longest Instant Restore [days]")
+    ax.set_ylim(0, 34)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(title or "Instant Restore allowed by interval: the seed's rule and today's")
+    return ax
+
+
+class PolicyChart(Chart):
+    """Monthly storage cost of a policy and its Enhanced twins, one stacked bar each (snapshots,
+    vault), with each variant's RPO in its label; updated in place."""
+
+    def __init__(self, ax: Axes) -> None:
+        super().__init__(ax)
+        self._snap = _bars(ax, facecolors="#e9c46a", edgecolors="none")
+        self._vault = _bars(ax, facecolors="#2a9d8f", edgecolors="none")
+        self._notes: list[Annotation] = []
+        ax.legend(
+            handles=[
+                Patch(color="#e9c46a", label="Instant Restore snapshots"),
+                Patch(color="#2a9d8f", label="vault storage"),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+        )
+
+    def show(self, table: pl.DataFrame, *, currency: str = "USD", title: str = "") -> Axes:
+        """Draw ``table`` (from :func:`vmbackup.lint.enhanced_whatif`), first variant on top."""
+        y = np.arange(table.height, dtype=np.float64)
+        snap = table["snapshot_usd_per_month"].to_numpy()
+        vault = table["vault_usd_per_month"].to_numpy()
+        _place(self._snap, 0.0, y - 0.35, snap, 0.7)
+        _place(self._vault, snap, y - 0.35, vault, 0.7)
+        labels = [
+            f"{p}\nRPO {r:g} h" for p, r in zip(table["policy"], table["rpo_hours"], strict=True)
+        ]
+        if self._yticks(labels, fontsize=8):
+            low, high = _padded(-0.45, table.height - 0.55)
+            self.ax.set_ylim(high, low)
+        total = snap + vault
+        while len(self._notes) < table.height:
+            self._notes.append(
+                self.ax.annotate(
+                    "", (0, 0), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8
+                )
+            )
+        for note, value, row in zip(self._notes, total, y, strict=False):
+            note.xy = (value, row)
+            note.set_text(f"{value:,.2f}")
+            note.set_visible(True)
+        for note in self._notes[table.height :]:
+            note.set_visible(False)
+        self.ax.set_xlim(0, max(float(total.max(initial=0.0)), 0.01) * 1.25)
+        self.ax.set_xlabel(f"storage cost [{currency} per month]")
+        self._title(title or "The same VMs under the policy and its Enhanced twins")
+        return self.ax

@@ -24,6 +24,7 @@ from vmbackup.apps.consistency import (
     filter_decisions,
 )
 from vmbackup.apps.fleet import fleet_app, fleet_update
+from vmbackup.apps.policy import policy_app, policy_update
 from vmbackup.apps.restore import restore_app, restore_update
 from vmbackup.apps.transfer import transfer_app, transfer_update
 
@@ -40,6 +41,8 @@ __all__ = [
     "fleet_update",
     "lifecycle_app",
     "lifecycle_update",
+    "policy_app",
+    "policy_update",
     "premium_space_app",
     "premium_space_update",
     "restore_app",
