@@ -14,7 +14,11 @@ def check(answer: object, expected: object, *, why: str = "", rel_tol: float = 0
     'Correct: crash. Why: the VM was stopped'
     >>> check(10, 12.0)
     'Not yet: you answered 10; try again (re-read the step above).'
+    >>> check(..., 12.0)
+    'Replace ... with your answer, then run the cell again.'
     """
+    if answer is Ellipsis:
+        return "Replace ... with your answer, then run the cell again."
     numbers = (int, float)
     same = (
         math.isclose(float(answer), float(expected), rel_tol=rel_tol)

@@ -736,7 +736,7 @@ def plot_instant_restore_limits(
     ``rules`` maps a label to a :class:`vmbackup.policy.PolicyRules`; an interval a rule set
     does not offer has no bar.
     """
-    ax = _axes(ax, (8, 3.6))
+    ax = _axes(ax, (9, 3.6))
     intervals = sorted({i for r in rules.values() for i in r.hourly_intervals_hours})
     x = np.arange(len(intervals), dtype=np.float64)
     width = 0.8 / max(len(rules), 1)
@@ -757,11 +757,14 @@ def plot_instant_restore_limits(
             color=colours[k % len(colours)],
         )
         ax.bar_label(bars, fmt="%g", fontsize=8, padding=2)
+        for position, value in zip(x + (k - (len(rules) - 1) / 2) * width, days, strict=True):
+            if np.isnan(value):
+                ax.text(position, 1, "not\noffered", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, [f"every {i} h" for i in intervals])
     ax.set_xlabel("hourly interval of an Enhanced policy")
     ax.set_ylabel("longest Instant Restore [days]")
     ax.set_ylim(0, 34)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.set_title(title or "Instant Restore allowed by interval: the seed's rule and today's")
     return ax
 

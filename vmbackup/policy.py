@@ -117,7 +117,9 @@ _SEED_IR = {"standard": (1, 5, 2), "enhanced": (1, 30, 7)}
 POLICY_RULES: dict[str, PolicyRules] = {
     "seed": PolicyRules(
         name="seed",
-        as_of="2023-01-01",
+        # the service description is undated; it still calls agentless backup a preview (S27),
+        # so it predates the agentless GA page of 2025-07-25
+        as_of="before 2025-07-25",
         sources=(
             "the service description (../shared/seed), items Y1-Y3 of domain-facts.md",
             "backup-instant-restore-capability.md (ms.date 2019-04-23): Instant Restore 1-5 days",
