@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # jupyter refuses to run as root unless told; only pass the flag when we are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint typecheck pytest fuzz notebooks pins clean
+.PHONY: lab test lint typecheck pytest fuzz mutation notebooks pins clean
 
 $(STAMP): binder/requirements.txt binder/postBuild pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vmbackup needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -37,6 +37,14 @@ pytest: $(STAMP)
 # test command runs the same suite with a small profile.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:nbval -o addopts="" -q tests/test_contract.py
+
+# Mutation testing of the models against the fast tests (see CONTRIBUTING.md); prints the score
+# and the surviving mutants. Slow: run it by hand, not in CI. MODULES="vmbackup.policy*" limits it.
+MODULES ?=
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r tools/requirements-mutation.txt
+	$(BIN)/mutmut run $(MODULES) || true
+	$(BIN)/python tools/mutation_report.py
 
 # Re-execute every notebook and store its outputs (see CONTRIBUTING.md).
 notebooks: $(STAMP)
