@@ -775,13 +775,14 @@ class PolicyChart(Chart):
 
     def __init__(self, ax: Axes) -> None:
         super().__init__(ax)
-        self._snap = _bars(ax, facecolors="#e9c46a", edgecolors="none")
-        self._vault = _bars(ax, facecolors="#2a9d8f", edgecolors="none")
+        snap, vault = (BILL_PARTS[c][1] for c in ("snapshot_storage_usd", "vault_storage_usd"))
+        self._snap = _bars(ax, facecolors=snap, edgecolors="none")
+        self._vault = _bars(ax, facecolors=vault, edgecolors="none")
         self._notes: list[Annotation] = []
         ax.legend(
             handles=[
-                Patch(color="#e9c46a", label="Instant Restore snapshots"),
-                Patch(color="#2a9d8f", label="vault storage"),
+                Patch(color=snap, label="Instant Restore snapshots"),
+                Patch(color=vault, label="vault storage"),
             ],
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
