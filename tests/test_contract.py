@@ -490,3 +490,86 @@ def test_a_truncated_empty_or_inconsistent_manifest_is_refused(tmp_path: Path) -
     with pytest.raises(ValueError, match="needs 20 checksums, found 2"):
         Manifest.load(tmp_path / "short.npz")
     assert Manifest.load(saved).blocks == 20
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    import io
+
+    from vmbackup.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with __import__("contract").time_guard(120):
+        code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _assert_one_line_error(code: int, err: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith(("error:", "internal error"))]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error:"), err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["plan"],
+        ["plan", "nope.csv"],
+        ["plan", "{fleet}", "--days", "x"],
+        ["plan", "{fleet}", "--days", "0"],
+        ["plan", "{fleet}", "--days", "-3"],
+        ["plan", "{fleet}", "--days", "100000"],
+        ["plan", "{fleet}", "--redundancy", "grs2"],
+        ["plan", "{fleet}", "--region", "mars"],
+        ["plan", "{fleet}", "--out", "/nonexistent/folder/jobs.parquet"],
+        ["plan", "{fleet}", "--disks", "{vms}"],
+        ["plan", "{vms}", "--used-fraction", "nan", "--disks", "{disks}"],
+        ["plan", "{vms}", "--used-fraction", "1.5", "--disks", "{disks}"],
+        ["plan", "{fleet}", "--policy", "{broken}"],
+        ["plan", "{broken}"],
+        ["lint"],
+        ["lint", "{broken}"],
+        ["lint", "{fleet}"],
+        ["lint", "{policy}", "--estate", "{vms}"],
+        ["prices", "import", "{policy}"],
+        ["nonsense"],
+    ],
+)
+def test_the_cli_answers_bad_input_with_one_line_and_exit_2(
+    argv: list[str], tmp_path: Path
+) -> None:
+    """Issue 18: exit 2 and one line on stderr, never a traceback, for bad input or output."""
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"properties": ')
+    names = {
+        "fleet": str(dataset_path("sample_fleet.csv")),
+        "vms": str(dataset_path("azure/vms.json")),
+        "disks": str(dataset_path("azure/disks.json")),
+        "policy": str(dataset_path("policies/standard_daily.json")),
+        "broken": str(broken),
+    }
+    code, _, err = _cli(*(word.format(**names) for word in argv))
+    _assert_one_line_error(code, err)
+
+
+def test_the_cli_debug_flag_shows_the_traceback(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="is not a file"):
+        _cli("plan", str(tmp_path / "nope.csv"), "--debug")
+
+
+@given(fleet=damaged_bytes(dataset_path("sample_fleet.csv").read_bytes()))
+def test_the_cli_on_a_damaged_fleet_plans_or_refuses_in_one_line(
+    fleet: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("cli") / "fleet.csv"
+    path.write_bytes(fleet)
+    code, out, err = _cli("plan", str(path), "--days", "2")
+    if code == 0:
+        assert "Cost per month" in out
+    else:
+        _assert_one_line_error(code, err)

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 import polars as pl
 
@@ -235,8 +235,11 @@ def main(
     argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     """Entry point of ``python -m vmbackup``."""
-    parser = argparse.ArgumentParser(prog="python -m vmbackup", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m vmbackup", description=__doc__.split("\n")[0], err=err)
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (for a bug report)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_sub(err))
     p = commands.add_parser("plan", help="simulate a fleet's backups and print a plan")
     p.add_argument("fleet", help="fleet CSV (sample-fleet schema) or 'az vm list -d' JSON")
     p.add_argument("--disks", help="'az disk list' JSON, with a JSON fleet")
@@ -277,13 +280,76 @@ def main(
     )
     imp.add_argument("files", nargs="+", help="Retail Prices API response JSON, one or more pages")
     imp.add_argument("--out", help="write the rows to this CSV (default: print them)")
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in words  # accepted anywhere on the line, not only before the command
+    try:
+        args = parser.parse_args([w for w in words if w != "--debug"])
+        args.debug = debug
+    except _UsageError as error:
+        err.write(f"error: {error} (see python -m vmbackup --help)\n")
+        return 2
     try:
         if args.command == "prices":
             return prices(args, out, err)
         if args.command == "lint":
             return lint(args, out, err)
+        _check_output(args.out)
         return plan(args, out, err)
-    except ValueError as error:
-        err.write(f"\nerror: {error}\n")
+    except (ValueError, OSError) as error:
+        if args.debug:
+            raise
+        text = " ".join(str(error).split())  # one line, whatever the message held
+        err.write(f"\nerror: {text}\n")
         return 2
+    except Exception as error:  # a bug, not bad input: say so in one line
+        if args.debug:
+            raise
+        err.write(
+            f"\ninternal error: {type(error).__name__}: {' '.join(str(error).split())} "
+            "(please report it with the output of --debug)\n"
+        )
+        return 3
+
+
+class _UsageError(Exception):
+    """A command line argparse would refuse (its own message, one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2 (not a usage dump)."""
+
+    def __init__(self, *args: object, err: TextIO, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._err = err
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message}")
+
+    def _print_message(self, message: str, file: object = None) -> None:
+        if message:
+            (self._err if file is sys.stderr else sys.stdout).write(message)
+
+
+def _sub(err: TextIO) -> type[argparse.ArgumentParser]:
+    class Sub(_Parser):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, err=err, **kwargs)
+
+    return Sub
+
+
+def _check_output(path: str | None) -> None:
+    """Refuse an output file that cannot be written before any work is done."""
+    if path is None:
+        return
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise ValueError(f"--out={path!r} is a folder; give a file name")
+    if not folder.is_dir():
+        raise ValueError(f"--out={path!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"--out={path!r}: the folder {str(folder)!r} is not writable")
