@@ -26,7 +26,6 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -161,43 +160,206 @@ class FleetResult:
 
 def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[np.float32]:
     """Daily churn per disk [GB], shape (disks, days): a log-normal factor of median-preserving
-    mean 1 times the disk's class share of its used data, capped at the used data."""
+    mean 1 times the disk's class share of its used data, capped at the used data.
+
+    Computed in place in one (disks x days) float32 array.
+    """
     rng = np.random.default_rng(seed)
-    normal = rng.standard_normal(size=(plan.disk_vm.size, days), dtype=np.float32)
-    factor = np.exp(np.float32(sigma) * normal - np.float32(0.5 * sigma**2))
-    base = (plan.disk_used_gb * plan.churn_share[plan.disk_vm]).astype(np.float32)
-    used = plan.disk_used_gb.astype(np.float32)
-    churn: npt.NDArray[np.float32] = np.minimum(base[:, None] * factor, used[:, None])
+    churn = rng.standard_normal(size=(plan.disk_vm.size, days), dtype=np.float32)
+    churn *= np.float32(sigma)
+    churn -= np.float32(0.5 * sigma**2)
+    np.exp(churn, out=churn)  # the factor
+    churn *= (plan.disk_used_gb * plan.churn_share[plan.disk_vm]).astype(np.float32)[:, None]
+    np.minimum(churn, plan.disk_used_gb.astype(np.float32)[:, None], out=churn)
     return churn
 
 
-def _per_vm(values: npt.NDArray[np.float32], plan: FleetPlan, how: str) -> npt.NDArray[np.float64]:
-    """Reduce a (disks, days) array to (vms, days) by ``max`` or ``sum`` over each VM's disks.
+def _disk_hours(churn_gb: npt.NDArray[np.float32], fragmentation: float) -> npt.NDArray[np.float32]:
+    """A disk's unconstrained transfer time [h] for a day's churn [GB] (``vmbackup.transfer``
+    defaults): churn over the incremental throughput plus a cost per extent, where extents =
+    1 + fragmentation x (blocks - 1) for a disk with changes (``transfer.extents_for``).
 
-    Loops over the disk *position* within a VM (at most 33: the OS disk and 32 data disks),
-    never over VMs or days.
+    Computed in float32 and in place, to spare the memory of temporaries.
     """
-    first = np.flatnonzero(np.r_[True, np.diff(plan.disk_vm) != 0])
-    counts = np.diff(np.r_[first, plan.disk_vm.size])
-    position = np.arange(plan.disk_vm.size) - np.repeat(first, counts)
-    order = np.argsort(position, kind="stable")  # disks grouped by position, VMs in order
-    per_position = np.bincount(position)
-    ordered_values = values[order]
-    ordered_vm = plan.disk_vm[order]
-    out = np.zeros((plan.vms, values.shape[1]), dtype=np.float64)
-    begin = 0
-    for count in per_position.tolist():
-        target, chunk = ordered_vm[begin : begin + count], ordered_values[begin : begin + count]
-        if how == "max":
-            out[target] = np.maximum(out[target], chunk)
+    p = TRANSFER_DEFAULTS
+    extents = np.ceil(churn_gb * np.float32(1e9 / 65536))
+    changed = extents > 0
+    np.subtract(extents, 1, out=extents)
+    np.maximum(extents, 0, out=extents)
+    np.multiply(extents, np.float32(fragmentation), out=extents)
+    np.add(extents, changed, out=extents)
+    np.multiply(extents, np.float32(p["per_extent_seconds"] / 3600), out=extents)
+    hours = churn_gb * np.float32(1000 / p["incremental_throughput_mb_s"] / 3600)
+    hours += extents
+    return hours
+
+
+def _bins(hours: npt.NDArray[np.float64], horizon: int) -> npt.NDArray[np.int64]:
+    """The 5-minute bin of each time [h], clipped to ``0 .. horizon - 1``."""
+    scaled = hours / BIN_HOURS
+    np.floor(scaled, out=scaled)
+    bins = scaled.astype(np.int64)
+    np.clip(bins, 0, horizon - 1, out=bins)
+    return bins
+
+
+def _lag_hours(
+    profile_hours: npt.NDArray[np.float64], at_hours: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The lag profile [h] at the hour of day of each time [h] since day 0's midnight.
+
+    Reads a table of the profile laid out over every hour the times span, so no modulo per time.
+    """
+    hour = np.floor(at_hours)
+    if hour.size == 0:
+        return hour
+    first, last = int(hour.min()), int(hour.max())
+    over_span = profile_hours[np.arange(first, last + 1) % 24]
+    hour -= first
+    lag: npt.NDArray[np.float64] = over_span[hour.astype(np.intp)]
+    return lag
+
+
+def _transfer(
+    plan: FleetPlan, churn: npt.NDArray[np.float32], fragmentation: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each VM-day's unconstrained transfer time [h] (its slowest disk) and data sent [GB]
+    (the sum over its disks, in float64, disk by disk), both shape (vms, days), from the disks'
+    daily churn (:func:`_churn`): the part of a simulation that start times do not change.
+
+    Works through the disks by their *position* within their VM (at most 33: the OS disk and
+    32 data disks), never looping over VMs or days. With the VMs sorted by disk count, the VMs
+    that have a disk at position k are a prefix, so each step reads one row of churn per such
+    VM and updates the running max and sum in place.
+    """
+    vm = plan.disk_vm
+    if vm.size and (vm[1:] < vm[:-1]).any():
+        raise ValueError("plan.disk_vm must list each VM's disks together, in VM order")
+    days = churn.shape[1]
+    if vm.size == 0:
+        return np.zeros((plan.vms, days)), np.zeros((plan.vms, days))
+    first = np.flatnonzero(np.r_[True, vm[1:] != vm[:-1]])  # each VM's first disk
+    counts = np.diff(np.r_[first, vm.size])
+    order = np.argsort(-counts, kind="stable")  # VMs with the most disks first
+    position_0, fewer_first = first[order], -counts[order]
+    rows = churn[position_0]
+    sent_gb = rows.astype(np.float64)
+    hours = _disk_hours(rows, fragmentation)
+    for position in range(1, int(counts.max())):
+        having = int(np.searchsorted(fewer_first, -position))  # VMs with > position disks
+        rows = churn[position_0[:having] + position]
+        sent_gb[:having] += rows
+        np.maximum(hours[:having], _disk_hours(rows, fragmentation), out=hours[:having])
+    transfer_hours = np.zeros((plan.vms, days))
+    transfer_hours[vm[position_0]] = hours
+    sent = np.zeros((plan.vms, days))
+    sent[vm[position_0]] = sent_gb
+    return transfer_hours, sent
+
+
+class _Vaults:
+    """The traffic-jam model (S13) for fixed transfers: :meth:`run` places them at the start
+    times a set of offsets gives. What offsets do not change (rates, vault of each VM, the
+    horizon) is computed once, so :func:`propose_stagger` can try many offsets cheaply.
+    """
+
+    def __init__(
+        self,
+        plan: FleetPlan,
+        transfer_hours: npt.NDArray[np.float64],
+        sent_gb: npt.NDArray[np.float64],
+        *,
+        lag_profile_hours: npt.NDArray[np.float64],
+        vault_ingest_mb_s: float,
+        vms_per_vault: int,
+    ) -> None:
+        self.plan = plan
+        self.transfer_hours = transfer_hours
+        self.profile = lag_profile_hours
+        self.capacity = vault_ingest_mb_s
+        self.days = days = transfer_hours.shape[1]
+        self.horizon = horizon = int(np.ceil((days * 24 + 24 + MAX_LAG_HOURS + 48) / BIN_HOURS)) + 1
+        self.vaults = -(-plan.vms // vms_per_vault)
+        self.vault = (np.arange(plan.vms) // vms_per_vault)[:, None] * (horizon + 1)
+        busy = transfer_hours > 0
+        rate = np.divide(
+            sent_gb * 1000, transfer_hours * 3600, out=np.zeros_like(sent_gb), where=busy
+        )
+        self.busy = None if busy.all() else busy  # None: the usual case, skip the masked copies
+        self.weights = rate.ravel() if self.busy is None else rate[busy]
+
+    def run(
+        self, offsets_hours: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Start and end of every job [h], shape (vms, days), and transfers in flight per bin."""
+        p, plan, horizon, vaults = TRANSFER_DEFAULTS, self.plan, self.horizon, self.vaults
+        day_index = np.arange(self.days)
+        start_hours = (plan.start_hour + offsets_hours)[:, None] + 24.0 * day_index[None, :]
+        transfer_start = start_hours + p["snapshot_hours"]  # the snapshot is taken
+        transfer_start += _lag_hours(self.profile, transfer_start)  # the wait for the vault
+
+        # demand per 5-minute bin against each vault's ingest capacity
+        first_bin = _bins(transfer_start, horizon)
+        last_bin = _bins(transfer_start + self.transfer_hours, horizon)
+        bins_used = last_bin - first_bin + 1
+        begin_key = first_bin
+        begin_key += self.vault
+        end_key = last_bin
+        end_key += self.vault
+        end_key += 1
+        if self.busy is None:
+            keys_in, keys_out = begin_key.ravel(), end_key.ravel()
         else:
-            out[target] += chunk
-        begin += count
-    return out
+            keys_in, keys_out = begin_key[self.busy], end_key[self.busy]
+        size = vaults * (horizon + 1)
+        demand = np.bincount(keys_in, self.weights, size)
+        demand -= np.bincount(keys_out, self.weights, size)
+        load = np.cumsum(demand.reshape(vaults, horizon + 1), axis=1)
+        slowdown = np.maximum(1.0, load / self.capacity)
+        cumulative = np.concatenate(
+            (np.zeros((vaults, 1)), np.cumsum(slowdown, axis=1)), axis=1
+        ).ravel()
+        # each job is slowed by the average overload of the bins its transfer would use
+        mean_slowdown = cumulative[end_key]
+        mean_slowdown -= cumulative[begin_key]
+        mean_slowdown /= bins_used
+        end_hours = mean_slowdown
+        end_hours *= self.transfer_hours
+        end_hours += transfer_start
+        flows = np.bincount(keys_in, minlength=size) - np.bincount(keys_out, minlength=size)
+        concurrency = np.cumsum(flows.reshape(vaults, horizon + 1).sum(axis=0))[:horizon]
+        return start_hours, end_hours, concurrency.astype(np.float64)
 
 
-def _bins(hours: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    return np.floor(hours / BIN_HOURS).astype(np.int64)
+def _job_hours(
+    start_hours: npt.NDArray[np.float64], end_hours: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float32]:
+    """Each job's duration [h] as reported (float32)."""
+    return (end_hours - start_hours).astype(np.float32)
+
+
+def _checked(
+    *,
+    days: int,
+    lag_profile_hours: npt.ArrayLike,
+    vault_ingest_mb_s: float,
+    vms_per_vault: int,
+    fragmentation: float,
+) -> tuple[npt.NDArray[np.float64], float]:
+    """Check a simulation's settings; return the lag profile [h] and the vault capacity [MB/s]."""
+    if not (isinstance(days, int) and 1 <= days <= 3660):
+        raise ValueError(f"days={days!r} must be a whole number in 1..3660")
+    capacity = non_negative("vault_ingest_mb_s", vault_ingest_mb_s)
+    if capacity == 0:
+        raise ValueError("vault_ingest_mb_s=0 must be > 0")
+    if not 0 <= fragmentation <= 1:
+        raise ValueError(f"fragmentation={fragmentation!r} must be between 0 and 1")
+    profile = np.asarray(lag_profile_hours, dtype=np.float64)
+    if profile.shape != (24,) or (profile < 0).any() or (profile > MAX_LAG_HOURS).any():
+        raise ValueError("lag_profile_hours must hold 24 values between 0 and 8 (S11)")
+    if not (isinstance(vms_per_vault, int) and vms_per_vault >= 1):
+        raise ValueError(f"vms_per_vault={vms_per_vault!r} must be a whole number >= 1")
+    return profile, capacity
 
 
 def simulate_fleet(
@@ -247,80 +409,39 @@ def simulate_fleet(
         Called as ``progress(stage, 4, label)`` as the stages (churn, transfer, congestion,
         rollups) begin and ``progress(4, 4, "done")`` at the end.
     """
-    if not (isinstance(days, int) and 1 <= days <= 3660):
-        raise ValueError(f"days={days!r} must be a whole number in 1..3660")
-    capacity = non_negative("vault_ingest_mb_s", vault_ingest_mb_s)
-    if capacity == 0:
-        raise ValueError("vault_ingest_mb_s=0 must be > 0")
-    if not 0 <= fragmentation <= 1:
-        raise ValueError(f"fragmentation={fragmentation!r} must be between 0 and 1")
-    profile = np.asarray(lag_profile_hours, dtype=np.float64)
-    if profile.shape != (24,) or (profile < 0).any() or (profile > MAX_LAG_HOURS).any():
-        raise ValueError("lag_profile_hours must hold 24 values between 0 and 8 (S11)")
-    if not (isinstance(vms_per_vault, int) and vms_per_vault >= 1):
-        raise ValueError(f"vms_per_vault={vms_per_vault!r} must be a whole number >= 1")
+    profile, capacity = _checked(
+        days=days,
+        lag_profile_hours=lag_profile_hours,
+        vault_ingest_mb_s=vault_ingest_mb_s,
+        vms_per_vault=vms_per_vault,
+        fragmentation=fragmentation,
+    )
     offsets = np.broadcast_to(np.asarray(offsets_hours, dtype=np.float64), (plan.vms,))
 
     def report(label: str, stage: int) -> None:
         if progress is not None:
             progress(stage, 4, label)
 
-    p = TRANSFER_DEFAULTS
     report("churn", 0)
     churn = _churn(plan, days, seed, non_negative("churn_sigma", churn_sigma))
-
-    # unconstrained per-disk transfer hours, then the job's (the slowest disk's)
     report("transfer", 1)
-    # extents = 1 + fragmentation x (blocks - 1) for a disk with changes (transfer.extents_for),
-    # computed in place to spare the memory of (disks x days) temporaries
-    extents = np.ceil(churn * np.float32(1e9 / 65536))
-    changed = extents > 0
-    np.subtract(extents, 1, out=extents)
-    np.maximum(extents, 0, out=extents)
-    np.multiply(extents, np.float32(fragmentation), out=extents)
-    np.add(extents, changed, out=extents)
-    disk_hours = churn * np.float32(1000 / p["incremental_throughput_mb_s"] / 3600)
-    np.multiply(extents, np.float32(p["per_extent_seconds"] / 3600), out=extents)
-    disk_hours += extents
-    transfer_hours = _per_vm(disk_hours, plan, "max")  # (vms, days): the slowest disk
-    sent_gb = _per_vm(churn, plan, "sum")
-
-    day_index = np.arange(days)
-    start_hours = (plan.start_hour + offsets)[:, None] + 24.0 * day_index[None, :]
-    snapshot_at = start_hours + p["snapshot_hours"]
-    lag = profile[np.floor(snapshot_at).astype(np.int64) % 24]
-    transfer_start = snapshot_at + lag
-
-    # traffic jams: demand per 5-minute bin against each vault's ingest capacity (S13)
+    transfer_hours, sent_gb = _transfer(plan, churn, fragmentation)
+    del churn
+    vaults = _Vaults(
+        plan,
+        transfer_hours,
+        sent_gb,
+        lag_profile_hours=profile,
+        vault_ingest_mb_s=capacity,
+        vms_per_vault=vms_per_vault,
+    )
     report("congestion", 2)
-    horizon = int(np.ceil((days * 24 + 24 + MAX_LAG_HOURS + 48) / BIN_HOURS)) + 1
-    vaults = -(-plan.vms // vms_per_vault)
-    vault = (np.arange(plan.vms) // vms_per_vault)[:, None] * (horizon + 1)
-    busy = transfer_hours > 0
-    rate = np.divide(sent_gb * 1000, transfer_hours * 3600, out=np.zeros_like(sent_gb), where=busy)
-    first_bin = np.clip(_bins(transfer_start), 0, horizon - 1)
-    last_bin = np.clip(_bins(transfer_start + transfer_hours), 0, horizon - 1)
-    begin_key, end_key = vault + first_bin, vault + last_bin + 1
-    if busy.all():  # the usual case: skip the masked copies
-        keys_in, keys_out, weights = begin_key.ravel(), end_key.ravel(), rate.ravel()
-    else:
-        keys_in, keys_out, weights = begin_key[busy], end_key[busy], rate[busy]
-    size = vaults * (horizon + 1)
-    demand = np.bincount(keys_in, weights, size) - np.bincount(keys_out, weights, size)
-    load = np.cumsum(demand.reshape(vaults, horizon + 1), axis=1)
-    slowdown = np.maximum(1.0, load / capacity)
-    cumulative = np.concatenate(
-        (np.zeros((vaults, 1)), np.cumsum(slowdown, axis=1)), axis=1
-    ).ravel()
-    mean_slowdown = (cumulative[end_key] - cumulative[begin_key]) / (last_bin - first_bin + 1)
-    end_hours = transfer_start + transfer_hours * mean_slowdown
-    duration = end_hours - start_hours
-    flows = np.bincount(keys_in, minlength=size) - np.bincount(keys_out, minlength=size)
-    concurrency = np.cumsum(flows.reshape(vaults, horizon + 1).sum(axis=0))[:horizon]
-    concurrency = concurrency.astype(np.float64)
+    start_hours, end_hours, concurrency = vaults.run(offsets)
+    del vaults, transfer_hours
 
     report("rollups", 3)
-    duration32, sent32 = duration.astype(np.float32), sent_gb.astype(np.float32)
+    day_index = np.arange(days)
+    duration32, sent32 = _job_hours(start_hours, end_hours), sent_gb.astype(np.float32)
     vm_index = np.repeat(np.arange(plan.vms, dtype=np.uint32), days)
     jobs = pl.DataFrame(
         {
@@ -333,6 +454,7 @@ def simulate_fleet(
             "met_window": (duration32 <= WINDOW_HOURS).ravel(),
         }
     )
+    del start_hours, end_hours
     day_bins = round(24 / BIN_HOURS)
     peak = concurrency[: days * day_bins].reshape(days, day_bins).max(axis=1)
     daily = pl.DataFrame(
@@ -453,7 +575,11 @@ def propose_stagger(
     lag_profile_hours: npt.ArrayLike,
     spreads_minutes: tuple[int, ...] = (15, 30, 45, 60, 90, 120),
     days: int = 7,
-    **simulate: Any,
+    vault_ingest_mb_s: float = DEFAULT_VAULT_INGEST_MB_S,
+    vms_per_vault: int = DEFAULT_VMS_PER_VAULT,
+    fragmentation: float = 0.3,
+    churn_sigma: float = 0.5,
+    seed: int = 0,
 ) -> tuple[npt.NDArray[np.float64], pl.DataFrame]:
     """Propose per-VM schedule offsets that spread the load (S13), and show the gain.
 
@@ -462,21 +588,55 @@ def propose_stagger(
     shortest worst job wins (ties: the lowest peak of transfers in flight). If none beats the
     schedule as it is, no offsets are proposed, so the proposal never lengthens the worst job.
 
+    Each candidate gives the same jobs as :func:`simulate_fleet` with its offsets, but churn
+    and each disk's transfer, which offsets do not change, are computed once for all of them:
+    only the start times, the lag and the congestion are recomputed per spread.
+
+    Parameters
+    ----------
+    plan
+        The fleet (:func:`fleet_plan`).
+    lag_profile_hours
+        Wait for the vault by snapshot hour: 24 values [h], at most 8 (S11).
+    spreads_minutes
+        The spreads to try [min].
+    days
+        Days simulated per candidate.
+    vault_ingest_mb_s, vms_per_vault, fragmentation, churn_sigma, seed
+        As in :func:`simulate_fleet`.
+
     Returns
     -------
     (offsets_hours, comparison)
         Offsets per VM [h], and a table of every candidate: ``spread_minutes``,
-        ``worst_hours``, ``over_window``, ``peak_transfers``.
+        ``worst_hours``, ``over_window``, ``peak_transfers``, ``chosen``.
     """
+    profile, capacity = _checked(
+        days=days,
+        lag_profile_hours=lag_profile_hours,
+        vault_ingest_mb_s=vault_ingest_mb_s,
+        vms_per_vault=vms_per_vault,
+        fragmentation=fragmentation,
+    )
+    churn = _churn(plan, days, seed, non_negative("churn_sigma", churn_sigma))
+    transfer_hours, sent_gb = _transfer(plan, churn, fragmentation)
+    del churn
+    vaults = _Vaults(
+        plan,
+        transfer_hours,
+        sent_gb,
+        lag_profile_hours=profile,
+        vault_ingest_mb_s=capacity,
+        vms_per_vault=vms_per_vault,
+    )
 
     def evaluate(offsets: npt.NDArray[np.float64]) -> tuple[float, int, float]:
-        result = simulate_fleet(
-            plan, lag_profile_hours=lag_profile_hours, days=days, offsets_hours=offsets, **simulate
-        )
+        start_hours, end_hours, concurrency = vaults.run(offsets)
+        duration = _job_hours(start_hours, end_hours)
         return (
-            float(result.jobs["duration_hours"].max()),  # type: ignore[arg-type]
-            int(result.daily["over_window"].sum()),
-            float(result.concurrency.max()),
+            float(duration.max()),
+            int((duration > WINDOW_HOURS).sum()),
+            float(concurrency.max()),
         )
 
     none = np.zeros(plan.vms)
