@@ -3,31 +3,21 @@
 Prints a plan for a fleet: the monthly cost, jobs over the 24 h window, premium-space
 violations before the first backup (S21), a restore estimate, and a staggering proposal (S13).
 FLEET is a CSV in the sample-fleet schema, or ``az vm list -d`` JSON (with ``--disks``).
+
+Only the standard library is imported here: polars, numpy and the models load when a command
+runs, so ``--help`` and argument errors answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import polars as pl
-
-from vmbackup.capacity import premium_space_check
-from vmbackup.data import (
-    read_azure_estate,
-    read_fleet,
-    read_lag_profile,
-    read_policies,
-    read_policy,
-    read_prices,
-)
-from vmbackup.fleet import fleet_plan, propose_stagger, simulate_fleet
-from vmbackup.restore import restore_plan, simulate_restore
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class Progress:
@@ -49,6 +39,10 @@ class Progress:
 
 
 def _load_fleet(args: argparse.Namespace) -> pl.DataFrame:
+    from pathlib import Path
+
+    from vmbackup.data import read_azure_estate, read_fleet
+
     path = Path(args.fleet)
     if path.suffix.lower() == ".json":
         return read_azure_estate(path, args.disks, used_fraction=args.used_fraction)
@@ -59,6 +53,15 @@ def _load_fleet(args: argparse.Namespace) -> pl.DataFrame:
 
 def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run the ``plan`` command; return the exit code."""
+    import math
+
+    import polars as pl
+
+    from vmbackup.capacity import premium_space_check
+    from vmbackup.data import read_lag_profile, read_policies, read_policy, read_prices
+    from vmbackup.fleet import fleet_plan, propose_stagger, simulate_fleet
+    from vmbackup.restore import restore_plan, simulate_restore
+
     progress = Progress(err)
     steps = 6
     progress(0, steps, "reading inputs")
