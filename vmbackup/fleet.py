@@ -63,7 +63,7 @@ class FleetPlan:
     """A fleet in array form, ready to simulate (built by :func:`fleet_plan`).
 
     Per VM (length V): names, schedule hour, churn share, policy index, PI size, crash flag.
-    Per disk (length D, grouped by VM): VM index, used and allocated GB.
+    Per disk (length D, grouped by VM, VMs in order): VM index, used and allocated GB.
     """
 
     vm_names: tuple[str, ...]
@@ -99,9 +99,14 @@ def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan
             f"known policies: {sorted(policies)}"
         )
     disks = fleet.filter(pl.col("disk_role") != "temp")
-    vms = disks.group_by("vm_name", maintain_order=True).agg(
-        pl.col("schedule_hour", "churn_class", "policy").first(),
-        pi_size_gb=pl.col("used_gb").sum(),
+    vms = (
+        disks.with_row_index("disk")
+        .group_by("vm_name", maintain_order=True)
+        .agg(
+            pl.col("schedule_hour", "churn_class", "policy").first(),
+            pi_size_gb=pl.col("used_gb").sum(),
+            disks=pl.col("disk"),  # each VM's disk rows, in file order
+        )
     )
     names = list(policies)
     policy_index = (
@@ -112,9 +117,8 @@ def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan
     last_backup = np.array([policies[n].backup_hours()[-1] - policies[n].run_hour for n in names])
     start = (vms["schedule_hour"].to_numpy() + last_backup[policy_index]) % 24
     share = vms["churn_class"].replace_strict(CHURN_CLASS_FRACTION, return_dtype=pl.Float64)
-    order = disks.join(
-        vms.select("vm_name").with_row_index("vm"), on="vm_name", how="left", maintain_order="left"
-    ).sort("vm", maintain_order=True)
+    by_vm = vms["disks"].explode().to_numpy()  # disk rows grouped by VM
+    disk_vm = np.repeat(np.arange(vms.height, dtype=np.int64), vms["disks"].list.len().to_numpy())
     return FleetPlan(
         vm_names=tuple(vms["vm_name"].to_list()),
         start_hour=start.astype(np.float64),
@@ -122,9 +126,9 @@ def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan
         policy_index=policy_index.astype(np.int64),
         policies=tuple(policies[n] for n in names),
         pi_size_gb=vms["pi_size_gb"].to_numpy(),
-        disk_vm=order["vm"].to_numpy().astype(np.int64),
-        disk_used_gb=order["used_gb"].to_numpy(),
-        disk_allocated_gb=order["allocated_gb"].to_numpy(),
+        disk_vm=disk_vm,
+        disk_used_gb=disks["used_gb"].to_numpy()[by_vm],
+        disk_allocated_gb=disks["allocated_gb"].to_numpy()[by_vm],
     )
 
 
