@@ -2,20 +2,21 @@
 
 Prints, each measured in this one run and against its goal (issues 7 and 16):
 
-1. the vectorised simulation against a straightforward per-VM Python loop of the same model on
-   1,000 VMs x 30 days: the median ratio of interleaved runs (goal >= 50 x);
-2. ``propose_stagger`` against the straightforward way (one full ``simulate_fleet`` per
+1. ``python -m vmbackup --help`` and an argument error: median wall time of 7 runs (goal
+   < 150 ms);
+2. the vectorised simulation against a straightforward per-VM Python loop of the same model (1,000
+   VMs x 30 days, one vault) in VM-days per second: the median ratio of interleaved rounds, with
+   the simulation on the same 1,000 VMs and on a 10,000-VM fleet (goal >= 50 x at fleet size);
+3. ``propose_stagger`` against the straightforward way (one full ``simulate_fleet`` per
    candidate spread) on 100,000 VMs x 7 days: the median ratio of interleaved runs, and whether
    the two give the same table;
-3. ``python -m vmbackup plan FLEET`` (30 days) on the sample fleet scaled to 10,000, 100,000 and
-   1,000,000 VMs, each in its own process: wall time, peak RSS and the time of each stage
-   (goal at 1,000,000 VMs: under 2 minutes and 12 GB). The restore estimate's ``balanced``
-   placement is O(V^2) (a separate issue): at 1,000,000 VMs it would take far longer than
-   everything else, so that run deals the VMs round-robin over the same number of accounts
-   instead, and the balanced placement is timed on its own at smaller sizes. ``--full`` runs
-   the real command at 1,000,000 VMs too (expect a long wait);
-4. ``python -m vmbackup --help`` and an argument error: median wall time of 7 runs (goal
-   < 150 ms).
+4. ``python -m vmbackup plan FLEET`` (30 days) on the sample fleet scaled to 10,000, 100,000 and
+   1,000,000 VMs, each in its own process: wall time, peak RSS (``os.wait4``) and the time of
+   each stage (goal at 1,000,000 VMs: under 2 minutes and 12 GB). The restore estimate's
+   ``balanced`` placement is O(V^2) (a separate issue): at 1,000,000 VMs it would take far
+   longer than everything else, so that run deals the VMs round-robin over the same number of
+   accounts instead, and the balanced placement is timed on its own at smaller sizes. ``--full``
+   runs the real command at 1,000,000 VMs too (expect a long wait).
 
 Run: .venv/bin/python benchmarks/fleet.py [--full]
 """
@@ -147,7 +148,7 @@ def loop_against_vectorised(lag: np.ndarray, prices: Any) -> None:
             runs.append(seconds)
             if plan is small:
                 agree = np.abs(result.jobs["duration_hours"].to_numpy() - np.asarray(slow)).max()
-    print(f"1. Simulation x {days} days, {rounds} interleaved rounds (VM-days per second):")
+    print(f"\n2. Simulation x {days} days, {rounds} interleaved rounds (VM-days per second):")
     loop_rate = [small.vms * days / s for s in loop_s]
     print(
         f"   Python loop,  1,000 VMs: {statistics.median(loop_rate):>10,.0f}/s "
@@ -195,7 +196,7 @@ def stagger_against_full_runs(lag: np.ndarray) -> None:
     )
     same = comparison.drop("chosen").rows() == rows
     print(
-        f"\n2. propose_stagger, {vms:,} VMs x {days} days, 7 candidates, {rounds} interleaved "
+        f"\n3. propose_stagger, {vms:,} VMs x {days} days, 7 candidates, {rounds} interleaved "
         f"runs: {statistics.median(fast_s):.2f} s against {statistics.median(full_s):.2f} s for "
         f"a full simulate_fleet per candidate: median ratio {median_ratio(full_s, fast_s):.1f} x; "
         f"same table: {same}"
@@ -245,7 +246,7 @@ def run_cli(csv: Path, vms: int, round_robin: bool) -> tuple[float, float, dict[
 
 def cli_at_scale(full: bool) -> None:
     print(
-        f"\n3. python -m vmbackup plan FLEET (30 days), one process per fleet "
+        f"\n4. python -m vmbackup plan FLEET (30 days), one process per fleet "
         f"(goal at 1,000,000 VMs: < {GOAL_CLI_SECONDS} s and < {GOAL_CLI_RSS_GB} GB):"
     )
     sample = read_fleet()
@@ -293,7 +294,7 @@ def startup() -> None:
     wrong = wall_ms(["-m", "vmbackup", "plan", "fleet.csv", "--days", "x"])
     worst = max(helped, wrong)
     print(
-        f"\n4. Start-up, median of 7 runs: python -m vmbackup --help {helped:.0f} ms, an argument "
+        f"1. Start-up, median of 7 runs: python -m vmbackup --help {helped:.0f} ms, an argument "
         f"error {wrong:.0f} ms (python alone {bare:.0f} ms); goal < {GOAL_HELP_MS} ms: "
         f"{'met' if worst < GOAL_HELP_MS else 'NOT met'}"
     )

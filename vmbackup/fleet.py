@@ -210,14 +210,15 @@ def _bins(hours: npt.NDArray[np.float64], horizon: int) -> npt.NDArray[np.int64]
 def _lag_hours(
     profile_hours: npt.NDArray[np.float64], at_hours: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """The lag profile [h] at the hour of day of each time [h] since day 0's midnight.
+    """The lag profile [h] at the hour of day of each time [h] since day 0's midnight, shape
+    (vms, days) with times growing along each row.
 
     Reads a table of the profile laid out over every hour the times span, so no modulo per time.
     """
     hour = np.floor(at_hours)
     if hour.size == 0:
         return hour
-    first, last = int(hour.min()), int(hour.max())
+    first, last = int(hour[:, 0].min()), int(hour[:, -1].max())  # times grow day by day
     over_span = profile_hours[np.arange(first, last + 1) % 24]
     hour -= first
     lag: npt.NDArray[np.float64] = over_span[hour.astype(np.intp)]
@@ -285,6 +286,7 @@ class _Vaults:
         self.horizon = horizon = int(np.ceil((days * 24 + 24 + MAX_LAG_HOURS + 48) / BIN_HOURS)) + 1
         self.vaults = -(-plan.vms // vms_per_vault)
         self.vault = (np.arange(plan.vms) // vms_per_vault)[:, None] * (horizon + 1)
+        self.vault_after = self.vault + 1
         busy = transfer_hours > 0
         rate = np.divide(
             sent_gb * 1000, transfer_hours * 3600, out=np.zeros_like(sent_gb), where=busy
@@ -302,15 +304,22 @@ class _Vaults:
         transfer_start = start_hours + p["snapshot_hours"]  # the snapshot is taken
         transfer_start += _lag_hours(self.profile, transfer_start)  # the wait for the vault
 
-        # demand per 5-minute bin against each vault's ingest capacity
+        # transfers in flight per bin, over all vaults (before congestion slows them)
         first_bin = _bins(transfer_start, horizon)
         last_bin = _bins(transfer_start + self.transfer_hours, horizon)
-        bins_used = last_bin - first_bin + 1
+        if self.busy is None:
+            starts, stops = first_bin.ravel(), last_bin.ravel()
+        else:
+            starts, stops = first_bin[self.busy], last_bin[self.busy]
+        change = np.bincount(starts, minlength=horizon + 1)
+        change[1:] -= np.bincount(stops, minlength=horizon)  # each ends after its last bin
+        concurrency = np.cumsum(change)[:horizon]
+
+        # demand per 5-minute bin against each vault's ingest capacity
         begin_key = first_bin
-        begin_key += self.vault
+        begin_key += self.vault  # (vault, bin) as one index
         end_key = last_bin
-        end_key += self.vault
-        end_key += 1
+        end_key += self.vault_after  # the bin after the last
         if self.busy is None:
             keys_in, keys_out = begin_key.ravel(), end_key.ravel()
         else:
@@ -326,12 +335,11 @@ class _Vaults:
         # each job is slowed by the average overload of the bins its transfer would use
         mean_slowdown = cumulative[end_key]
         mean_slowdown -= cumulative[begin_key]
-        mean_slowdown /= bins_used
+        end_key -= begin_key  # the number of bins used
+        mean_slowdown /= end_key
         end_hours = mean_slowdown
         end_hours *= self.transfer_hours
         end_hours += transfer_start
-        flows = np.bincount(keys_in, minlength=size) - np.bincount(keys_out, minlength=size)
-        concurrency = np.cumsum(flows.reshape(vaults, horizon + 1).sum(axis=0))[:horizon]
         return start_hours, end_hours, concurrency.astype(np.float64)
 
 
