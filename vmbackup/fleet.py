@@ -562,6 +562,12 @@ def stagger_offsets(plan: FleetPlan, spread_minutes: float) -> npt.NDArray[np.fl
 
     """
     minutes = non_negative("spread_minutes", spread_minutes)
+    return _offsets_hours(_stagger_positions(plan), minutes)
+
+
+def _stagger_positions(plan: FleetPlan) -> npt.NDArray[np.float64]:
+    """Each VM's place among the VMs sharing its start time, largest first: 0 (first) to 1
+    (last); 0.5 for a VM alone at its time. The same for every spread."""
     size_rank = np.argsort(np.argsort(-plan.pi_size_gb, kind="stable"), kind="stable")
     groups = pl.DataFrame({"start": plan.start_hour, "rank": size_rank}).with_columns(
         slot=pl.col("rank").rank("ordinal").over("start").cast(pl.Int64) - 1,
@@ -569,7 +575,14 @@ def stagger_offsets(plan: FleetPlan, spread_minutes: float) -> npt.NDArray[np.fl
     )
     slot = groups["slot"].to_numpy()
     members = groups["members"].to_numpy()
-    position = np.where(members > 1, slot / np.maximum(members - 1, 1), 0.5)
+    position: npt.NDArray[np.float64] = np.where(
+        members > 1, slot / np.maximum(members - 1, 1), 0.5
+    )
+    return position
+
+
+def _offsets_hours(position: npt.NDArray[np.float64], minutes: float) -> npt.NDArray[np.float64]:
+    """Offsets [h] for places in [0, 1] spread over ``±minutes``, rounded to 5-minute steps."""
     offsets: npt.NDArray[np.float64] = np.round((position * 2 - 1) * minutes / 5) * 5 / 60
     return offsets
 
@@ -654,8 +667,9 @@ def propose_stagger(
     none = np.zeros(plan.vms)
     rows = [(0, *evaluate(none))]
     best, best_offsets = rows[0], none
+    position = _stagger_positions(plan)
     for spread in spreads_minutes:
-        offsets = stagger_offsets(plan, spread)
+        offsets = _offsets_hours(position, non_negative("spread_minutes", spread))
         row = (spread, *evaluate(offsets))
         rows.append(row)
         shorter = row[1] < best[1] - 1e-6
