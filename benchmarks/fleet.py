@@ -129,7 +129,7 @@ def median_ratio(slow_s: list[float], fast_s: list[float]) -> float:
 def loop_against_vectorised(lag: np.ndarray, prices: Any) -> None:
     """VM-days per second of the loop (1,000 VMs: one vault) and of the vectorised simulation on
     1,000 and 10,000 VMs, run in turn; the ratio of each round, and their median."""
-    days, rounds = 30, 5
+    days, rounds = 30, 9
     policies = read_policies()
     small, large = (
         fleet_plan(scaled_fleet(1000), policies),

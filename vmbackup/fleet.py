@@ -198,12 +198,26 @@ def _disk_hours(churn_gb: npt.NDArray[np.float32], fragmentation: float) -> npt.
     return hours
 
 
-def _bins(hours: npt.NDArray[np.float64], horizon: int) -> npt.NDArray[np.int64]:
-    """The 5-minute bin of each time [h], clipped to ``0 .. horizon - 1``."""
+def _bins(
+    hours: npt.NDArray[np.float64], horizon: int, *, low_hours: float | None = None
+) -> npt.NDArray[np.int64]:
+    """The 5-minute bin of each time [h], clipped to ``0 .. horizon - 1``; shape (vms, days).
+
+    ``low_hours``: a lower bound of the times, if the caller knows one; otherwise the rows are
+    taken to grow day by day (true of start times), so the first column holds the least.
+    Times known to be >= 0 skip the floor (truncation is the floor of a number >= 0), and times
+    known to fall inside the horizon skip the clip.
+    """
     scaled = hours / BIN_HOURS
-    np.floor(scaled, out=scaled)
+    if scaled.size == 0:
+        return scaled.astype(np.int64)
+    low = scaled[:, 0].min() if low_hours is None else low_hours / BIN_HOURS
+    high = scaled[:, -1].max() if low_hours is None else scaled.max()
+    if low < 0:
+        np.floor(scaled, out=scaled)
     bins = scaled.astype(np.int64)
-    np.clip(bins, 0, horizon - 1, out=bins)
+    if low < 0 or high >= horizon:
+        np.clip(bins, 0, horizon - 1, out=bins)
     return bins
 
 
@@ -213,15 +227,22 @@ def _lag_hours(
     """The lag profile [h] at the hour of day of each time [h] since day 0's midnight, shape
     (vms, days) with times growing along each row.
 
-    Reads a table of the profile laid out over every hour the times span, so no modulo per time.
+    Reads a table of the profile laid out over every hour the times span, so no modulo per time
+    (and for times >= 0 no floor: truncation is the floor of a number >= 0).
     """
-    hour = np.floor(at_hours)
-    if hour.size == 0:
-        return hour
-    first, last = int(hour[:, 0].min()), int(hour[:, -1].max())  # times grow day by day
+    if at_hours.size == 0:
+        return np.zeros_like(at_hours)
+    first = int(np.floor(at_hours[:, 0].min()))  # times grow day by day
+    last = int(np.floor(at_hours[:, -1].max()))
+    if first >= 0:
+        hour = at_hours.astype(np.intp)
+        first = 0
+    else:
+        floored = np.floor(at_hours)
+        floored -= first
+        hour = floored.astype(np.intp)
     over_span = profile_hours[np.arange(first, last + 1) % 24]
-    hour -= first
-    lag: npt.NDArray[np.float64] = over_span[hour.astype(np.intp)]
+    lag: npt.NDArray[np.float64] = np.take(over_span, hour)
     return lag
 
 
@@ -306,7 +327,11 @@ class _Vaults:
 
         # transfers in flight per bin, over all vaults (before congestion slows them)
         first_bin = _bins(transfer_start, horizon)
-        last_bin = _bins(transfer_start + self.transfer_hours, horizon)
+        last_bin = _bins(
+            transfer_start + self.transfer_hours,
+            horizon,
+            low_hours=float(transfer_start[:, 0].min()) if transfer_start.size else 0.0,
+        )
         if self.busy is None:
             starts, stops = first_bin.ravel(), last_bin.ravel()
         else:
@@ -333,8 +358,8 @@ class _Vaults:
             (np.zeros((vaults, 1)), np.cumsum(slowdown, axis=1)), axis=1
         ).ravel()
         # each job is slowed by the average overload of the bins its transfer would use
-        mean_slowdown = cumulative[end_key]
-        mean_slowdown -= cumulative[begin_key]
+        mean_slowdown = np.take(cumulative, end_key)
+        mean_slowdown -= np.take(cumulative, begin_key)
         end_key -= begin_key  # the number of bins used
         mean_slowdown /= end_key
         end_hours = mean_slowdown
