@@ -193,6 +193,32 @@ def test_sent_and_transfer_hours_follow_each_vms_disks() -> None:
     assert np.array_equal(with_bare.concurrency, RESULT.concurrency)
 
 
+@pytest.mark.parametrize("shift_hours", [-24.0, -23.5, 48.0, 200.0])
+def test_jobs_shifted_by_whole_days_or_off_the_horizon_keep_their_durations(
+    shift_hours: float,
+) -> None:
+    """A start moved before day 0 or past the simulated horizon keeps its lag (by hour of day)
+    and, with a vault that never fills, its duration; the transfers in flight move with it."""
+    free = {"lag_profile_hours": LAG, "days": 3, "vault_ingest_mb_s": 1e12}
+    base = simulate_fleet(PLAN, **free)
+    whole_days = shift_hours % 24 == 0
+    offsets = np.where(np.arange(PLAN.vms) % 2 == 0, shift_hours, 0.0)
+    shifted = simulate_fleet(PLAN, offsets_hours=offsets, **free)
+    moved = np.repeat(offsets != 0, 3)
+    durations = shifted.jobs["duration_hours"].to_numpy()
+    before = base.jobs["duration_hours"].to_numpy()
+    assert np.array_equal(durations[~moved], before[~moved])
+    if whole_days:
+        assert np.allclose(durations[moved], before[moved], atol=1e-5)
+    else:  # half an hour earlier: the lag of the snapshot's hour of day
+        assert not np.allclose(durations[moved], before[moved], atol=1e-5)
+    starts = shifted.jobs["start_hours"].to_numpy()
+    assert np.allclose(
+        starts - base.jobs["start_hours"].to_numpy(), np.where(moved, shift_hours, 0)
+    )
+    assert not np.array_equal(shifted.concurrency, base.concurrency)
+
+
 def test_a_plan_whose_disks_are_not_grouped_by_vm_is_refused() -> None:
     from vmbackup.fleet import FleetPlan
 
