@@ -18,6 +18,10 @@ one row per disk) in numpy, without a Python loop over VMs or days:
 
 Enhanced hourly policies send one vault point a day (Y2), timed at the last backup of their
 window; the model treats it as the VM's daily transfer job.
+
+Steps 1 and 2's transfers do not depend on start times, so :func:`propose_stagger` computes them
+once and reruns only the start times, lag and traffic jams for each candidate spread (the same
+code :func:`simulate_fleet` runs, so each candidate's numbers are the full simulation's).
 """
 
 from __future__ import annotations
