@@ -223,9 +223,9 @@ def cli_child(csv: str, round_robin: bool) -> int:
 
 def run_cli(csv: Path, vms: int, round_robin: bool) -> tuple[float, float, dict[str, float]]:
     """Wall time [s], peak RSS [GB] and stage times [s] of one CLI run in its own process."""
-    command = [sys.executable, __file__, "--cli-child", str(csv)]
+    command = [sys.executable, "-m", "vmbackup", "plan", str(csv)]
     if round_robin:
-        command.append("--round-robin")
+        command = [sys.executable, __file__, "--cli-child", str(csv), "--round-robin"]
     out_path, err_path = csv.with_suffix(".out"), csv.with_suffix(".err")
     with out_path.open("w") as out_file, err_path.open("w") as err_file:
         began = time.perf_counter()
