@@ -24,7 +24,13 @@ from vmbackup.data import (
     read_policies,
     read_prices,
 )
-from vmbackup.fleet import fleet_plan, propose_stagger, simulate_fleet, stagger_offsets
+from vmbackup.fleet import (
+    fleet_plan,
+    propose_stagger,
+    scale_fleet,
+    simulate_fleet,
+    stagger_offsets,
+)
 from vmbackup.inventory import estate_to_fleet
 from vmbackup.transfer import backup_jobs, extents_for
 
@@ -159,11 +165,11 @@ def test_propose_stagger_equals_a_full_simulation_per_spread(
 
 def test_sent_and_transfer_hours_follow_each_vms_disks() -> None:
     """Per VM-day: data sent is the sum of its disks' churn; the job's transfer is its slowest
-    disk's (VMs of 1 to 9 disks, and a VM without disks to back up)."""
-    from vmbackup.fleet import FleetPlan, _churn, _disk_hours, _transfer
+    disk's (VMs of 1 to 9 disks), however the VMs are split into blocks, and a VM without
+    disks to back up sends nothing."""
+    from vmbackup.fleet import FleetPlan, _churn, _disk_hours, _transfers
 
     churn = _churn(PLAN, 4, 2, 0.5)
-    transfer_hours, sent_gb = _transfer(PLAN, churn, 0.3)
     per_disk = pl.DataFrame(
         {"vm": np.repeat(PLAN.disk_vm, 4), "day": np.tile(np.arange(4), PLAN.disk_vm.size)}
     ).with_columns(
@@ -173,10 +179,13 @@ def test_sent_and_transfer_hours_follow_each_vms_disks() -> None:
     expected = per_disk.group_by("vm", "day").agg(pl.col("gb").sum(), pl.col("hours").max())
     expected = expected.sort("vm", "day")
     assert np.bincount(PLAN.disk_vm).max() >= 5
-    assert np.allclose(sent_gb.ravel(), expected["gb"].to_numpy(), rtol=1e-12)
-    assert np.array_equal(transfer_hours.ravel(), expected["hours"].to_numpy())
+    for blocks in ([(0, PLAN.vms)], [(0, 1), (1, 77), (77, 150), (150, PLAN.vms)]):
+        transfer_hours, sent_gb, _rate = _transfers(
+            PLAN, blocks, days=4, seed=2, churn_sigma=0.5, fragmentation=0.3
+        )
+        assert np.allclose(sent_gb.ravel(), expected["gb"].to_numpy(), rtol=1e-12)
+        assert np.array_equal(transfer_hours.ravel(), expected["hours"].to_numpy())
     # a VM whose disks are all temporary has nothing to send and never loads the vault
-    bare = FleetPlan(**{**PLAN.__dict__, "vm_names": (*PLAN.vm_names, "bare")})
     bare = FleetPlan(
         **{
             **PLAN.__dict__,
@@ -217,6 +226,21 @@ def test_jobs_shifted_by_whole_days_or_off_the_horizon_keep_their_durations(
         starts - base.jobs["start_hours"].to_numpy(), np.where(moved, shift_hours, 0)
     )
     assert not np.array_equal(shifted.concurrency, base.concurrency)
+
+
+def test_s13_identical_vms_alone_in_identical_vaults_finish_together() -> None:
+    """S13, X2: each vault's traffic jam is its own, so three identical VMs, each alone in a
+    vault, take equally long (every vault reads its own bins), and less than when they share
+    one vault."""
+    one = FLEET.filter(pl.col("vm_name") == FLEET["vm_name"][0])
+    plan = fleet_plan(scale_fleet(one, 3), POLICIES)
+    jammed = {"lag_profile_hours": LAG, "days": 2, "churn_sigma": 0.0, "vault_ingest_mb_s": 1.0}
+    alone = simulate_fleet(plan, vms_per_vault=1, **jammed).jobs
+    shared = simulate_fleet(plan, vms_per_vault=3, **jammed).jobs
+    for day in (0, 1):
+        hours = alone.filter(pl.col("day") == day)["duration_hours"].to_list()
+        assert hours == [hours[0]] * 3
+        assert shared.filter(pl.col("day") == day)["duration_hours"].min() > hours[0]
 
 
 def test_a_plan_whose_disks_are_not_grouped_by_vm_is_refused() -> None:

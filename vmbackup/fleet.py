@@ -60,6 +60,8 @@ BIN_HOURS = 5 / 60
 DEFAULT_VAULT_INGEST_MB_S = 700.0
 #: Azure's limit of VMs protected by one Recovery Services vault.
 DEFAULT_VMS_PER_VAULT = 1000
+#: VM-days simulated at a time (whole vaults): the working set stays in the CPU cache.
+BLOCK_VM_DAYS = 32_768
 
 
 @dataclass(frozen=True)
@@ -166,20 +168,32 @@ class FleetResult:
     vm_names: tuple[str, ...]
 
 
-def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[np.float32]:
-    """Daily churn per disk [GB], shape (disks, days): a log-normal factor of median-preserving
-    mean 1 times the disk's class share of its used data, capped at the used data.
+def _draw_churn(
+    rng: np.random.Generator,
+    used_gb: npt.NDArray[np.float64],
+    share: npt.NDArray[np.float64],
+    days: int,
+    sigma: float,
+) -> npt.NDArray[np.float32]:
+    """The next disks' daily churn [GB] from ``rng``, shape (disks, days): a log-normal factor
+    of median-preserving mean 1 times the disk's class share of its used data, capped at the
+    used data. Computed in place in one float32 array.
 
-    Computed in place in one (disks x days) float32 array.
+    Drawing the disks in consecutive groups gives the same numbers as drawing them at once.
     """
-    rng = np.random.default_rng(seed)
-    churn = rng.standard_normal(size=(plan.disk_vm.size, days), dtype=np.float32)
+    churn = rng.standard_normal(size=(used_gb.size, days), dtype=np.float32)
     churn *= np.float32(sigma)
     churn -= np.float32(0.5 * sigma**2)
     np.exp(churn, out=churn)  # the factor
-    churn *= (plan.disk_used_gb * plan.churn_share[plan.disk_vm]).astype(np.float32)[:, None]
-    np.minimum(churn, plan.disk_used_gb.astype(np.float32)[:, None], out=churn)
+    churn *= (used_gb * share).astype(np.float32)[:, None]
+    np.minimum(churn, used_gb.astype(np.float32)[:, None], out=churn)
     return churn
+
+
+def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[np.float32]:
+    """Daily churn per disk [GB] of the whole plan, shape (disks, days) (:func:`_draw_churn`)."""
+    rng = np.random.default_rng(seed)
+    return _draw_churn(rng, plan.disk_used_gb, plan.churn_share[plan.disk_vm], days, sigma)
 
 
 def _disk_hours(churn_gb: npt.NDArray[np.float32], fragmentation: float) -> npt.NDArray[np.float32]:
@@ -250,126 +264,179 @@ def _lag_hours(
     return lag
 
 
+def _blocks(vms: int, vms_per_vault: int, days: int) -> list[tuple[int, int]]:
+    """VM ranges ``[first, stop)`` of whole vaults, about :data:`BLOCK_VM_DAYS` VM-days each."""
+    step = max(1, BLOCK_VM_DAYS // (vms_per_vault * days)) * vms_per_vault
+    return [(first, min(first + step, vms)) for first in range(0, vms, step)]
+
+
 def _transfer(
-    plan: FleetPlan, churn: npt.NDArray[np.float32], fragmentation: float
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Each VM-day's unconstrained transfer time [h] (its slowest disk) and data sent [GB]
-    (the sum over its disks, in float64, disk by disk), both shape (vms, days), from the disks'
-    daily churn (:func:`_churn`): the part of a simulation that start times do not change.
+    disk_vm: npt.NDArray[np.int64],
+    churn: npt.NDArray[np.float32],
+    fragmentation: float,
+    transfer_hours: npt.NDArray[np.float64],
+    sent_gb: npt.NDArray[np.float64],
+) -> None:
+    """Fill each VM-day's unconstrained transfer time [h] (its slowest disk) and data sent [GB]
+    (the sum over its disks, in float64, disk by disk), shape (vms, days), from its disks'
+    daily churn; ``disk_vm`` numbers the VMs from 0, in order. A VM without disks gets zeros.
 
     Works through the disks by their *position* within their VM (at most 33: the OS disk and
     32 data disks), never looping over VMs or days. With the VMs sorted by disk count, the VMs
     that have a disk at position k are a prefix, so each step reads one row of churn per such
     VM and updates the running max and sum in place.
     """
-    vm = plan.disk_vm
-    if vm.size and (vm[1:] < vm[:-1]).any():
-        raise ValueError("plan.disk_vm must list each VM's disks together, in VM order")
-    days = churn.shape[1]
+    vm = disk_vm
     if vm.size == 0:
-        return np.zeros((plan.vms, days)), np.zeros((plan.vms, days))
+        transfer_hours[:] = sent_gb[:] = 0.0
+        return
     first = np.flatnonzero(np.r_[True, vm[1:] != vm[:-1]])  # each VM's first disk
     counts = np.diff(np.r_[first, vm.size])
     order = np.argsort(-counts, kind="stable")  # VMs with the most disks first
     position_0, fewer_first = first[order], -counts[order]
     rows = churn[position_0]
-    sent_gb = rows.astype(np.float64)
+    sent = rows.astype(np.float64)
     hours = _disk_hours(rows, fragmentation)
     for position in range(1, int(counts.max())):
         having = int(np.searchsorted(fewer_first, -position))  # VMs with > position disks
         rows = churn[position_0[:having] + position]
-        sent_gb[:having] += rows
+        sent[:having] += rows
         np.maximum(hours[:having], _disk_hours(rows, fragmentation), out=hours[:having])
-    transfer_hours = np.zeros((plan.vms, days))
+    if first.size < transfer_hours.shape[0]:
+        transfer_hours[:] = sent_gb[:] = 0.0
     transfer_hours[vm[position_0]] = hours
-    sent = np.zeros((plan.vms, days))
-    sent[vm[position_0]] = sent_gb
-    return transfer_hours, sent
+    sent_gb[vm[position_0]] = sent
+
+
+def _transfers(
+    plan: FleetPlan,
+    blocks: list[tuple[int, int]],
+    *,
+    days: int,
+    seed: int,
+    churn_sigma: float,
+    fragmentation: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each VM-day's unconstrained transfer time [h], data sent [GB] and rate while sending
+    [MB/s] (0 without a transfer), shape (vms, days): the part of a simulation that start times
+    do not change. Churn is drawn block by block (the same numbers as :func:`_churn`) and turned
+    into transfers while it is in the CPU cache.
+    """
+    vm = plan.disk_vm
+    if vm.size and (vm[1:] < vm[:-1]).any():
+        raise ValueError("plan.disk_vm must list each VM's disks together, in VM order")
+    rng = np.random.default_rng(seed)
+    share = plan.churn_share[vm]
+    transfer_hours, sent_gb = np.empty((plan.vms, days)), np.empty((plan.vms, days))
+    rate_mb_s = np.zeros((plan.vms, days))
+    bounds = np.searchsorted(vm, [first for first, _ in blocks] + [plan.vms]).tolist()
+    for (first, stop), begin, end in zip(blocks, bounds[:-1], bounds[1:], strict=True):
+        churn = _draw_churn(rng, plan.disk_used_gb[begin:end], share[begin:end], days, churn_sigma)
+        hours, sent = transfer_hours[first:stop], sent_gb[first:stop]
+        _transfer(vm[begin:end] - first, churn, fragmentation, hours, sent)
+        np.divide(sent * 1000, hours * 3600, out=rate_mb_s[first:stop], where=hours > 0)
+    return transfer_hours, sent_gb, rate_mb_s
 
 
 class _Vaults:
     """The traffic-jam model (S13) for fixed transfers: :meth:`run` places them at the start
-    times a set of offsets gives. What offsets do not change (rates, vault of each VM, the
-    horizon) is computed once, so :func:`propose_stagger` can try many offsets cheaply.
+    times a set of offsets gives, a block of whole vaults at a time. What offsets do not change
+    (rates, vault of each VM, the horizon) is computed once, so :func:`propose_stagger` can try
+    many offsets cheaply.
     """
 
     def __init__(
         self,
         plan: FleetPlan,
+        blocks: list[tuple[int, int]],
         transfer_hours: npt.NDArray[np.float64],
-        sent_gb: npt.NDArray[np.float64],
+        rate_mb_s: npt.NDArray[np.float64],
         *,
         lag_profile_hours: npt.NDArray[np.float64],
         vault_ingest_mb_s: float,
         vms_per_vault: int,
     ) -> None:
-        self.plan = plan
+        self.plan, self.blocks = plan, blocks
         self.transfer_hours = transfer_hours
         self.profile = lag_profile_hours
         self.capacity = vault_ingest_mb_s
         self.days = days = transfer_hours.shape[1]
         self.horizon = horizon = int(np.ceil((days * 24 + 24 + MAX_LAG_HOURS + 48) / BIN_HOURS)) + 1
-        self.vaults = -(-plan.vms // vms_per_vault)
-        self.vault = (np.arange(plan.vms) // vms_per_vault)[:, None] * (horizon + 1)
-        self.vault_after = self.vault + 1
-        busy = transfer_hours > 0
-        rate = np.divide(
-            sent_gb * 1000, transfer_hours * 3600, out=np.zeros_like(sent_gb), where=busy
-        )
-        self.busy = None if busy.all() else busy  # None: the usual case, skip the masked copies
-        self.weights = rate.ravel() if self.busy is None else rate[busy]
+        self.rate = rate_mb_s
+        # each VM's vault within its block, as the first index of its (vault, bin) row
+        vault = np.arange(plan.vms) // vms_per_vault
+        self.vault = [
+            ((vault[first:stop] - vault[first]) * (horizon + 1))[:, None] for first, stop in blocks
+        ]
+        self.vaults = [int(vault[stop - 1] - vault[first]) + 1 for first, stop in blocks]
 
     def run(
-        self, offsets_hours: npt.NDArray[np.float64]
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Start and end of every job [h], shape (vms, days), and transfers in flight per bin."""
-        p, plan, horizon, vaults = TRANSFER_DEFAULTS, self.plan, self.horizon, self.vaults
-        day_index = np.arange(self.days)
-        start_hours = (plan.start_hour + offsets_hours)[:, None] + 24.0 * day_index[None, :]
-        transfer_start = start_hours + p["snapshot_hours"]  # the snapshot is taken
-        transfer_start += _lag_hours(self.profile, transfer_start)  # the wait for the vault
+        self,
+        offsets_hours: npt.NDArray[np.float64],
+        each: Callable[[slice, npt.NDArray[np.float64], npt.NDArray[np.float64]], None],
+    ) -> npt.NDArray[np.float64]:
+        """Call ``each(rows, start_hours, end_hours)`` with the start and end [h] of every job
+        of each block of VMs, shape (VMs in rows, days); return the transfers in flight per
+        5-minute bin over the horizon (each counted over its transfer interval before congestion
+        slows it)."""
+        p, horizon = TRANSFER_DEFAULTS, self.horizon
+        day_hours = 24.0 * np.arange(self.days)[None, :]
+        change = np.zeros(horizon + 1, dtype=np.int64)  # transfers starting less ending, per bin
+        for (first, stop), vault, vaults in zip(self.blocks, self.vault, self.vaults, strict=True):
+            rows = slice(first, stop)
+            transfer_hours = self.transfer_hours[rows]
+            start_hours = (self.plan.start_hour[rows] + offsets_hours[rows])[:, None] + day_hours
+            transfer_start = start_hours + p["snapshot_hours"]  # the snapshot is taken
+            transfer_start += _lag_hours(self.profile, transfer_start)  # the wait for the vault
 
-        # transfers in flight per bin, over all vaults (before congestion slows them)
-        first_bin = _bins(transfer_start, horizon)
-        last_bin = _bins(
-            transfer_start + self.transfer_hours,
-            horizon,
-            low_hours=float(transfer_start[:, 0].min()) if transfer_start.size else 0.0,
-        )
-        if self.busy is None:
-            starts, stops = first_bin.ravel(), last_bin.ravel()
-        else:
-            starts, stops = first_bin[self.busy], last_bin[self.busy]
-        change = np.bincount(starts, minlength=horizon + 1)
-        change[1:] -= np.bincount(stops, minlength=horizon)  # each ends after its last bin
-        concurrency = np.cumsum(change)[:horizon]
+            first_bin = _bins(transfer_start, horizon)
+            last_bin = _bins(
+                transfer_start + transfer_hours,
+                horizon,
+                low_hours=float(transfer_start[:, 0].min()),
+            )
+            busy = transfer_hours > 0
+            if busy.all():  # the usual case: skip the masked copies
+                starts, stops, weights = (
+                    first_bin.ravel(),
+                    last_bin.ravel(),
+                    self.rate[rows].ravel(),
+                )
+            else:
+                starts, stops, weights = first_bin[busy], last_bin[busy], self.rate[rows][busy]
+            change += np.bincount(starts, minlength=horizon + 1)
+            change[1:] -= np.bincount(stops, minlength=horizon)  # each ends after its last bin
 
-        # demand per 5-minute bin against each vault's ingest capacity
-        begin_key = first_bin
-        begin_key += self.vault  # (vault, bin) as one index
-        end_key = last_bin
-        end_key += self.vault_after  # the bin after the last
-        if self.busy is None:
-            keys_in, keys_out = begin_key.ravel(), end_key.ravel()
-        else:
-            keys_in, keys_out = begin_key[self.busy], end_key[self.busy]
-        size = vaults * (horizon + 1)
-        demand = np.bincount(keys_in, self.weights, size)
-        demand -= np.bincount(keys_out, self.weights, size)
-        load = np.cumsum(demand.reshape(vaults, horizon + 1), axis=1)
-        slowdown = np.maximum(1.0, load / self.capacity)
-        cumulative = np.concatenate(
-            (np.zeros((vaults, 1)), np.cumsum(slowdown, axis=1)), axis=1
-        ).ravel()
-        # each job is slowed by the average overload of the bins its transfer would use
-        mean_slowdown = np.take(cumulative, end_key)
-        mean_slowdown -= np.take(cumulative, begin_key)
-        end_key -= begin_key  # the number of bins used
-        mean_slowdown /= end_key
-        end_hours = mean_slowdown
-        end_hours *= self.transfer_hours
-        end_hours += transfer_start
-        return start_hours, end_hours, concurrency.astype(np.float64)
+            # demand per 5-minute bin against each vault's ingest capacity
+            begin_key = first_bin
+            begin_key += vault  # (vault, bin) as one index
+            end_key = last_bin
+            end_key += vault
+            end_key += 1  # the bin after the last
+            if busy.all():
+                keys_in, keys_out = begin_key.ravel(), end_key.ravel()
+            else:
+                keys_in, keys_out = begin_key[busy], end_key[busy]
+            size = vaults * (horizon + 1)
+            demand = np.bincount(keys_in, weights, size)
+            demand -= np.bincount(keys_out, weights, size)
+            load = np.cumsum(demand.reshape(vaults, horizon + 1), axis=1)
+            slowdown = np.maximum(1.0, load / self.capacity)
+            # per vault: slowdown summed over the bins before each bin (0 .. horizon), laid out
+            # like the keys, one row of horizon + 1 per vault
+            by_vault = np.zeros((vaults, horizon + 1))
+            np.cumsum(slowdown[:, :horizon], axis=1, out=by_vault[:, 1:])
+            cumulative = by_vault.ravel()
+            # each job is slowed by the average overload of the bins its transfer would use
+            mean_slowdown = np.take(cumulative, end_key)
+            mean_slowdown -= np.take(cumulative, begin_key)
+            end_key -= begin_key  # the number of bins used
+            mean_slowdown /= end_key
+            end_hours = mean_slowdown
+            end_hours *= transfer_hours
+            end_hours += transfer_start
+            each(rows, start_hours, end_hours)
+        return np.cumsum(change)[:horizon].astype(np.float64)
 
 
 def _job_hours(
@@ -377,6 +444,40 @@ def _job_hours(
 ) -> npt.NDArray[np.float32]:
     """Each job's duration [h] as reported (float32)."""
     return (end_hours - start_hours).astype(np.float32)
+
+
+def _simulation(
+    plan: FleetPlan,
+    *,
+    days: int,
+    seed: int,
+    churn_sigma: float,
+    fragmentation: float,
+    lag_profile_hours: npt.NDArray[np.float64],
+    vault_ingest_mb_s: float,
+    vms_per_vault: int,
+) -> tuple[_Vaults, npt.NDArray[np.float64]]:
+    """The transfers of every VM-day (drawn once) and the vaults that place them for any start
+    times; also each VM-day's data sent [GB], shape (vms, days)."""
+    blocks = _blocks(plan.vms, vms_per_vault, days)
+    transfer_hours, sent_gb, rate_mb_s = _transfers(
+        plan,
+        blocks,
+        days=days,
+        seed=seed,
+        churn_sigma=non_negative("churn_sigma", churn_sigma),
+        fragmentation=fragmentation,
+    )
+    vaults = _Vaults(
+        plan,
+        blocks,
+        transfer_hours,
+        rate_mb_s,
+        lag_profile_hours=lag_profile_hours,
+        vault_ingest_mb_s=vault_ingest_mb_s,
+        vms_per_vault=vms_per_vault,
+    )
+    return vaults, sent_gb
 
 
 def _checked(
@@ -447,8 +548,8 @@ def simulate_fleet(
     prices, redundancy
         For the monthly bill; without prices the bill columns are omitted.
     progress
-        Called as ``progress(stage, 4, label)`` as the stages (churn, transfer, congestion,
-        rollups) begin and ``progress(4, 4, "done")`` at the end.
+        Called as ``progress(stage, 3, label)`` as the stages (churn and transfer, congestion,
+        rollups) begin and ``progress(3, 3, "done")`` at the end.
     """
     profile, capacity = _checked(
         days=days,
@@ -461,41 +562,47 @@ def simulate_fleet(
 
     def report(label: str, stage: int) -> None:
         if progress is not None:
-            progress(stage, 4, label)
+            progress(stage, 3, label)
 
-    report("churn", 0)
-    churn = _churn(plan, days, seed, non_negative("churn_sigma", churn_sigma))
-    report("transfer", 1)
-    transfer_hours, sent_gb = _transfer(plan, churn, fragmentation)
-    del churn
-    vaults = _Vaults(
+    report("churn and transfer", 0)
+    vaults, sent_gb = _simulation(
         plan,
-        transfer_hours,
-        sent_gb,
+        days=days,
+        seed=seed,
+        churn_sigma=churn_sigma,
+        fragmentation=fragmentation,
         lag_profile_hours=profile,
         vault_ingest_mb_s=capacity,
         vms_per_vault=vms_per_vault,
     )
-    report("congestion", 2)
-    start_hours, end_hours, concurrency = vaults.run(offsets)
-    del vaults, transfer_hours
+    report("congestion", 1)
+    start32 = np.empty((plan.vms, days), dtype=np.float32)
+    end32, duration32 = np.empty_like(start32), np.empty_like(start32)
 
-    report("rollups", 3)
+    def keep(
+        rows: slice, start_hours: npt.NDArray[np.float64], end: npt.NDArray[np.float64]
+    ) -> None:
+        start32[rows], end32[rows] = start_hours, end
+        duration32[rows] = _job_hours(start_hours, end)
+
+    concurrency = vaults.run(offsets, keep)
+    del vaults
+
+    report("rollups", 2)
     day_index = np.arange(days)
-    duration32, sent32 = _job_hours(start_hours, end_hours), sent_gb.astype(np.float32)
+    sent32 = sent_gb.astype(np.float32)
     vm_index = np.repeat(np.arange(plan.vms, dtype=np.uint32), days)
     jobs = pl.DataFrame(
         {
             "vm": vm_index,
             "day": np.tile(day_index.astype(np.uint16), plan.vms),
-            "start_hours": start_hours.ravel().astype(np.float32),
-            "end_hours": end_hours.ravel().astype(np.float32),
+            "start_hours": start32.ravel(),
+            "end_hours": end32.ravel(),
             "duration_hours": duration32.ravel(),
             "sent_gb": sent32.ravel(),
             "met_window": (duration32 <= WINDOW_HOURS).ravel(),
         }
     )
-    del start_hours, end_hours
     day_bins = round(24 / BIN_HOURS)
     peak = concurrency[: days * day_bins].reshape(days, day_bins).max(axis=1)
     daily = pl.DataFrame(
@@ -509,7 +616,7 @@ def simulate_fleet(
         }
     )
     monthly = _monthly_bill(plan, sent_gb, start, days, prices, redundancy)
-    report("done", 4)
+    report("done", 3)
     return FleetResult(
         jobs=jobs,
         daily=daily,
@@ -672,26 +779,30 @@ def propose_stagger(
         vms_per_vault=vms_per_vault,
         fragmentation=fragmentation,
     )
-    churn = _churn(plan, days, seed, non_negative("churn_sigma", churn_sigma))
-    transfer_hours, sent_gb = _transfer(plan, churn, fragmentation)
-    del churn
-    vaults = _Vaults(
+    vaults, _sent_gb = _simulation(
         plan,
-        transfer_hours,
-        sent_gb,
+        days=days,
+        seed=seed,
+        churn_sigma=churn_sigma,
+        fragmentation=fragmentation,
         lag_profile_hours=profile,
         vault_ingest_mb_s=capacity,
         vms_per_vault=vms_per_vault,
     )
 
     def evaluate(offsets: npt.NDArray[np.float64]) -> tuple[float, int, float]:
-        start_hours, end_hours, concurrency = vaults.run(offsets)
-        duration = _job_hours(start_hours, end_hours)
-        return (
-            float(duration.max()),
-            int((duration > WINDOW_HOURS).sum()),
-            float(concurrency.max()),
-        )
+        worst_hours, over_window = -np.inf, 0
+
+        def tally(
+            _rows: slice, start: npt.NDArray[np.float64], end: npt.NDArray[np.float64]
+        ) -> None:
+            nonlocal worst_hours, over_window
+            duration = _job_hours(start, end)
+            worst_hours = max(worst_hours, float(duration.max()))
+            over_window += int((duration > WINDOW_HOURS).sum())
+
+        concurrency = vaults.run(offsets, tally)
+        return worst_hours, over_window, float(concurrency.max())
 
     none = np.zeros(plan.vms)
     rows = [(0, *evaluate(none))]
