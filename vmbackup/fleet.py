@@ -19,9 +19,12 @@ one row per disk) in numpy, without a Python loop over VMs or days:
 Enhanced hourly policies send one vault point a day (Y2), timed at the last backup of their
 window; the model treats it as the VM's daily transfer job.
 
-Steps 1 and 2's transfers do not depend on start times, so :func:`propose_stagger` computes them
-once and reruns only the start times, lag and traffic jams for each candidate spread (the same
-code :func:`simulate_fleet` runs, so each candidate's numbers are the full simulation's).
+Steps 1 to 3 run a block of whole vaults at a time (about :data:`BLOCK_VM_DAYS` VM-days), so the
+working arrays stay in the CPU cache; churn is drawn block after block from one generator, the
+same numbers as one draw. Steps 1 and 2's transfers do not depend on start times, so
+:func:`propose_stagger` computes them once and reruns only the start times, lag and traffic jams
+for each candidate spread (the same code :func:`simulate_fleet` runs, so each candidate's
+numbers are the full simulation's).
 """
 
 from __future__ import annotations
@@ -396,7 +399,8 @@ class _Vaults:
                 low_hours=float(transfer_start[:, 0].min()),
             )
             busy = transfer_hours > 0
-            if busy.all():  # the usual case: skip the masked copies
+            all_busy = bool(busy.all())  # the usual case: skip the masked copies
+            if all_busy:
                 starts, stops, weights = (
                     first_bin.ravel(),
                     last_bin.ravel(),
@@ -413,7 +417,7 @@ class _Vaults:
             end_key = last_bin
             end_key += vault
             end_key += 1  # the bin after the last
-            if busy.all():
+            if all_busy:
                 keys_in, keys_out = begin_key.ravel(), end_key.ravel()
             else:
                 keys_in, keys_out = begin_key[busy], end_key[busy]
