@@ -24,7 +24,13 @@ from vmbackup.data import (
     read_policies,
     read_prices,
 )
-from vmbackup.fleet import fleet_plan, propose_stagger, simulate_fleet
+from vmbackup.fleet import (
+    fleet_plan,
+    propose_stagger,
+    scale_fleet,
+    simulate_fleet,
+    stagger_offsets,
+)
 from vmbackup.inventory import estate_to_fleet
 from vmbackup.transfer import backup_jobs, extents_for
 
@@ -122,6 +128,127 @@ def test_s13_staggering_spreads_the_peak_and_shortens_the_worst_job_on_the_sampl
     assert chosen["worst_hours"] < baseline["worst_hours"]
     assert chosen["peak_transfers"] < baseline["peak_transfers"]
     assert np.abs(offsets).max() <= chosen["spread_minutes"] / 60 + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("names", "settings_"),
+    [
+        (None, {}),
+        (40, {"days": 5, "seed": 7, "vault_ingest_mb_s": 150.0, "vms_per_vault": 9}),
+        (25, {"days": 3, "fragmentation": 0.9, "churn_sigma": 1.2, "spreads_minutes": (5, 240)}),
+    ],
+)
+def test_propose_stagger_equals_a_full_simulation_per_spread(
+    names: int | None, settings_: dict[str, Any]
+) -> None:
+    """S13: each candidate's worst job, jobs over the window and peak in flight are exactly
+    what simulate_fleet gives with that spread's offsets (churn and transfer computed once)."""
+    fleet = FLEET
+    if names is not None:
+        keep = FLEET["vm_name"].unique(maintain_order=True).to_list()[::3][:names]
+        fleet = FLEET.filter(pl.col("vm_name").is_in(keep))
+    plan = fleet_plan(fleet, POLICIES)
+    offsets, comparison = propose_stagger(plan, lag_profile_hours=LAG, **settings_)
+    simulate = {"days": 7} | {k: v for k, v in settings_.items() if k != "spreads_minutes"}
+    spreads = (0, *settings_.get("spreads_minutes", (15, 30, 45, 60, 90, 120)))
+    for row, spread in zip(comparison.iter_rows(named=True), spreads, strict=True):
+        candidate = stagger_offsets(plan, spread) if spread else np.zeros(plan.vms)
+        full = simulate_fleet(plan, lag_profile_hours=LAG, offsets_hours=candidate, **simulate)
+        assert row["spread_minutes"] == spread
+        assert row["worst_hours"] == float(full.jobs["duration_hours"].max())  # type: ignore[arg-type]
+        assert row["over_window"] == int(full.daily["over_window"].sum())
+        assert row["peak_transfers"] == float(full.concurrency.max())
+        if row["chosen"]:
+            assert np.array_equal(offsets, candidate)
+    assert comparison["chosen"].sum() == 1
+
+
+def test_sent_and_transfer_hours_follow_each_vms_disks() -> None:
+    """Per VM-day: data sent is the sum of its disks' churn; the job's transfer is its slowest
+    disk's (VMs of 1 to 9 disks), however the VMs are split into blocks, and a VM without
+    disks to back up sends nothing."""
+    from vmbackup.fleet import FleetPlan, _churn, _disk_hours, _transfers
+
+    churn = _churn(PLAN, 4, 2, 0.5)
+    per_disk = pl.DataFrame(
+        {"vm": np.repeat(PLAN.disk_vm, 4), "day": np.tile(np.arange(4), PLAN.disk_vm.size)}
+    ).with_columns(
+        gb=pl.Series(churn.ravel().astype(np.float64)),
+        hours=pl.Series(_disk_hours(churn, 0.3).ravel()),
+    )
+    expected = per_disk.group_by("vm", "day").agg(pl.col("gb").sum(), pl.col("hours").max())
+    expected = expected.sort("vm", "day")
+    assert np.bincount(PLAN.disk_vm).max() >= 5
+    for blocks in ([(0, PLAN.vms)], [(0, 1), (1, 77), (77, 150), (150, PLAN.vms)]):
+        transfer_hours, sent_gb, _rate = _transfers(
+            PLAN, blocks, days=4, seed=2, churn_sigma=0.5, fragmentation=0.3
+        )
+        assert np.allclose(sent_gb.ravel(), expected["gb"].to_numpy(), rtol=1e-12)
+        assert np.array_equal(transfer_hours.ravel(), expected["hours"].to_numpy())
+    # a VM whose disks are all temporary has nothing to send and never loads the vault
+    bare = FleetPlan(
+        **{
+            **PLAN.__dict__,
+            "vm_names": (*PLAN.vm_names, "bare"),
+            "start_hour": np.r_[PLAN.start_hour, 1.0],
+            "churn_share": np.r_[PLAN.churn_share, 0.01],
+            "policy_index": np.r_[PLAN.policy_index, 0],
+            "pi_size_gb": np.r_[PLAN.pi_size_gb, 0.0],
+        }
+    )
+    with_bare = simulate_fleet(bare, lag_profile_hours=LAG, days=14, prices=PRICES)
+    assert with_bare.jobs.filter(pl.col("vm") == PLAN.vms)["sent_gb"].to_list() == [0.0] * 14
+    assert with_bare.jobs.filter(pl.col("vm") < PLAN.vms).equals(RESULT.jobs)
+    assert np.array_equal(with_bare.concurrency, RESULT.concurrency)
+
+
+@pytest.mark.parametrize("shift_hours", [-24.0, -23.5, 48.0, 200.0])
+def test_jobs_shifted_by_whole_days_or_off_the_horizon_keep_their_durations(
+    shift_hours: float,
+) -> None:
+    """A start moved before day 0 or past the simulated horizon keeps its lag (by hour of day)
+    and, with a vault that never fills, its duration; the transfers in flight move with it."""
+    free = {"lag_profile_hours": LAG, "days": 3, "vault_ingest_mb_s": 1e12}
+    base = simulate_fleet(PLAN, **free)
+    whole_days = shift_hours % 24 == 0
+    offsets = np.where(np.arange(PLAN.vms) % 2 == 0, shift_hours, 0.0)
+    shifted = simulate_fleet(PLAN, offsets_hours=offsets, **free)
+    moved = np.repeat(offsets != 0, 3)
+    durations = shifted.jobs["duration_hours"].to_numpy()
+    before = base.jobs["duration_hours"].to_numpy()
+    assert np.array_equal(durations[~moved], before[~moved])
+    if whole_days:
+        assert np.allclose(durations[moved], before[moved], atol=1e-5)
+    else:  # half an hour earlier: the lag of the snapshot's hour of day
+        assert not np.allclose(durations[moved], before[moved], atol=1e-5)
+    starts = shifted.jobs["start_hours"].to_numpy()
+    assert np.allclose(
+        starts - base.jobs["start_hours"].to_numpy(), np.where(moved, shift_hours, 0)
+    )
+    assert not np.array_equal(shifted.concurrency, base.concurrency)
+
+
+def test_s13_identical_vms_alone_in_identical_vaults_finish_together() -> None:
+    """S13, X2: each vault's traffic jam is its own, so three identical VMs, each alone in a
+    vault, take equally long (every vault reads its own bins), and less than when they share
+    one vault."""
+    one = FLEET.filter(pl.col("vm_name") == FLEET["vm_name"][0])
+    plan = fleet_plan(scale_fleet(one, 3), POLICIES)
+    jammed = {"lag_profile_hours": LAG, "days": 2, "churn_sigma": 0.0, "vault_ingest_mb_s": 1.0}
+    alone = simulate_fleet(plan, vms_per_vault=1, **jammed).jobs
+    shared = simulate_fleet(plan, vms_per_vault=3, **jammed).jobs
+    for day in (0, 1):
+        hours = alone.filter(pl.col("day") == day)["duration_hours"].to_list()
+        assert hours == [hours[0]] * 3
+        assert shared.filter(pl.col("day") == day)["duration_hours"].min() > hours[0]
+
+
+def test_a_plan_whose_disks_are_not_grouped_by_vm_is_refused() -> None:
+    from vmbackup.fleet import FleetPlan
+
+    shuffled = FleetPlan(**{**PLAN.__dict__, "disk_vm": PLAN.disk_vm[::-1].copy()})
+    with pytest.raises(ValueError, match="plan.disk_vm must list each VM's disks together"):
+        simulate_fleet(shuffled, lag_profile_hours=LAG, days=2)
 
 
 @settings(max_examples=8, deadline=None)
@@ -329,3 +456,28 @@ def test_python_dash_m_runs(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "Fleet: 200 VMs" in run.stdout
+
+
+def test_the_cli_imports_no_model_until_a_command_runs() -> None:
+    """``--help`` and argument errors answer without importing polars, numpy or the models."""
+    import subprocess
+    import sys
+
+    heavy = "('polars', 'numpy', 'vmbackup.fleet', 'vmbackup.data')"
+    probe = (
+        "import sys, contextlib, io\n"
+        "import vmbackup, vmbackup.cli\n"
+        "for argv in (['--help'], ['plan'], ['plan', 'f.csv', '--days', 'x']):\n"
+        "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()),"
+        " contextlib.redirect_stderr(io.StringIO()):\n"
+        "        vmbackup.cli.main(argv)\n"
+        f"print([m for m in {heavy} if m in sys.modules])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]", run.stdout
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "vmbackup", "--help"], capture_output=True, check=False
+        ).returncode
+        == 0
+    )

@@ -3,31 +3,22 @@
 Prints a plan for a fleet: the monthly cost, jobs over the 24 h window, premium-space
 violations before the first backup (S21), a restore estimate, and a staggering proposal (S13).
 FLEET is a CSV in the sample-fleet schema, or ``az vm list -d`` JSON (with ``--disks``).
+
+Only the standard library is imported here: polars, numpy and the models load when a command
+runs, so ``--help`` and argument errors answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-import polars as pl
-
-from vmbackup.capacity import premium_space_check
-from vmbackup.data import (
-    read_azure_estate,
-    read_fleet,
-    read_lag_profile,
-    read_policies,
-    read_policy,
-    read_prices,
-)
-from vmbackup.fleet import fleet_plan, propose_stagger, simulate_fleet
-from vmbackup.restore import restore_plan, simulate_restore
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class Progress:
@@ -49,6 +40,8 @@ class Progress:
 
 
 def _load_fleet(args: argparse.Namespace) -> pl.DataFrame:
+    from vmbackup.data import read_azure_estate, read_fleet
+
     path = Path(args.fleet)
     if path.suffix.lower() == ".json":
         return read_azure_estate(path, args.disks, used_fraction=args.used_fraction)
@@ -59,6 +52,15 @@ def _load_fleet(args: argparse.Namespace) -> pl.DataFrame:
 
 def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run the ``plan`` command; return the exit code."""
+    import math
+
+    import polars as pl
+
+    from vmbackup.capacity import premium_space_check
+    from vmbackup.data import read_lag_profile, read_policies, read_policy, read_prices
+    from vmbackup.fleet import fleet_plan, propose_stagger, simulate_fleet
+    from vmbackup.restore import restore_plan, simulate_restore
+
     progress = Progress(err)
     steps = 6
     progress(0, steps, "reading inputs")
@@ -162,7 +164,7 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run the ``lint`` command: 0 when every policy is clean, 1 with findings."""
-    from vmbackup.data import read_estate_disks, read_policy_file
+    from vmbackup.data import read_estate_disks, read_lag_profile, read_policy_file, read_prices
     from vmbackup.lint import enhanced_whatif, lint_estate, lint_policy
 
     if bool(args.estate) != bool(args.disks):
@@ -343,7 +345,6 @@ def _check_output(path: str | None) -> None:
     if path is None:
         return
     import os
-    from pathlib import Path
 
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")

@@ -18,6 +18,13 @@ one row per disk) in numpy, without a Python loop over VMs or days:
 
 Enhanced hourly policies send one vault point a day (Y2), timed at the last backup of their
 window; the model treats it as the VM's daily transfer job.
+
+Steps 1 to 3 run a block of whole vaults at a time (about :data:`BLOCK_VM_DAYS` VM-days), so the
+working arrays stay in the CPU cache; churn is drawn block after block from one generator, the
+same numbers as one draw. Steps 1 and 2's transfers do not depend on start times, so
+:func:`propose_stagger` computes them once and reruns only the start times, lag and traffic jams
+for each candidate spread (the same code :func:`simulate_fleet` runs, so each candidate's
+numbers are the full simulation's).
 """
 
 from __future__ import annotations
@@ -26,7 +33,6 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +63,8 @@ BIN_HOURS = 5 / 60
 DEFAULT_VAULT_INGEST_MB_S = 700.0
 #: Azure's limit of VMs protected by one Recovery Services vault.
 DEFAULT_VMS_PER_VAULT = 1000
+#: VM-days simulated at a time (whole vaults): the working set stays in the CPU cache.
+BLOCK_VM_DAYS = 32_768
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class FleetPlan:
     """A fleet in array form, ready to simulate (built by :func:`fleet_plan`).
 
     Per VM (length V): names, schedule hour, churn share, policy index, PI size, crash flag.
-    Per disk (length D, grouped by VM): VM index, used and allocated GB.
+    Per disk (length D, grouped by VM, VMs in order): VM index, used and allocated GB.
     """
 
     vm_names: tuple[str, ...]
@@ -100,9 +108,14 @@ def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan
             f"known policies: {sorted(policies)}"
         )
     disks = fleet.filter(pl.col("disk_role") != "temp")
-    vms = disks.group_by("vm_name", maintain_order=True).agg(
-        pl.col("schedule_hour", "churn_class", "policy").first(),
-        pi_size_gb=pl.col("used_gb").sum(),
+    vms = (
+        disks.with_row_index("disk")
+        .group_by("vm_name", maintain_order=True)
+        .agg(
+            pl.col("schedule_hour", "churn_class", "policy").first(),
+            pi_size_gb=pl.col("used_gb").sum(),
+            disks=pl.col("disk"),  # each VM's disk rows, in file order
+        )
     )
     names = list(policies)
     policy_index = (
@@ -113,9 +126,8 @@ def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan
     last_backup = np.array([policies[n].backup_hours()[-1] - policies[n].run_hour for n in names])
     start = (vms["schedule_hour"].to_numpy() + last_backup[policy_index]) % 24
     share = vms["churn_class"].replace_strict(CHURN_CLASS_FRACTION, return_dtype=pl.Float64)
-    order = disks.join(
-        vms.select("vm_name").with_row_index("vm"), on="vm_name", how="left", maintain_order="left"
-    ).sort("vm", maintain_order=True)
+    by_vm = vms["disks"].explode().to_numpy()  # disk rows grouped by VM
+    disk_vm = np.repeat(np.arange(vms.height, dtype=np.int64), vms["disks"].list.len().to_numpy())
     return FleetPlan(
         vm_names=tuple(vms["vm_name"].to_list()),
         start_hour=start.astype(np.float64),
@@ -123,9 +135,9 @@ def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan
         policy_index=policy_index.astype(np.int64),
         policies=tuple(policies[n] for n in names),
         pi_size_gb=vms["pi_size_gb"].to_numpy(),
-        disk_vm=order["vm"].to_numpy().astype(np.int64),
-        disk_used_gb=order["used_gb"].to_numpy(),
-        disk_allocated_gb=order["allocated_gb"].to_numpy(),
+        disk_vm=disk_vm,
+        disk_used_gb=disks["used_gb"].to_numpy()[by_vm],
+        disk_allocated_gb=disks["allocated_gb"].to_numpy()[by_vm],
     )
 
 
@@ -159,45 +171,341 @@ class FleetResult:
     vm_names: tuple[str, ...]
 
 
-def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[np.float32]:
-    """Daily churn per disk [GB], shape (disks, days): a log-normal factor of median-preserving
-    mean 1 times the disk's class share of its used data, capped at the used data."""
-    rng = np.random.default_rng(seed)
-    normal = rng.standard_normal(size=(plan.disk_vm.size, days), dtype=np.float32)
-    factor = np.exp(np.float32(sigma) * normal - np.float32(0.5 * sigma**2))
-    base = (plan.disk_used_gb * plan.churn_share[plan.disk_vm]).astype(np.float32)
-    used = plan.disk_used_gb.astype(np.float32)
-    churn: npt.NDArray[np.float32] = np.minimum(base[:, None] * factor, used[:, None])
+def _draw_churn(
+    rng: np.random.Generator,
+    used_gb: npt.NDArray[np.float64],
+    share: npt.NDArray[np.float64],
+    days: int,
+    sigma: float,
+) -> npt.NDArray[np.float32]:
+    """The next disks' daily churn [GB] from ``rng``, shape (disks, days): a log-normal factor
+    of median-preserving mean 1 times the disk's class share of its used data, capped at the
+    used data. Computed in place in one float32 array.
+
+    Drawing the disks in consecutive groups gives the same numbers as drawing them at once.
+    """
+    churn = rng.standard_normal(size=(used_gb.size, days), dtype=np.float32)
+    churn *= np.float32(sigma)
+    churn -= np.float32(0.5 * sigma**2)
+    np.exp(churn, out=churn)  # the factor
+    churn *= (used_gb * share).astype(np.float32)[:, None]
+    np.minimum(churn, used_gb.astype(np.float32)[:, None], out=churn)
     return churn
 
 
-def _per_vm(values: npt.NDArray[np.float32], plan: FleetPlan, how: str) -> npt.NDArray[np.float64]:
-    """Reduce a (disks, days) array to (vms, days) by ``max`` or ``sum`` over each VM's disks.
+def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[np.float32]:
+    """Daily churn per disk [GB] of the whole plan, shape (disks, days) (:func:`_draw_churn`)."""
+    rng = np.random.default_rng(seed)
+    return _draw_churn(rng, plan.disk_used_gb, plan.churn_share[plan.disk_vm], days, sigma)
 
-    Loops over the disk *position* within a VM (at most 33: the OS disk and 32 data disks),
-    never over VMs or days.
+
+def _disk_hours(churn_gb: npt.NDArray[np.float32], fragmentation: float) -> npt.NDArray[np.float32]:
+    """A disk's unconstrained transfer time [h] for a day's churn [GB] (``vmbackup.transfer``
+    defaults): churn over the incremental throughput plus a cost per extent, where extents =
+    1 + fragmentation x (blocks - 1) for a disk with changes (``transfer.extents_for``).
+
+    Computed in float32 and in place, to spare the memory of temporaries.
     """
-    first = np.flatnonzero(np.r_[True, np.diff(plan.disk_vm) != 0])
-    counts = np.diff(np.r_[first, plan.disk_vm.size])
-    position = np.arange(plan.disk_vm.size) - np.repeat(first, counts)
-    order = np.argsort(position, kind="stable")  # disks grouped by position, VMs in order
-    per_position = np.bincount(position)
-    ordered_values = values[order]
-    ordered_vm = plan.disk_vm[order]
-    out = np.zeros((plan.vms, values.shape[1]), dtype=np.float64)
-    begin = 0
-    for count in per_position.tolist():
-        target, chunk = ordered_vm[begin : begin + count], ordered_values[begin : begin + count]
-        if how == "max":
-            out[target] = np.maximum(out[target], chunk)
-        else:
-            out[target] += chunk
-        begin += count
-    return out
+    p = TRANSFER_DEFAULTS
+    extents = np.ceil(churn_gb * np.float32(1e9 / 65536))
+    changed = extents > 0
+    np.subtract(extents, 1, out=extents)
+    np.maximum(extents, 0, out=extents)
+    np.multiply(extents, np.float32(fragmentation), out=extents)
+    np.add(extents, changed, out=extents)
+    np.multiply(extents, np.float32(p["per_extent_seconds"] / 3600), out=extents)
+    hours = churn_gb * np.float32(1000 / p["incremental_throughput_mb_s"] / 3600)
+    hours += extents
+    return hours
 
 
-def _bins(hours: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    return np.floor(hours / BIN_HOURS).astype(np.int64)
+def _bins(
+    hours: npt.NDArray[np.float64], horizon: int, *, low_hours: float | None = None
+) -> npt.NDArray[np.int64]:
+    """The 5-minute bin of each time [h], clipped to ``0 .. horizon - 1``; shape (vms, days).
+
+    ``low_hours``: a lower bound of the times, if the caller knows one; otherwise the rows are
+    taken to grow day by day (true of start times), so the first column holds the least.
+    Times known to be >= 0 skip the floor (truncation is the floor of a number >= 0), and times
+    known to fall inside the horizon skip the clip.
+    """
+    scaled = hours / BIN_HOURS
+    if scaled.size == 0:
+        return scaled.astype(np.int64)
+    low = scaled[:, 0].min() if low_hours is None else low_hours / BIN_HOURS
+    high = scaled[:, -1].max() if low_hours is None else scaled.max()
+    if low < 0:
+        np.floor(scaled, out=scaled)
+    bins = scaled.astype(np.int64)
+    if low < 0 or high >= horizon:
+        np.clip(bins, 0, horizon - 1, out=bins)
+    return bins
+
+
+def _lag_hours(
+    profile_hours: npt.NDArray[np.float64], at_hours: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The lag profile [h] at the hour of day of each time [h] since day 0's midnight, shape
+    (vms, days) with times growing along each row.
+
+    Reads a table of the profile laid out over every hour the times span, so no modulo per time
+    (and for times >= 0 no floor: truncation is the floor of a number >= 0).
+    """
+    if at_hours.size == 0:
+        return np.zeros_like(at_hours)
+    first = int(np.floor(at_hours[:, 0].min()))  # times grow day by day
+    last = int(np.floor(at_hours[:, -1].max()))
+    if first >= 0:
+        hour = at_hours.astype(np.intp)
+        first = 0
+    else:
+        floored = np.floor(at_hours)
+        floored -= first
+        hour = floored.astype(np.intp)
+    over_span = profile_hours[np.arange(first, last + 1) % 24]
+    lag: npt.NDArray[np.float64] = np.take(over_span, hour)
+    return lag
+
+
+def _blocks(vms: int, vms_per_vault: int, days: int) -> list[tuple[int, int]]:
+    """VM ranges ``[first, stop)`` of whole vaults, about :data:`BLOCK_VM_DAYS` VM-days each."""
+    step = max(1, BLOCK_VM_DAYS // (vms_per_vault * days)) * vms_per_vault
+    return [(first, min(first + step, vms)) for first in range(0, vms, step)]
+
+
+def _transfer(
+    disk_vm: npt.NDArray[np.int64],
+    churn: npt.NDArray[np.float32],
+    fragmentation: float,
+    transfer_hours: npt.NDArray[np.float64],
+    sent_gb: npt.NDArray[np.float64],
+) -> None:
+    """Fill each VM-day's unconstrained transfer time [h] (its slowest disk) and data sent [GB]
+    (the sum over its disks, in float64, disk by disk), shape (vms, days), from its disks'
+    daily churn; ``disk_vm`` numbers the VMs from 0, in order. A VM without disks gets zeros.
+
+    Works through the disks by their *position* within their VM (at most 33: the OS disk and
+    32 data disks), never looping over VMs or days. With the VMs sorted by disk count, the VMs
+    that have a disk at position k are a prefix, so each step reads one row of churn per such
+    VM and updates the running max and sum in place.
+    """
+    vm = disk_vm
+    if vm.size == 0:
+        transfer_hours[:] = sent_gb[:] = 0.0
+        return
+    first = np.flatnonzero(np.r_[True, vm[1:] != vm[:-1]])  # each VM's first disk
+    counts = np.diff(np.r_[first, vm.size])
+    order = np.argsort(-counts, kind="stable")  # VMs with the most disks first
+    position_0, fewer_first = first[order], -counts[order]
+    rows = churn[position_0]
+    sent = rows.astype(np.float64)
+    hours = _disk_hours(rows, fragmentation)
+    for position in range(1, int(counts.max())):
+        having = int(np.searchsorted(fewer_first, -position))  # VMs with > position disks
+        rows = churn[position_0[:having] + position]
+        sent[:having] += rows
+        np.maximum(hours[:having], _disk_hours(rows, fragmentation), out=hours[:having])
+    if first.size < transfer_hours.shape[0]:
+        transfer_hours[:] = sent_gb[:] = 0.0
+    transfer_hours[vm[position_0]] = hours
+    sent_gb[vm[position_0]] = sent
+
+
+def _transfers(
+    plan: FleetPlan,
+    blocks: list[tuple[int, int]],
+    *,
+    days: int,
+    seed: int,
+    churn_sigma: float,
+    fragmentation: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each VM-day's unconstrained transfer time [h], data sent [GB] and rate while sending
+    [MB/s] (0 without a transfer), shape (vms, days): the part of a simulation that start times
+    do not change. Churn is drawn block by block (the same numbers as :func:`_churn`) and turned
+    into transfers while it is in the CPU cache.
+    """
+    vm = plan.disk_vm
+    if vm.size and (vm[1:] < vm[:-1]).any():
+        raise ValueError("plan.disk_vm must list each VM's disks together, in VM order")
+    rng = np.random.default_rng(seed)
+    share = plan.churn_share[vm]
+    transfer_hours, sent_gb = np.empty((plan.vms, days)), np.empty((plan.vms, days))
+    rate_mb_s = np.zeros((plan.vms, days))
+    bounds = np.searchsorted(vm, [first for first, _ in blocks] + [plan.vms]).tolist()
+    for (first, stop), begin, end in zip(blocks, bounds[:-1], bounds[1:], strict=True):
+        churn = _draw_churn(rng, plan.disk_used_gb[begin:end], share[begin:end], days, churn_sigma)
+        hours, sent = transfer_hours[first:stop], sent_gb[first:stop]
+        _transfer(vm[begin:end] - first, churn, fragmentation, hours, sent)
+        np.divide(sent * 1000, hours * 3600, out=rate_mb_s[first:stop], where=hours > 0)
+    return transfer_hours, sent_gb, rate_mb_s
+
+
+class _Vaults:
+    """The traffic-jam model (S13) for fixed transfers: :meth:`run` places them at the start
+    times a set of offsets gives, a block of whole vaults at a time. What offsets do not change
+    (rates, vault of each VM, the horizon) is computed once, so :func:`propose_stagger` can try
+    many offsets cheaply.
+    """
+
+    def __init__(
+        self,
+        plan: FleetPlan,
+        blocks: list[tuple[int, int]],
+        transfer_hours: npt.NDArray[np.float64],
+        rate_mb_s: npt.NDArray[np.float64],
+        *,
+        lag_profile_hours: npt.NDArray[np.float64],
+        vault_ingest_mb_s: float,
+        vms_per_vault: int,
+    ) -> None:
+        self.plan, self.blocks = plan, blocks
+        self.transfer_hours = transfer_hours
+        self.profile = lag_profile_hours
+        self.capacity = vault_ingest_mb_s
+        self.days = days = transfer_hours.shape[1]
+        self.horizon = horizon = int(np.ceil((days * 24 + 24 + MAX_LAG_HOURS + 48) / BIN_HOURS)) + 1
+        self.rate = rate_mb_s
+        # each VM's vault within its block, as the first index of its (vault, bin) row
+        vault = np.arange(plan.vms) // vms_per_vault
+        self.vault = [
+            ((vault[first:stop] - vault[first]) * (horizon + 1))[:, None] for first, stop in blocks
+        ]
+        self.vaults = [int(vault[stop - 1] - vault[first]) + 1 for first, stop in blocks]
+
+    def run(
+        self,
+        offsets_hours: npt.NDArray[np.float64],
+        each: Callable[[slice, npt.NDArray[np.float64], npt.NDArray[np.float64]], None],
+    ) -> npt.NDArray[np.float64]:
+        """Call ``each(rows, start_hours, end_hours)`` with the start and end [h] of every job
+        of each block of VMs, shape (VMs in rows, days); return the transfers in flight per
+        5-minute bin over the horizon (each counted over its transfer interval before congestion
+        slows it)."""
+        p, horizon = TRANSFER_DEFAULTS, self.horizon
+        day_hours = 24.0 * np.arange(self.days)[None, :]
+        change = np.zeros(horizon + 1, dtype=np.int64)  # transfers starting less ending, per bin
+        for (first, stop), vault, vaults in zip(self.blocks, self.vault, self.vaults, strict=True):
+            rows = slice(first, stop)
+            transfer_hours = self.transfer_hours[rows]
+            start_hours = (self.plan.start_hour[rows] + offsets_hours[rows])[:, None] + day_hours
+            transfer_start = start_hours + p["snapshot_hours"]  # the snapshot is taken
+            transfer_start += _lag_hours(self.profile, transfer_start)  # the wait for the vault
+
+            first_bin = _bins(transfer_start, horizon)
+            last_bin = _bins(
+                transfer_start + transfer_hours,
+                horizon,
+                low_hours=float(transfer_start[:, 0].min()),
+            )
+            busy = transfer_hours > 0
+            all_busy = bool(busy.all())  # the usual case: skip the masked copies
+            if all_busy:
+                starts, stops, weights = (
+                    first_bin.ravel(),
+                    last_bin.ravel(),
+                    self.rate[rows].ravel(),
+                )
+            else:
+                starts, stops, weights = first_bin[busy], last_bin[busy], self.rate[rows][busy]
+            change += np.bincount(starts, minlength=horizon + 1)
+            change[1:] -= np.bincount(stops, minlength=horizon)  # each ends after its last bin
+
+            # demand per 5-minute bin against each vault's ingest capacity
+            begin_key = first_bin
+            begin_key += vault  # (vault, bin) as one index
+            end_key = last_bin
+            end_key += vault
+            end_key += 1  # the bin after the last
+            if all_busy:
+                keys_in, keys_out = begin_key.ravel(), end_key.ravel()
+            else:
+                keys_in, keys_out = begin_key[busy], end_key[busy]
+            size = vaults * (horizon + 1)
+            demand = np.bincount(keys_in, weights, size)
+            demand -= np.bincount(keys_out, weights, size)
+            load = np.cumsum(demand.reshape(vaults, horizon + 1), axis=1)
+            slowdown = np.maximum(1.0, load / self.capacity)
+            # per vault: slowdown summed over the bins before each bin (0 .. horizon), laid out
+            # like the keys, one row of horizon + 1 per vault
+            by_vault = np.zeros((vaults, horizon + 1))
+            np.cumsum(slowdown[:, :horizon], axis=1, out=by_vault[:, 1:])
+            cumulative = by_vault.ravel()
+            # each job is slowed by the average overload of the bins its transfer would use
+            mean_slowdown = np.take(cumulative, end_key)
+            mean_slowdown -= np.take(cumulative, begin_key)
+            end_key -= begin_key  # the number of bins used
+            mean_slowdown /= end_key
+            end_hours = mean_slowdown
+            end_hours *= transfer_hours
+            end_hours += transfer_start
+            each(rows, start_hours, end_hours)
+        return np.cumsum(change)[:horizon].astype(np.float64)
+
+
+def _job_hours(
+    start_hours: npt.NDArray[np.float64], end_hours: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float32]:
+    """Each job's duration [h] as reported (float32)."""
+    return (end_hours - start_hours).astype(np.float32)
+
+
+def _simulation(
+    plan: FleetPlan,
+    *,
+    days: int,
+    seed: int,
+    churn_sigma: float,
+    fragmentation: float,
+    lag_profile_hours: npt.NDArray[np.float64],
+    vault_ingest_mb_s: float,
+    vms_per_vault: int,
+) -> tuple[_Vaults, npt.NDArray[np.float64]]:
+    """The transfers of every VM-day (drawn once) and the vaults that place them for any start
+    times; also each VM-day's data sent [GB], shape (vms, days)."""
+    blocks = _blocks(plan.vms, vms_per_vault, days)
+    transfer_hours, sent_gb, rate_mb_s = _transfers(
+        plan,
+        blocks,
+        days=days,
+        seed=seed,
+        churn_sigma=non_negative("churn_sigma", churn_sigma),
+        fragmentation=fragmentation,
+    )
+    vaults = _Vaults(
+        plan,
+        blocks,
+        transfer_hours,
+        rate_mb_s,
+        lag_profile_hours=lag_profile_hours,
+        vault_ingest_mb_s=vault_ingest_mb_s,
+        vms_per_vault=vms_per_vault,
+    )
+    return vaults, sent_gb
+
+
+def _checked(
+    *,
+    days: int,
+    lag_profile_hours: npt.ArrayLike,
+    vault_ingest_mb_s: float,
+    vms_per_vault: int,
+    fragmentation: float,
+) -> tuple[npt.NDArray[np.float64], float]:
+    """Check a simulation's settings; return the lag profile [h] and the vault capacity [MB/s]."""
+    if not (isinstance(days, int) and 1 <= days <= 3660):
+        raise ValueError(f"days={days!r} must be a whole number in 1..3660")
+    capacity = non_negative("vault_ingest_mb_s", vault_ingest_mb_s)
+    if capacity == 0:
+        raise ValueError("vault_ingest_mb_s=0 must be > 0")
+    if not 0 <= fragmentation <= 1:
+        raise ValueError(f"fragmentation={fragmentation!r} must be between 0 and 1")
+    profile = np.asarray(lag_profile_hours, dtype=np.float64)
+    if profile.shape != (24,) or (profile < 0).any() or (profile > MAX_LAG_HOURS).any():
+        raise ValueError("lag_profile_hours must hold 24 values between 0 and 8 (S11)")
+    if not (isinstance(vms_per_vault, int) and vms_per_vault >= 1):
+        raise ValueError(f"vms_per_vault={vms_per_vault!r} must be a whole number >= 1")
+    return profile, capacity
 
 
 def simulate_fleet(
@@ -244,90 +552,56 @@ def simulate_fleet(
     prices, redundancy
         For the monthly bill; without prices the bill columns are omitted.
     progress
-        Called as ``progress(stage, 4, label)`` as the stages (churn, transfer, congestion,
-        rollups) begin and ``progress(4, 4, "done")`` at the end.
+        Called as ``progress(stage, 3, label)`` as the stages (churn and transfer, congestion,
+        rollups) begin and ``progress(3, 3, "done")`` at the end.
     """
-    if not (isinstance(days, int) and 1 <= days <= 3660):
-        raise ValueError(f"days={days!r} must be a whole number in 1..3660")
-    capacity = non_negative("vault_ingest_mb_s", vault_ingest_mb_s)
-    if capacity == 0:
-        raise ValueError("vault_ingest_mb_s=0 must be > 0")
-    if not 0 <= fragmentation <= 1:
-        raise ValueError(f"fragmentation={fragmentation!r} must be between 0 and 1")
-    profile = np.asarray(lag_profile_hours, dtype=np.float64)
-    if profile.shape != (24,) or (profile < 0).any() or (profile > MAX_LAG_HOURS).any():
-        raise ValueError("lag_profile_hours must hold 24 values between 0 and 8 (S11)")
-    if not (isinstance(vms_per_vault, int) and vms_per_vault >= 1):
-        raise ValueError(f"vms_per_vault={vms_per_vault!r} must be a whole number >= 1")
+    profile, capacity = _checked(
+        days=days,
+        lag_profile_hours=lag_profile_hours,
+        vault_ingest_mb_s=vault_ingest_mb_s,
+        vms_per_vault=vms_per_vault,
+        fragmentation=fragmentation,
+    )
     offsets = np.broadcast_to(np.asarray(offsets_hours, dtype=np.float64), (plan.vms,))
 
     def report(label: str, stage: int) -> None:
         if progress is not None:
-            progress(stage, 4, label)
+            progress(stage, 3, label)
 
-    p = TRANSFER_DEFAULTS
-    report("churn", 0)
-    churn = _churn(plan, days, seed, non_negative("churn_sigma", churn_sigma))
+    report("churn and transfer", 0)
+    vaults, sent_gb = _simulation(
+        plan,
+        days=days,
+        seed=seed,
+        churn_sigma=churn_sigma,
+        fragmentation=fragmentation,
+        lag_profile_hours=profile,
+        vault_ingest_mb_s=capacity,
+        vms_per_vault=vms_per_vault,
+    )
+    report("congestion", 1)
+    start32 = np.empty((plan.vms, days), dtype=np.float32)
+    end32, duration32 = np.empty_like(start32), np.empty_like(start32)
 
-    # unconstrained per-disk transfer hours, then the job's (the slowest disk's)
-    report("transfer", 1)
-    # extents = 1 + fragmentation x (blocks - 1) for a disk with changes (transfer.extents_for),
-    # computed in place to spare the memory of (disks x days) temporaries
-    extents = np.ceil(churn * np.float32(1e9 / 65536))
-    changed = extents > 0
-    np.subtract(extents, 1, out=extents)
-    np.maximum(extents, 0, out=extents)
-    np.multiply(extents, np.float32(fragmentation), out=extents)
-    np.add(extents, changed, out=extents)
-    disk_hours = churn * np.float32(1000 / p["incremental_throughput_mb_s"] / 3600)
-    np.multiply(extents, np.float32(p["per_extent_seconds"] / 3600), out=extents)
-    disk_hours += extents
-    transfer_hours = _per_vm(disk_hours, plan, "max")  # (vms, days): the slowest disk
-    sent_gb = _per_vm(churn, plan, "sum")
+    def keep(
+        rows: slice, start_hours: npt.NDArray[np.float64], end: npt.NDArray[np.float64]
+    ) -> None:
+        start32[rows], end32[rows] = start_hours, end
+        duration32[rows] = _job_hours(start_hours, end)
 
+    concurrency = vaults.run(offsets, keep)
+    del vaults
+
+    report("rollups", 2)
     day_index = np.arange(days)
-    start_hours = (plan.start_hour + offsets)[:, None] + 24.0 * day_index[None, :]
-    snapshot_at = start_hours + p["snapshot_hours"]
-    lag = profile[np.floor(snapshot_at).astype(np.int64) % 24]
-    transfer_start = snapshot_at + lag
-
-    # traffic jams: demand per 5-minute bin against each vault's ingest capacity (S13)
-    report("congestion", 2)
-    horizon = int(np.ceil((days * 24 + 24 + MAX_LAG_HOURS + 48) / BIN_HOURS)) + 1
-    vaults = -(-plan.vms // vms_per_vault)
-    vault = (np.arange(plan.vms) // vms_per_vault)[:, None] * (horizon + 1)
-    busy = transfer_hours > 0
-    rate = np.divide(sent_gb * 1000, transfer_hours * 3600, out=np.zeros_like(sent_gb), where=busy)
-    first_bin = np.clip(_bins(transfer_start), 0, horizon - 1)
-    last_bin = np.clip(_bins(transfer_start + transfer_hours), 0, horizon - 1)
-    begin_key, end_key = vault + first_bin, vault + last_bin + 1
-    if busy.all():  # the usual case: skip the masked copies
-        keys_in, keys_out, weights = begin_key.ravel(), end_key.ravel(), rate.ravel()
-    else:
-        keys_in, keys_out, weights = begin_key[busy], end_key[busy], rate[busy]
-    size = vaults * (horizon + 1)
-    demand = np.bincount(keys_in, weights, size) - np.bincount(keys_out, weights, size)
-    load = np.cumsum(demand.reshape(vaults, horizon + 1), axis=1)
-    slowdown = np.maximum(1.0, load / capacity)
-    cumulative = np.concatenate(
-        (np.zeros((vaults, 1)), np.cumsum(slowdown, axis=1)), axis=1
-    ).ravel()
-    mean_slowdown = (cumulative[end_key] - cumulative[begin_key]) / (last_bin - first_bin + 1)
-    end_hours = transfer_start + transfer_hours * mean_slowdown
-    duration = end_hours - start_hours
-    flows = np.bincount(keys_in, minlength=size) - np.bincount(keys_out, minlength=size)
-    concurrency = np.cumsum(flows.reshape(vaults, horizon + 1).sum(axis=0))[:horizon]
-    concurrency = concurrency.astype(np.float64)
-
-    report("rollups", 3)
-    duration32, sent32 = duration.astype(np.float32), sent_gb.astype(np.float32)
+    sent32 = sent_gb.astype(np.float32)
     vm_index = np.repeat(np.arange(plan.vms, dtype=np.uint32), days)
     jobs = pl.DataFrame(
         {
             "vm": vm_index,
             "day": np.tile(day_index.astype(np.uint16), plan.vms),
-            "start_hours": start_hours.ravel().astype(np.float32),
-            "end_hours": end_hours.ravel().astype(np.float32),
+            "start_hours": start32.ravel(),
+            "end_hours": end32.ravel(),
             "duration_hours": duration32.ravel(),
             "sent_gb": sent32.ravel(),
             "met_window": (duration32 <= WINDOW_HOURS).ravel(),
@@ -346,7 +620,7 @@ def simulate_fleet(
         }
     )
     monthly = _monthly_bill(plan, sent_gb, start, days, prices, redundancy)
-    report("done", 4)
+    report("done", 3)
     return FleetResult(
         jobs=jobs,
         daily=daily,
@@ -428,6 +702,12 @@ def stagger_offsets(plan: FleetPlan, spread_minutes: float) -> npt.NDArray[np.fl
 
     """
     minutes = non_negative("spread_minutes", spread_minutes)
+    return _offsets_hours(_stagger_positions(plan), minutes)
+
+
+def _stagger_positions(plan: FleetPlan) -> npt.NDArray[np.float64]:
+    """Each VM's place among the VMs sharing its start time, largest first: 0 (first) to 1
+    (last); 0.5 for a VM alone at its time. The same for every spread."""
     size_rank = np.argsort(np.argsort(-plan.pi_size_gb, kind="stable"), kind="stable")
     groups = pl.DataFrame({"start": plan.start_hour, "rank": size_rank}).with_columns(
         slot=pl.col("rank").rank("ordinal").over("start").cast(pl.Int64) - 1,
@@ -435,7 +715,14 @@ def stagger_offsets(plan: FleetPlan, spread_minutes: float) -> npt.NDArray[np.fl
     )
     slot = groups["slot"].to_numpy()
     members = groups["members"].to_numpy()
-    position = np.where(members > 1, slot / np.maximum(members - 1, 1), 0.5)
+    position: npt.NDArray[np.float64] = np.where(
+        members > 1, slot / np.maximum(members - 1, 1), 0.5
+    )
+    return position
+
+
+def _offsets_hours(position: npt.NDArray[np.float64], minutes: float) -> npt.NDArray[np.float64]:
+    """Offsets [h] for places in [0, 1] spread over ``±minutes``, rounded to 5-minute steps."""
     offsets: npt.NDArray[np.float64] = np.round((position * 2 - 1) * minutes / 5) * 5 / 60
     return offsets
 
@@ -453,7 +740,11 @@ def propose_stagger(
     lag_profile_hours: npt.ArrayLike,
     spreads_minutes: tuple[int, ...] = (15, 30, 45, 60, 90, 120),
     days: int = 7,
-    **simulate: Any,
+    vault_ingest_mb_s: float = DEFAULT_VAULT_INGEST_MB_S,
+    vms_per_vault: int = DEFAULT_VMS_PER_VAULT,
+    fragmentation: float = 0.3,
+    churn_sigma: float = 0.5,
+    seed: int = 0,
 ) -> tuple[npt.NDArray[np.float64], pl.DataFrame]:
     """Propose per-VM schedule offsets that spread the load (S13), and show the gain.
 
@@ -462,28 +753,67 @@ def propose_stagger(
     shortest worst job wins (ties: the lowest peak of transfers in flight). If none beats the
     schedule as it is, no offsets are proposed, so the proposal never lengthens the worst job.
 
+    Each candidate gives the same jobs as :func:`simulate_fleet` with its offsets, but churn
+    and each disk's transfer, which offsets do not change, are computed once for all of them:
+    only the start times, the lag and the congestion are recomputed per spread.
+
+    Parameters
+    ----------
+    plan
+        The fleet (:func:`fleet_plan`).
+    lag_profile_hours
+        Wait for the vault by snapshot hour: 24 values [h], at most 8 (S11).
+    spreads_minutes
+        The spreads to try [min].
+    days
+        Days simulated per candidate.
+    vault_ingest_mb_s, vms_per_vault, fragmentation, churn_sigma, seed
+        As in :func:`simulate_fleet`.
+
     Returns
     -------
     (offsets_hours, comparison)
         Offsets per VM [h], and a table of every candidate: ``spread_minutes``,
-        ``worst_hours``, ``over_window``, ``peak_transfers``.
+        ``worst_hours``, ``over_window``, ``peak_transfers``, ``chosen``.
     """
+    profile, capacity = _checked(
+        days=days,
+        lag_profile_hours=lag_profile_hours,
+        vault_ingest_mb_s=vault_ingest_mb_s,
+        vms_per_vault=vms_per_vault,
+        fragmentation=fragmentation,
+    )
+    vaults, _sent_gb = _simulation(
+        plan,
+        days=days,
+        seed=seed,
+        churn_sigma=churn_sigma,
+        fragmentation=fragmentation,
+        lag_profile_hours=profile,
+        vault_ingest_mb_s=capacity,
+        vms_per_vault=vms_per_vault,
+    )
 
     def evaluate(offsets: npt.NDArray[np.float64]) -> tuple[float, int, float]:
-        result = simulate_fleet(
-            plan, lag_profile_hours=lag_profile_hours, days=days, offsets_hours=offsets, **simulate
-        )
-        return (
-            float(result.jobs["duration_hours"].max()),  # type: ignore[arg-type]
-            int(result.daily["over_window"].sum()),
-            float(result.concurrency.max()),
-        )
+        worst_hours, over_window = -np.inf, 0
+
+        def tally(
+            _rows: slice, start: npt.NDArray[np.float64], end: npt.NDArray[np.float64]
+        ) -> None:
+            nonlocal worst_hours, over_window
+            duration = _job_hours(start, end)
+            worst_hours = max(worst_hours, float(duration.max()))
+            over_window += int((duration > WINDOW_HOURS).sum())
+
+        concurrency = vaults.run(offsets, tally)
+        return worst_hours, over_window, float(concurrency.max())
 
     none = np.zeros(plan.vms)
     rows = [(0, *evaluate(none))]
     best, best_offsets = rows[0], none
+    position = _stagger_positions(plan)
     for spread in spreads_minutes:
-        offsets = stagger_offsets(plan, spread)
+        offsets = _offsets_hours(position, non_negative("spread_minutes", spread))
         row = (spread, *evaluate(offsets))
         rows.append(row)
         shorter = row[1] < best[1] - 1e-6
