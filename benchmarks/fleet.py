@@ -12,13 +12,10 @@ Prints, each measured in this one run and against its goal (issues 7 and 16):
    the two give the same table;
 4. ``python -m vmbackup plan FLEET`` (30 days) on the sample fleet scaled to 10,000, 100,000 and
    1,000,000 VMs, each in its own process: wall time, peak RSS (``os.wait4``) and the time of
-   each stage (goal at 1,000,000 VMs: under 2 minutes and 12 GB). The restore estimate's
-   ``balanced`` placement is O(V^2) (a separate issue): at 1,000,000 VMs it would take far
-   longer than everything else, so that run deals the VMs round-robin over the same number of
-   accounts instead, and the balanced placement is timed on its own at smaller sizes. ``--full``
-   runs the real command at 1,000,000 VMs too (expect a long wait).
+   each stage (goal at 1,000,000 VMs: under 2 minutes and 12 GB), the real command throughout
+   (the restore estimate's balanced placement is O(V log V), timed alone at the end).
 
-Run: .venv/bin/python benchmarks/fleet.py [--full]
+Run: .venv/bin/python benchmarks/fleet.py
 """
 
 from __future__ import annotations
@@ -206,26 +203,9 @@ def stagger_against_full_runs(lag: np.ndarray) -> None:
 STAGE = re.compile(r"(\d+)/(\d+) (.*?)\s+([\d.]+) s$")
 
 
-def cli_child(csv: str, round_robin: bool) -> int:
-    """In a child process: ``python -m vmbackup plan CSV``, optionally with the balanced
-    restore placement replaced by round-robin over the same number of accounts."""
-    if round_robin:
-        import vmbackup.restore
-
-        def round_robin_accounts(disks: np.ndarray, accounts: int) -> np.ndarray:
-            return np.arange(disks.size, dtype=np.int64) % accounts
-
-        vmbackup.restore._balanced = round_robin_accounts  # type: ignore[assignment]
-    from vmbackup.cli import main
-
-    return main(["plan", csv])
-
-
-def run_cli(csv: Path, vms: int, round_robin: bool) -> tuple[float, float, dict[str, float]]:
+def run_cli(csv: Path, vms: int) -> tuple[float, float, dict[str, float]]:
     """Wall time [s], peak RSS [GB] and stage times [s] of one CLI run in its own process."""
     command = [sys.executable, "-m", "vmbackup", "plan", str(csv)]
-    if round_robin:
-        command = [sys.executable, __file__, "--cli-child", str(csv), "--round-robin"]
     out_path, err_path = csv.with_suffix(".out"), csv.with_suffix(".err")
     with out_path.open("w") as out_file, err_path.open("w") as err_file:
         began = time.perf_counter()
@@ -244,7 +224,7 @@ def run_cli(csv: Path, vms: int, round_robin: bool) -> tuple[float, float, dict[
     return seconds, usage.ru_maxrss / 1024**2, stages  # ru_maxrss is in KiB on Linux
 
 
-def cli_at_scale(full: bool) -> None:
+def cli_at_scale() -> None:
     print(
         f"\n4. python -m vmbackup plan FLEET (30 days), one process per fleet "
         f"(goal at 1,000,000 VMs: < {GOAL_CLI_SECONDS} s and < {GOAL_CLI_RSS_GB} GB):"
@@ -254,30 +234,24 @@ def cli_at_scale(full: bool) -> None:
         for vms in CLI_SIZES:
             csv = Path(folder) / f"fleet_{vms}.csv"
             scale_fleet(sample, vms // sample["vm_name"].n_unique()).write_csv(csv)
-            round_robin = vms >= 1_000_000 and not full
-            seconds, rss_gb, stages = run_cli(csv, vms, round_robin)
+            seconds, rss_gb, stages = run_cli(csv, vms)
             parts = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
             verdict = ""
             if vms == CLI_SIZES[-1]:
                 met = seconds < GOAL_CLI_SECONDS and rss_gb < GOAL_CLI_RSS_GB
                 verdict = f"; goal {'met' if met else 'NOT met'}"
-            note = " (restore: round-robin in place of balanced)" if round_robin else ""
             print(
-                f"   {vms:>9,} VMs: {seconds:6.1f} s, peak RSS {rss_gb:5.2f} GB{verdict}{note}\n"
+                f"   {vms:>9,} VMs: {seconds:6.1f} s, peak RSS {rss_gb:5.2f} GB{verdict}\n"
                 f"              stages [s]: {parts}"
             )
             csv.unlink()
-    print("   the restore estimate's balanced placement alone (restore.place, O(V^2)):")
+    print("   the restore estimate's balanced placement alone (restore.place, O(V log V)):")
     disks = scaled_fleet(100_000).filter(pl.col("disk_role") != "temp")
     per_vm = disks.group_by("vm_name", maintain_order=True).len()["len"].to_numpy()
     last = 0.0
     for vms in (25_000, 50_000, 100_000):
         last, _ = timed(lambda vms=vms: place(per_vm[:vms], "balanced", math.ceil(vms / 10)))
         print(f"   {vms:>9,} VMs into {math.ceil(vms / 10):,} accounts: {last:6.2f} s")
-    print(
-        f"   so about {last * 100 / 60:,.0f} min at 1,000,000 VMs (x 100 from 100,000); "
-        "its own issue"
-    )
 
 
 def startup() -> None:
@@ -301,14 +275,11 @@ def startup() -> None:
 
 
 def main() -> None:
-    if "--cli-child" in sys.argv:
-        csv = sys.argv[sys.argv.index("--cli-child") + 1]
-        sys.exit(cli_child(csv, round_robin="--round-robin" in sys.argv))
     lag, prices = read_lag_profile(), read_prices()
     startup()
     loop_against_vectorised(lag, prices)
     stagger_against_full_runs(lag)
-    cli_at_scale(full="--full" in sys.argv)
+    cli_at_scale()
 
 
 if __name__ == "__main__":

@@ -236,3 +236,36 @@ def test_more_accounts_than_vms_finish_like_one_per_vm() -> None:
     many = simulate_restore(restore_plan(FORTY, placement="balanced", accounts=100_000))
     own = simulate_restore(restore_plan(FORTY, placement="per-vm"))
     assert many["end_hours"].max() == pytest.approx(own["end_hours"].max())
+
+
+def _balanced_reference(disks: np.ndarray, accounts: int) -> np.ndarray:
+    """The placement rule spelled out the slow way: split the heaviest account (lowest number
+    on a tie) among those holding two VMs or more, dealing its VMs A B B A by size."""
+    result = np.zeros(disks.size, dtype=np.int64)
+    for new in range(1, accounts):
+        load = np.bincount(result, weights=disks, minlength=new)
+        members = np.bincount(result, minlength=new)
+        candidates = np.flatnonzero(members >= 2)
+        if candidates.size == 0:
+            break
+        heaviest = candidates[np.argmax(load[candidates])]
+        inside = np.flatnonzero(result == heaviest)
+        ranked = inside[np.argsort(-disks[inside], kind="stable")]
+        turn = np.arange(ranked.size) % 4
+        result[ranked[(turn == 1) | (turn == 2)]] = new
+    return result
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    disks=st.lists(st.integers(1, 12), min_size=1, max_size=80),
+    accounts=st.integers(1, 120),
+)
+def test_s22_balanced_placement_matches_the_rule_spelled_out(
+    disks: list[int], accounts: int
+) -> None:
+    """S22: the heap-based placement is the same as splitting the heaviest account each time."""
+    array = np.asarray(disks)
+    assert np.array_equal(
+        place(array, "balanced", accounts), _balanced_reference(array, min(accounts, len(disks)))
+    )
