@@ -194,6 +194,7 @@ def test_sent_and_transfer_hours_follow_each_vms_disks() -> None:
             "churn_share": np.r_[PLAN.churn_share, 0.01],
             "policy_index": np.r_[PLAN.policy_index, 0],
             "pi_size_gb": np.r_[PLAN.pi_size_gb, 0.0],
+            "vm_premium": np.r_[PLAN.vm_premium, False],
         }
     )
     with_bare = simulate_fleet(bare, lag_profile_hours=LAG, days=14, prices=PRICES)

@@ -74,8 +74,10 @@ __all__ = [
     "SNAPSHOT_REDUNDANCIES",
     "Event",
     "Prices",
+    "instant_restore_gb",
     "meter_bill",
     "monthly_bill",
+    "pi_basis",
     "pi_fee_usd_per_month",
     "pi_units",
     "prices_from_frame",
@@ -319,6 +321,45 @@ def pi_units(size_gb: npt.ArrayLike, small_max_gb: float = 50.0) -> npt.NDArray[
     return np.where(size <= small_max_gb, 0.0, np.ceil(size / 500.0))
 
 
+def pi_basis(
+    size_gb: npt.ArrayLike,
+    consistency: str = "application",
+    *,
+    day: npt.ArrayLike | None = None,
+    provisioned_gb: npt.ArrayLike | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The size a PI fee is charged on [GB] and the share of a PI charged (S26, S27, G1).
+
+    Agent-based VMs: their used data, a full PI. Agentless (``"crash"``) VMs by the pricing
+    rules of ``day``: their used data at half a PI in preview (S27); from GA half their
+    provisioned size at a full PI (G1). :func:`pi_fee_usd_per_month` prices the result.
+
+    >>> size, share = pi_basis(47, "crash", day=dt.date(2026, 6, 1), provisioned_gb=400)
+    >>> float(size), float(share)
+    (200.0, 1.0)
+    """
+    kind = choice("consistency", consistency, ("application", "crash"))
+    size = non_negative_array("size_gb", size_gb)
+    if kind != "crash":
+        return size, np.ones(size.shape)
+    rule = np.zeros(size.shape, np.int64) if day is None else rules_on(day)
+    factor = np.array([r.agentless_pi_factor for r in PRICING_RULES])[rule]
+    on_provisioned = np.array([r.agentless_size_basis == "provisioned" for r in PRICING_RULES])[
+        rule
+    ]
+    share = np.array([r.agentless_provisioned_share for r in PRICING_RULES])[rule]
+    if np.any(on_provisioned):
+        if provisioned_gb is None:
+            raise ValueError(
+                "provisioned_gb=None: from GA (2025-08-01) an agentless crash-consistent VM "
+                "pays a full PI on 50% of its provisioned size (G1); give the provisioned "
+                "size of its backed-up disks"
+            )
+        provisioned = non_negative_array("provisioned_gb", provisioned_gb)
+        size = np.where(on_provisioned, share * provisioned, size)
+    return np.asarray(size, dtype=np.float64), np.asarray(factor, dtype=np.float64)
+
+
 def pi_fee_usd_per_month(
     size_gb: npt.ArrayLike,
     prices: Prices,
@@ -365,26 +406,7 @@ def pi_fee_usd_per_month(
     10.0
     """
     instance("prices", prices, Prices, "a Prices table (vmbackup.data.read_prices)")
-    kind = choice("consistency", consistency, ("application", "crash"))
-    size = non_negative_array("size_gb", size_gb)
-    if kind == "crash":
-        rule = np.zeros(size.shape, np.int64) if day is None else rules_on(day)
-        factor = np.array([r.agentless_pi_factor for r in PRICING_RULES])[rule]
-        on_provisioned = np.array([r.agentless_size_basis == "provisioned" for r in PRICING_RULES])[
-            rule
-        ]
-        share = np.array([r.agentless_provisioned_share for r in PRICING_RULES])[rule]
-        if np.any(on_provisioned):
-            if provisioned_gb is None:
-                raise ValueError(
-                    "provisioned_gb=None: from GA (2025-08-01) an agentless crash-consistent VM "
-                    "pays a full PI on 50% of its provisioned size (G1); give the provisioned "
-                    "size of its backed-up disks"
-                )
-            provisioned = non_negative_array("provisioned_gb", provisioned_gb)
-            size = np.where(on_provisioned, share * provisioned, size)
-    else:
-        factor = np.ones(())
+    size, factor = pi_basis(size_gb, consistency, day=day, provisioned_gb=provisioned_gb)
     units = pi_units(size, prices.pi_small_max_gb)
     fee = np.where(units == 0, prices.pi_small_usd, units * prices.pi_per_500_gb_usd)
     return np.asarray(fee * factor, dtype=np.float64)
@@ -439,6 +461,63 @@ def _check_order(events: Sequence[Event]) -> dict[str, dt.date]:
             "'delete' needs a 'stop' first: backup data is deleted after protection stops"
         )
     return once
+
+
+def instant_restore_gb(
+    policy: Policy,
+    used_gb: npt.ArrayLike,
+    daily_churn_gb: npt.ArrayLike,
+    *,
+    rule: npt.ArrayLike,
+    age_days: npt.ArrayLike | None = None,
+    trusted_launch: bool = False,
+    overlap: str = "random",
+) -> npt.NDArray[np.float64]:
+    """Instant Restore snapshot storage of a VM under ``policy`` (P4, G8, G9) [GB].
+
+    The one formula the single-VM bill and the fleet bill share: the snapshots a day of the
+    schedule (several under Enhanced hourly), ``instant_restore_days`` of them kept (built up
+    over the first days when ``age_days`` is given), the first one full under Enhanced or for a
+    Trusted Launch VM (G8), plus the expired snapshots not yet cleaned up (G9).
+
+    Parameters
+    ----------
+    policy
+        The backup policy.
+    used_gb, daily_churn_gb
+        Used data and data changed per day [GB] (arrays broadcast together).
+    rule
+        Index of the pricing rules in force (:func:`vmbackup.pricing_rules.rules_on`).
+    age_days
+        Days since the first backup (1 on its day); None: steady state.
+    trusted_launch
+        Snapshots billed like Enhanced ones even under a Standard policy (G8).
+    overlap
+        How changes overlap within a day (see :func:`vmbackup.retention.changed_gb`).
+    """
+    per_day = policy.backups_per_day() if policy.frequency == "hourly" else 1
+    ir_days = int(policy.instant_restore_days or 1)
+    index = np.asarray(rule, dtype=np.int64)
+    lag_hours = np.array([r.snapshot_cleanup_lag_hours for r in PRICING_RULES])[index]
+    most = np.array([r.snapshot_cleanup_max_extra for r in PRICING_RULES])[index]
+    extra = np.minimum(np.ceil(lag_hours / (24.0 / per_day)), most)
+    if age_days is None:
+        kept: npt.ArrayLike = ir_days
+        extra_now: npt.ArrayLike = extra
+    else:
+        age = np.asarray(age_days)
+        kept = np.clip(age, 0, ir_days)  # snapshots build up over the first days
+        extra_now = np.where(age > ir_days, extra, 0.0)
+    kind = "enhanced" if policy.policy_type == "enhanced" or trusted_launch else "standard"
+    return snapshot_storage_gb(
+        kind,
+        used_gb,
+        daily_churn_gb,
+        kept,
+        snapshots_per_day=per_day,
+        extra_snapshots=extra_now,
+        overlap=overlap,
+    )
 
 
 def _sizes_by_disk(
@@ -500,7 +579,6 @@ def _daily(
         raise ValueError(
             f"cross_region_restore=True needs a GRS vault; redundancy={redundancy!r} (G10)"
         )
-    snap_type = "enhanced" if policy.policy_type == "enhanced" or trusted else "standard"
     snap_red = choice(
         "snapshot_redundancy",
         snapshot_redundancy or ("ZRS" if policy.policy_type == "enhanced" else "LRS"),
@@ -582,21 +660,15 @@ def _daily(
     archive_gb = np.where(retained, archive_gb, 0.0)
 
     # snapshots (P4, G8, G9): several a day under Enhanced hourly; clean-up lag adds a few
-    per_day = policy.backups_per_day() if policy.frequency == "hourly" else 1
     ir_days = int(policy.instant_restore_days or 1)
     lag_hours = np.array([r.snapshot_cleanup_lag_hours for r in PRICING_RULES])[rule]
-    most = np.array([r.snapshot_cleanup_max_extra for r in PRICING_RULES])[rule]
-    interval_hours = 24.0 / per_day
-    extra = np.minimum(np.ceil(lag_hours / interval_hours), most)
-    age = index - first + 1
-    kept = np.clip(age, 0, ir_days)  # snapshots build up over the first days
-    snapshots = snapshot_storage_gb(
-        snap_type,
+    snapshots = instant_restore_gb(
+        policy,
         snap_used,
         churn * snap_used,
-        kept,
-        snapshots_per_day=per_day,
-        extra_snapshots=np.where(age > ir_days, extra, 0.0),
+        rule=rule,
+        age_days=index - first + 1,
+        trusted_launch=trusted,
         overlap=overlap,
     )
     lag_days = math.ceil(float(lag_hours.max()) / 24.0) if n else 0

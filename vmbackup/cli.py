@@ -124,6 +124,32 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"vault {vault:>12,.2f}  snapshots {snapshots:>10,.2f}  total {total:>12,.2f}",
             file=out,
         )
+    if result.meters is not None:
+        print(f"  by invoice meter (P7; {prices.currency}):", file=out)
+        for row in result.meters.iter_rows(named=True):
+            print(
+                f"    {row['month']:%Y-%m}  {row['meter']:<32} quantity {row['quantity']:>16,.2f}"
+                f"  cost {row['cost']:>14,.2f}",
+                file=out,
+            )
+    if args.bill_out:
+        from vmbackup.fleet import FLEET_START, fleet_bill_lines
+
+        churn = jobs.group_by("vm", maintain_order=True).agg(pl.col("sent_gb").mean())
+        lines = fleet_bill_lines(
+            plan_,
+            churn.sort("vm")["sent_gb"].to_numpy(),
+            FLEET_START,
+            args.days,
+            prices,
+            args.redundancy,
+        )
+        names = pl.Series("vm_name", plan_.vm_names)
+        lines.with_columns(vm_name=names.gather(lines["vm"])).drop("vm").write_csv(args.bill_out)
+        print(
+            f"  wrote {lines.height:,} invoice lines (per VM and meter) to {args.bill_out}",
+            file=out,
+        )
     short = space.filter(pl.col("status") == "short")
     print(
         f"\nPremium space before the first backup (S21): {short.height} VMs short, "
@@ -254,6 +280,9 @@ def main(
     p.add_argument("--policy", help="a policy JSON ('az backup policy show') for every VM")
     p.add_argument("--days", type=int, default=30, help="days to simulate (default 30)")
     p.add_argument("--out", help="write every job to this Parquet file")
+    p.add_argument(
+        "--bill-out", help="write the bill per month, VM and invoice meter to this CSV file"
+    )
     p.add_argument("--prices", help="price CSV (default datasets/prices.csv)")
     p.add_argument("--region", default=None, help="region of the price table")
     p.add_argument("--redundancy", default="GRS", choices=["LRS", "ZRS", "GRS", "RA-GRS"])
@@ -296,6 +325,7 @@ def main(
         if args.command == "lint":
             return lint(args, out, err)
         _check_output(args.out)
+        _check_output(args.bill_out)
         return plan(args, out, err)
     except (ValueError, OSError) as error:
         if args.debug:

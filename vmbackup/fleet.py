@@ -30,7 +30,6 @@ numbers are the full simulation's).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -38,11 +37,20 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import non_negative
-from vmbackup.billing import Prices, pi_fee_usd_per_month
+from vmbackup._checks import choice, non_negative
+from vmbackup.billing import (
+    PI_METER,
+    REDUNDANCIES,
+    SNAPSHOT_PRODUCTS,
+    Prices,
+    instant_restore_gb,
+    pi_basis,
+    pi_fee_usd_per_month,
+)
 from vmbackup.churn import CHURN_CLASS_FRACTION
 from vmbackup.policy import Policy
-from vmbackup.retention import point_expiry, snapshot_storage_gb
+from vmbackup.pricing_rules import rules_on
+from vmbackup.retention import vault_storage_gb
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
 from vmbackup.transfer import MAX_LAG_HOURS, WINDOW_HOURS
 
@@ -57,6 +65,8 @@ __all__ = [
     "stagger_offsets",
 ]
 
+#: The first simulated day when none is given (the fleet's first backups).
+FLEET_START = dt.date(2026, 1, 1)
 #: Width of the demand bins of the congestion model [h] (5 minutes).
 BIN_HOURS = 5 / 60
 #: Assumption: what one vault ingests at once [MB/s]: X2's 100 concurrent VMs at about 7 MB/s.
@@ -84,6 +94,7 @@ class FleetPlan:
     disk_vm: npt.NDArray[np.int64]
     disk_used_gb: npt.NDArray[np.float64]
     disk_allocated_gb: npt.NDArray[np.float64]
+    vm_premium: npt.NDArray[np.bool_] | None = None  # a premium (SSD) disk: SSD snapshots (G9)
 
     @property
     def vms(self) -> int:
@@ -114,6 +125,7 @@ def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan
         .agg(
             pl.col("schedule_hour", "churn_class", "policy").first(),
             pi_size_gb=pl.col("used_gb").sum(),
+            premium=(pl.col("disk_type") == "premium").any(),
             disks=pl.col("disk"),  # each VM's disk rows, in file order
         )
     )
@@ -138,6 +150,7 @@ def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan
         disk_vm=disk_vm,
         disk_used_gb=disks["used_gb"].to_numpy()[by_vm],
         disk_allocated_gb=disks["allocated_gb"].to_numpy()[by_vm],
+        vm_premium=vms["premium"].to_numpy(),
     )
 
 
@@ -162,6 +175,9 @@ class FleetResult:
         transfer interval before congestion slows it).
     vm_names
         The VM names.
+    meters
+        Per calendar month and invoice meter (P7): ``quantity`` and ``cost``; the lines of
+        :func:`fleet_bill_lines` summed over VMs (None without prices).
     """
 
     jobs: pl.DataFrame
@@ -169,6 +185,7 @@ class FleetResult:
     monthly: pl.DataFrame
     concurrency: npt.NDArray[np.float64]
     vm_names: tuple[str, ...]
+    meters: pl.DataFrame | None = None
 
 
 def _draw_churn(
@@ -513,7 +530,7 @@ def simulate_fleet(
     *,
     lag_profile_hours: npt.ArrayLike,
     days: int = 30,
-    start: dt.date = dt.date(2026, 1, 1),
+    start: dt.date = FLEET_START,
     offsets_hours: npt.ArrayLike = 0.0,
     vault_ingest_mb_s: float = DEFAULT_VAULT_INGEST_MB_S,
     vms_per_vault: int = DEFAULT_VMS_PER_VAULT,
@@ -619,26 +636,164 @@ def simulate_fleet(
             "peak_transfers": peak,
         }
     )
-    monthly = _monthly_bill(plan, sent_gb, start, days, prices, redundancy)
+    monthly, meters = _monthly_bill(plan, sent_gb, start, days, prices, redundancy)
     report("done", 3)
     return FleetResult(
         jobs=jobs,
         daily=daily,
         monthly=monthly,
+        meters=meters,
         concurrency=concurrency,
         vm_names=plan.vm_names,
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _points_per_day(policy: Policy, start: dt.date, days: int) -> tuple[float, ...]:
-    """Recovery points kept on each day by a VM backed up daily from ``start`` (Y3)."""
+def fleet_bill_lines(
+    plan: FleetPlan,
+    mean_churn_gb: npt.ArrayLike,
+    start: dt.date,
+    days: int,
+    prices: Prices,
+    redundancy: str = "GRS",
+) -> pl.DataFrame:
+    """The fleet's bill per month, VM and meter, as the lines of an invoice (P7, H3).
+
+    The same engine as one VM's bill (:mod:`vmbackup.billing`): the PI fee by the pricing rules
+    of each month (agentless: 0.5 PI in preview, then a full PI on half the provisioned size,
+    G1), the S28 chain of each policy's recovery points in the vault, and Instant Restore
+    snapshots by schedule, media (SSD for a VM with a premium disk) and redundancy (ZRS under
+    Enhanced, G8), with the clean-up lag of G9.
+
+    Every VM is backed up daily from ``start`` (its first backup, as in the simulation). The
+    vault is computed per policy on the VMs' summed data and churn with the sequential overlap
+    model, which is exactly the sum of the VMs' own chains while a point's changes stay below
+    the VM's data; each VM's share is its data plus its share of its policy's churn.
+
+    Parameters
+    ----------
+    plan
+        The fleet (:func:`fleet_plan`).
+    mean_churn_gb
+        Each VM's mean data changed per day [GB].
+    start, days
+        The billed days.
+    prices
+        The region's prices.
+    redundancy
+        Vault storage redundancy.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``month``, ``vm`` (index), ``meter``, ``product``, ``unit``, ``quantity``,
+        ``unit_price``, ``cost`` (the prices' currency).
+    """
+    redundancy = choice("redundancy", redundancy, REDUNDANCIES)
+    churn = np.asarray(mean_churn_gb, dtype=np.float64)
     dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
-    ends = (point_expiry(policy, dates)["expires"] - start).dt.total_days().to_numpy()
-    change = np.zeros(days + 1)
-    change[:days] += 1.0
-    np.add.at(change, np.minimum(ends, days), -1.0)
-    return tuple(np.cumsum(change[:days]).tolist())
+    month_of = dates.dt.truncate("1mo")
+    months = month_of.unique(maintain_order=True)
+    day_month = (
+        pl.DataFrame({"m": month_of}).join(
+            pl.DataFrame({"m": months, "i": np.arange(months.len())}), on="m", how="left"
+        )["i"]
+    ).to_numpy()
+    dim = dates.dt.month_end().dt.day().to_numpy().astype(np.float64)
+    per_month = np.zeros((months.len(), days))
+    per_month[day_month, np.arange(days)] = 1.0 / dim  # month-fraction of each billed day
+    month_share = per_month.sum(axis=1)
+    policies, index = plan.policies, plan.policy_index
+    size = plan.pi_size_gb
+    provisioned = np.bincount(plan.disk_vm, plan.disk_allocated_gb, plan.vms)
+    crash = np.array([p.consistency == "crash" for p in policies])[index]
+    # PI fee per VM and month, by the rules of the month's first billed day (G1, S27)
+    first_days = np.array(
+        [dates[int(np.flatnonzero(day_month == m)[0])] for m in range(months.len())],
+        dtype="datetime64[D]",
+    )
+    fee = np.empty((plan.vms, months.len()))
+    small = np.empty((plan.vms, months.len()), dtype=bool)
+    for m, day in enumerate(first_days):  # a handful of months, not VMs
+        basis = size.copy()
+        fee[:, m] = pi_fee_usd_per_month(size, prices, "application")
+        if crash.any():
+            options = {"day": np.full(crash.sum(), day), "provisioned_gb": provisioned[crash]}
+            fee[crash, m] = pi_fee_usd_per_month(size[crash], prices, "crash", **options)
+            basis[crash] = pi_basis(size[crash], "crash", **options)[0]
+        small[:, m] = basis <= prices.pi_small_max_gb
+    pi_cost = fee * month_share
+    pi_price = np.where(small, prices.pi_small_usd, prices.pi_per_500_gb_usd)
+    # vault: each policy's chain on its VMs' summed data and churn (S28)
+    vault_gb_months = np.zeros((plan.vms, months.len()))
+    for i, policy in enumerate(policies):  # a handful of policies, not VMs
+        members = index == i
+        if not members.any():
+            continue
+        used_sum, churn_sum = float(size[members].sum()), float(churn[members].sum())
+        total = vault_storage_gb(policy, dates, used_sum, churn_sum, overlap="sequential")
+        extra_months = per_month @ (total - used_sum)  # GB-months above the full copies
+        share = churn[members] / churn_sum if churn_sum > 0 else np.zeros(members.sum())
+        vault_gb_months[members] = size[members, None] * month_share + share[:, None] * extra_months
+    # Instant Restore snapshots per VM (P4, G8, G9), priced by media and redundancy
+    rule = rules_on(np.asarray(first_days))[day_month]
+    snap_gb_months = np.zeros((plan.vms, months.len()))
+    zone = np.empty(plan.vms, dtype=object)
+    for i, policy in enumerate(policies):
+        members = index == i
+        daily = instant_restore_gb(policy, size[members, None], churn[members, None], rule=rule)
+        snap_gb_months[members] = daily @ per_month.T
+        zone[members] = "ZRS" if policy.policy_type == "enhanced" else "LRS"
+    premium = plan.vm_premium if plan.vm_premium is not None else np.zeros(plan.vms, bool)
+    media = np.where(premium, "SSD", "HDD")
+    vm = np.repeat(np.arange(plan.vms, dtype=np.int64), months.len())
+    month = np.tile(months.to_numpy(), plan.vms)
+    frames = [
+        pl.DataFrame(
+            {
+                "month": month,
+                "vm": vm,
+                "meter": PI_METER,
+                "product": "Backup",
+                "unit": "1/Month",
+                "quantity": (pi_cost / pi_price).ravel(),
+                "unit_price": pi_price.ravel(),
+                "cost": pi_cost.ravel(),
+            }
+        ),
+        pl.DataFrame(
+            {
+                "month": month,
+                "vm": vm,
+                "meter": f"Standard {redundancy} Data Stored",
+                "product": "Backup",
+                "unit": "1 GB/Month",
+                "quantity": vault_gb_months.ravel(),
+                "unit_price": prices.storage_usd_per_gb_month[redundancy],
+                "cost": vault_gb_months.ravel() * prices.storage_usd_per_gb_month[redundancy],
+            }
+        ),
+    ]
+    snap_price = np.array(
+        [prices.snapshot_prices[(m, z)] for m, z in zip(media, zone, strict=True)]
+    )
+    frames.append(
+        pl.DataFrame(
+            {
+                "month": month,
+                "vm": vm,
+                "meter": np.repeat(np.char.add(zone.astype(str), " Snapshots"), months.len()),
+                "product": np.repeat(
+                    np.where(premium, SNAPSHOT_PRODUCTS["SSD"], SNAPSHOT_PRODUCTS["HDD"]),
+                    months.len(),
+                ),
+                "unit": "1 GB/Month",
+                "quantity": snap_gb_months.ravel(),
+                "unit_price": np.repeat(snap_price, months.len()),
+                "cost": (snap_gb_months * snap_price[:, None]).ravel(),
+            }
+        )
+    )
+    return pl.concat(frames).filter(pl.col("quantity") > 0)
 
 
 def _monthly_bill(
@@ -648,52 +803,73 @@ def _monthly_bill(
     days: int,
     prices: Prices | None,
     redundancy: str,
-) -> pl.DataFrame:
-    """Vault storage and the bill per month; storage per VM = used + (points - 1) x mean churn."""
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The bill per month (and per month and meter), from :func:`fleet_bill_lines`."""
+    churn = sent_gb.mean(axis=1)  # per VM [GB/day]
     dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
-    mean_churn = sent_gb.mean(axis=1)  # per VM [GB/day]
-    # sum over VMs of used + (points - 1) x churn, grouped by policy: O(policies x days)
-    churn_by_policy = np.bincount(plan.policy_index, mean_churn, len(plan.policies))
-    deltas = np.zeros(days)
+    total = np.zeros(days)
     for i, policy in enumerate(plan.policies):  # a handful of policies, not VMs
-        points = np.asarray(_points_per_day(policy, start, days))
-        deltas += np.maximum(points - 1, 0) * churn_by_policy[i]
-    frame = pl.DataFrame({"day": dates, "vault_gb": plan.pi_size_gb.sum() + deltas})
+        members = plan.policy_index == i
+        if members.any():
+            total += vault_storage_gb(
+                policy,
+                dates,
+                float(plan.pi_size_gb[members].sum()),
+                float(churn[members].sum()),
+                overlap="sequential",
+            )
+    month_end = (
+        pl.DataFrame({"day": dates, "vault_gb": total})
+        .group_by(pl.col("day").dt.truncate("1mo").alias("month"), maintain_order=True)
+        .agg(vault_gb=pl.col("vault_gb").last())
+    )
     if prices is None:
-        return frame.group_by(
-            pl.col("day").dt.truncate("1mo").alias("month"), maintain_order=True
-        ).agg(vault_gb=pl.col("vault_gb").last())
-    crash = np.array([p.consistency == "crash" for p in plan.policies])[plan.policy_index]
-    full_fee = pi_fee_usd_per_month(plan.pi_size_gb, prices)
-    fee = float(np.where(crash, full_fee * prices.agentless_pi_factor, full_fee).sum())
-    ir_days = np.array([p.instant_restore_days or 1 for p in plan.policies])[plan.policy_index]
-    enhanced = np.array([p.policy_type == "enhanced" for p in plan.policies])[plan.policy_index]
-    snapshots = np.where(
-        enhanced,
-        snapshot_storage_gb("enhanced", plan.pi_size_gb, mean_churn, ir_days),
-        snapshot_storage_gb("standard", plan.pi_size_gb, mean_churn, ir_days),
-    ).sum()
-    storage_price = prices.storage_usd_per_gb_month[redundancy]
-    return (
-        frame.with_columns(
-            month=pl.col("day").dt.truncate("1mo"), dim=pl.col("day").dt.month_end().dt.day()
-        )
-        .group_by("month", maintain_order=True)
-        .agg(
-            days=pl.len(),
-            vault_gb=pl.col("vault_gb").last(),
-            pi_fee_usd=(fee / pl.col("dim")).sum(),
-            vault_storage_usd=(pl.col("vault_gb") * storage_price / pl.col("dim")).sum(),
-            snapshot_storage_usd=(
-                snapshots * prices.snapshot_usd_per_gb_month / pl.col("dim")
-            ).sum(),
-        )
+        return month_end, None
+    lines = fleet_bill_lines(plan, churn, start, days, prices, redundancy)
+    meters = (
+        lines.group_by("month", "meter", maintain_order=True)
+        .agg(pl.col("quantity", "cost").sum())
+        .sort("month", maintain_order=True)
+    )
+    kind = (
+        pl.when(pl.col("meter") == PI_METER)
+        .then(pl.lit("pi_fee_usd"))
+        .when(pl.col("meter").str.ends_with("Snapshots"))
+        .then(pl.lit("snapshot_storage_usd"))
+        .otherwise(pl.lit("vault_storage_usd"))
+    )
+    parts = (
+        meters.with_columns(part=kind)
+        .group_by("month", "part")
+        .agg(pl.col("cost").sum())
+        .pivot(on="part", index="month", values="cost")
+    )
+    for column in ("pi_fee_usd", "vault_storage_usd", "snapshot_storage_usd"):
+        if column not in parts.columns:
+            parts = parts.with_columns(pl.lit(0.0).alias(column))
+    billed_days = (
+        pl.DataFrame({"month": dates.dt.truncate("1mo")}).group_by("month").agg(days=pl.len())
+    )
+    monthly = (
+        billed_days.join(parts.fill_null(0.0), on="month", how="left")
+        .join(month_end, on="month", how="left")
+        .sort("month")
         .with_columns(
             total_usd=pl.col("pi_fee_usd")
             + pl.col("vault_storage_usd")
             + pl.col("snapshot_storage_usd")
         )
+        .select(
+            "month",
+            "days",
+            "vault_gb",
+            "pi_fee_usd",
+            "vault_storage_usd",
+            "snapshot_storage_usd",
+            "total_usd",
+        )
     )
+    return monthly, meters
 
 
 def stagger_offsets(plan: FleetPlan, spread_minutes: float) -> npt.NDArray[np.float64]:
