@@ -573,3 +573,82 @@ def test_the_cli_on_a_damaged_fleet_plans_or_refuses_in_one_line(
         assert "Cost per month" in out
     else:
         _assert_one_line_error(code, err)
+
+
+# --- the what-if apps: an error is a message in the app, never an exception ----------------------
+
+
+def _apps() -> dict[str, tuple[Callable[..., Any], dict[str, Any], list[str]]]:
+    from vmbackup import apps
+
+    fleet = read_fleet()
+    return {
+        "lifecycle": (
+            apps.lifecycle_update,
+            {"prices": PRICES},
+            ["used_gb", "first_backup_month", "grow_to_gb", "stop_month", "soft_delete_days"],
+        ),
+        "billing_whatif": (
+            apps.billing_whatif_update,
+            {"prices": PRICES},
+            [
+                "used_gb",
+                "daily_churn_percent",
+                "daily_retention_days",
+                "redundancy",
+                "instant_restore_days",
+                "provisioned_gb",
+            ],
+        ),
+        "premium_space": (
+            apps.premium_space_update,
+            {},
+            ["allocated_gb", "used_gb", "premium", "first_backup_done"],
+        ),
+        "restore": (
+            apps.restore_update,
+            {"fleet": fleet},
+            ["vms", "accounts", "placement", "background_load_percent", "vault_concurrency"],
+        ),
+        "transfer": (
+            apps.transfer_update,
+            {"lag_profile_hours": LAG},
+            ["churn_os_gb", "fragmentation", "start_hour", "first_backup"],
+        ),
+        "fleet": (
+            apps.fleet_update,
+            {
+                "fleet": fleet,
+                "policies": __import__("vmbackup.data").data.read_policies(),
+                "lag_profile_hours": LAG,
+            },
+            ["fleet_copies", "vault_ingest_mb_s", "spread_minutes", "days"],
+        ),
+        "policy": (
+            apps.policy_update,
+            {"prices": PRICES, "lag_profile_hours": LAG},
+            ["run_hour", "instant_restore_days", "daily_retention_days", "used_gb", "rules"],
+        ),
+    }
+
+
+APPS = _apps()
+
+
+@pytest.mark.parametrize("app", sorted(APPS))
+@given(data=st.data())
+def test_an_app_shows_bad_input_as_a_message_never_a_traceback(
+    app: str, data: st.DataObject
+) -> None:
+    """Issue 18: a widget shows the model's message in its output area; no exception escapes."""
+    update, fixed, controls = APPS[app]
+    name = data.draw(st.sampled_from(controls), label="control")
+    value = data.draw(bad_values(), label="value")
+    from contract import time_guard
+
+    with time_guard():
+        result, text, ax = update(**fixed, **{name: value})
+    assert isinstance(text, str)
+    if result is None:
+        assert "Input not accepted" in text
+        assert ax is None

@@ -39,4 +39,7 @@ def test_bad_input_shows_the_message() -> None:
     )
     assert result is None
     assert ax is None
-    assert "vault_ingest_mb_s=0 must be &gt; 0" in text or "vault_ingest_mb_s=0 must be > 0" in text
+    assert (
+        "vault_ingest_mb_s=0.0 must be a finite number &gt; 0" in text
+        or "vault_ingest_mb_s=0.0 must be a finite number > 0" in text
+    )

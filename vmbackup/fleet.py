@@ -37,7 +37,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import choice, non_negative
+from vmbackup._checks import (
+    bounded,
+    choice,
+    non_negative,
+    non_negative_array,
+    positive,
+    whole,
+)
 from vmbackup.billing import (
     PI_METER,
     REDUNDANCIES,
@@ -510,18 +517,13 @@ def _checked(
     fragmentation: float,
 ) -> tuple[npt.NDArray[np.float64], float]:
     """Check a simulation's settings; return the lag profile [h] and the vault capacity [MB/s]."""
-    if not (isinstance(days, int) and 1 <= days <= 3660):
-        raise ValueError(f"days={days!r} must be a whole number in 1..3660")
-    capacity = non_negative("vault_ingest_mb_s", vault_ingest_mb_s)
-    if capacity == 0:
-        raise ValueError("vault_ingest_mb_s=0 must be > 0")
-    if not 0 <= fragmentation <= 1:
-        raise ValueError(f"fragmentation={fragmentation!r} must be between 0 and 1")
-    profile = np.asarray(lag_profile_hours, dtype=np.float64)
-    if profile.shape != (24,) or (profile < 0).any() or (profile > MAX_LAG_HOURS).any():
+    whole("days", days, 1, 3660)
+    capacity = positive("vault_ingest_mb_s", vault_ingest_mb_s)
+    bounded("fragmentation", fragmentation, 0, 1)
+    profile = non_negative_array("lag_profile_hours", lag_profile_hours)
+    if profile.shape != (24,) or (profile > MAX_LAG_HOURS).any():
         raise ValueError("lag_profile_hours must hold 24 values between 0 and 8 (S11)")
-    if not (isinstance(vms_per_vault, int) and vms_per_vault >= 1):
-        raise ValueError(f"vms_per_vault={vms_per_vault!r} must be a whole number >= 1")
+    whole("vms_per_vault", vms_per_vault, 1, 10**7)
     return profile, capacity
 
 
@@ -905,8 +907,7 @@ def _offsets_hours(position: npt.NDArray[np.float64], minutes: float) -> npt.NDA
 
 def scale_fleet(fleet: pl.DataFrame, copies: int) -> pl.DataFrame:
     """``copies`` copies of a fleet, VM names suffixed ``-c0``, ``-c1``... (what-ifs at scale)."""
-    if not (isinstance(copies, int) and copies >= 1):
-        raise ValueError(f"copies={copies!r} must be a whole number >= 1")
+    whole("copies", copies, 1, 100_000)
     return pl.concat([fleet.with_columns(pl.col("vm_name") + f"-c{i}") for i in range(copies)])
 
 

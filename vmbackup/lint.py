@@ -17,8 +17,8 @@ import datetime as dt
 import numpy.typing as npt
 import polars as pl
 
-from vmbackup._checks import choice, instance, non_negative_array
-from vmbackup.billing import Prices
+from vmbackup._checks import choice, instance, non_negative, non_negative_array
+from vmbackup.billing import REDUNDANCIES, Prices
 from vmbackup.eligibility import vm_eligibility
 from vmbackup.policy import POLICY_RULES, Finding, Policy, service_findings
 from vmbackup.retention import recovery_points, snapshot_storage_gb, vault_storage_gb
@@ -201,6 +201,11 @@ def enhanced_whatif(
         ``rpo_hours``.
     """
     media = choice("snapshot_media", snapshot_media, ("HDD", "SSD"))
+    instance("policy", policy, Policy, "a vmbackup.policy.Policy")
+    instance("prices", prices, Prices, "a Prices table (vmbackup.data.read_prices)")
+    used_gb = non_negative("used_gb", used_gb)
+    daily_churn_gb = non_negative("daily_churn_gb", daily_churn_gb)
+    redundancy = choice("redundancy", redundancy, REDUNDANCIES)
     twins = {f"{policy.name} (as is)": policy}
     ir = policy.instant_restore_days or 1
     base = dataclasses.replace(policy, policy_type="enhanced", rules="today", enforce=False)

@@ -10,6 +10,7 @@ import numpy.typing as npt
 import polars as pl
 from matplotlib.axes import Axes
 
+from vmbackup._checks import non_negative
 from vmbackup.apps._form import FigureImage, Form, error_html, figure_app, new_axes
 from vmbackup.billing import Prices
 from vmbackup.lint import enhanced_whatif, lint_policy
@@ -87,7 +88,8 @@ def policy_update(
             enforce=False,
         )
         found = lint_policy(policy, lag_profile_hours=lag_profile_hours, rules=policy.rules)
-        churn_gb = float(used_gb) * float(daily_churn_percent) / 100
+        used = non_negative("used_gb", used_gb)
+        churn_gb = used * non_negative("daily_churn_percent", daily_churn_percent, high=100) / 100
         table = enhanced_whatif(policy, used_gb=used_gb, daily_churn_gb=churn_gb, prices=prices)
     except ValueError as error:
         return None, error_html(error), None

@@ -10,6 +10,7 @@ import numpy.typing as npt
 import polars as pl
 from matplotlib.axes import Axes
 
+from vmbackup._checks import non_negative
 from vmbackup.apps._form import FigureImage, Form, error_html, figure_app, new_axes
 from vmbackup.plots import TimelineChart
 from vmbackup.transfer import Timeline, backup_timeline, extents_for
@@ -43,7 +44,11 @@ def transfer_update(
     """The transfer app's pure update: the job of a 3-disk VM (plus an optional new disk),
     drawn into ``chart`` (the app's, updated in place) or a new one."""
     try:
-        churns = {"os": churn_os_gb, "data1": churn_data1_gb, "data2": churn_data2_gb}
+        churns = {
+            "os": non_negative("churn_os_gb", churn_os_gb),
+            "data1": non_negative("churn_data1_gb", churn_data1_gb),
+            "data2": non_negative("churn_data2_gb", churn_data2_gb),
+        }
         disks = [
             {
                 "disk": name,
