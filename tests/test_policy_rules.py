@@ -566,3 +566,56 @@ def test_cli_lint_exit_codes(tmp_path: Path) -> None:
     code, out, _ = _run("lint", str(clean), "--estate", str(ESTATE[0]), "--disks", str(ESTATE[1]))
     assert code == 1
     assert "vm cvm-01" in out
+
+
+TF_PLAN = json.loads((SHAPES / "terraform_plan.json").read_text())
+TF_DAILY = ["planned_values", "root_module", "resources", 1, "values"]
+TF_WEEKLY = ["planned_values", "root_module", "child_modules", 0, "resources", 0, "values"]
+TF_STATE = json.loads((SHAPES / "terraform_state.json").read_text())
+TF_HOURLY = ["values", "root_module", "resources", 0, "values"]
+
+
+@pytest.mark.parametrize(
+    ("document", "where", "field", "value", "path"),
+    [
+        (TF_PLAN, TF_DAILY, ["name"], "", "resources[1].values.name"),
+        (TF_PLAN, TF_DAILY, ["policy_type"], "V3", "resources[1].values.policy_type"),
+        (TF_PLAN, TF_DAILY, ["backup", 0, "frequency"], "Monthly", "backup[0].frequency"),
+        (TF_PLAN, TF_DAILY, ["backup", 0, "time"], "7pm", "resources[1].values.backup[0].time"),
+        (TF_PLAN, TF_DAILY, ["instant_restore_retention_days"], 9, "instant_restore_retention"),
+        (TF_PLAN, TF_DAILY, ["retention_daily", 0, "count"], 3, "retention_daily[0].count"),
+        (TF_PLAN, TF_DAILY, ["retention_weekly", 0, "count"], 0, "retention_weekly[0].count"),
+        (TF_PLAN, TF_DAILY, ["retention_weekly", 0, "weekdays"], ["Funday"], "weekly[0].weekdays"),
+        (TF_PLAN, TF_DAILY, ["retention_monthly", 0, "count"], 0, "retention_monthly[0].count"),
+        (TF_PLAN, TF_DAILY, ["retention_monthly", 0, "weeks"], ["Fifth"], "retention_monthly[0]"),
+        (TF_PLAN, TF_DAILY, ["retention_yearly", 0, "count"], 0, "retention_yearly[0].count"),
+        (TF_PLAN, TF_DAILY, ["retention_yearly", 0, "months"], ["Smarch"], "yearly[0].months"),
+        (TF_PLAN, TF_DAILY, ["retention_yearly", 0, "days"], "1", "retention_yearly[0].days"),
+        (TF_PLAN, TF_DAILY, ["backup"], [{}, {}], "resources[1].values.backup"),
+        (TF_PLAN, TF_WEEKLY, ["backup", 0, "weekdays"], [], "backup[0].weekdays"),
+        (TF_STATE, TF_HOURLY, ["backup", 0, "hour_interval"], 5, "backup[0].hour_interval"),
+        (TF_STATE, TF_HOURLY, ["backup", 0, "hour_duration"], 30, "backup[0].hour_duration"),
+        (TF_STATE, TF_HOURLY, ["instant_restore_retention_days"], 25, "instant_restore_retention"),
+    ],
+)
+def test_each_terraform_field_is_named_by_its_path(
+    document: Any, where: list[Any], field: list[Any], value: Any, path: str
+) -> None:
+    """Y4: a bad Terraform attribute is reported at its own JSON path, so the user finds it."""
+    bad = mutated(document, [*where, *field], value)
+    with pytest.raises(ValueError, match="^tf.json: ") as raised:
+        policies_from_document(bad, label="tf.json")
+    assert path in str(raised.value)
+
+
+def test_a_terraform_values_object_that_is_not_an_object_is_named() -> None:
+    from vmbackup.policy_json import policy_from_terraform
+
+    with pytest.raises(ValueError, match="^terraform JSON: values must be an object"):
+        policy_from_terraform("nope")  # type: ignore[arg-type]
+    assert (
+        policy_from_terraform(
+            TF_STATE["values"]["root_module"]["resources"][0]["values"]
+        ).policy.time_zone
+        == "GMT Standard Time"
+    )
