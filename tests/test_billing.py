@@ -390,3 +390,12 @@ def test_zero_before_the_first_success_and_after_deletion(
     assert (before["total_usd"] == 0).all()
     assert (after["total_usd"] == 0).all()
     assert (b["total_usd"] >= 0).all()
+
+
+def test_p2_the_prices_say_how_old_each_row_is() -> None:
+    """P2: prices carry their dates; a bill says the range of the rows it used, not one date."""
+    prices = read_prices(region="westeurope")
+    dated = prices.dated()
+    assert dated.startswith(f"{prices.rows.height} rows dated {prices.rows['as_of'].min()} to ")
+    assert prices.as_of == prices.rows["as_of"].max()
+    assert len(prices.sources().splitlines()) == prices.rows.height

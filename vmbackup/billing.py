@@ -158,6 +158,15 @@ class Prices:
         :mod:`vmbackup.pricing_rules` decide which share a bill uses."""
         return PRICING_RULES[0].agentless_pi_factor
 
+    def dated(self) -> str:
+        """How old the prices are: the number of rows used and the range of their dates."""
+        if self.rows.height == 0:
+            return f"as of {self.as_of}"
+        dates = self.rows["as_of"]
+        low, high = dates.min(), dates.max()
+        span = f"{low}" if low == high else f"{low} to {high}"
+        return f"{self.rows.height} rows dated {span}"
+
     def sources(self) -> str:
         """One line per price row used: meter, price, as-of date and source."""
         return "\n".join(

@@ -105,7 +105,7 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     print(
         f"Policies: {', '.join(sorted(set(fleet['policy'])))}; prices: {prices.region} "
-        f"({prices.currency}, as of {prices.as_of}); vault storage {args.redundancy}",
+        f"({prices.currency}, {prices.dated()}); vault storage {args.redundancy}",
         file=out,
     )
     worst = float(jobs["duration_hours"].max())  # type: ignore[arg-type]

@@ -150,7 +150,7 @@ def plot_pi_fee(prices: Prices, max_size_gb: float = 2500.0, ax: Axes | None = N
     ax.axvline(prices.pi_small_max_gb, color="grey", linewidth=0.8, linestyle=":")
     ax.set_xlabel("protected-instance size: used data on OS + data disks [GB]")
     ax.set_ylabel(f"fee per VM per month [{prices.currency}]")
-    ax.set_title(f"Protected-instance fee by size ({prices.region}, prices as of {prices.as_of})")
+    ax.set_title(f"Protected-instance fee by size ({prices.region}, {prices.dated()})")
     ax.set_xlim(0, max_size_gb)
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left")
