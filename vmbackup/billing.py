@@ -162,8 +162,8 @@ class Prices:
         """How old the prices are: the number of rows used and the range of their dates."""
         if self.rows.height == 0:
             return f"as of {self.as_of}"
-        dates = self.rows["as_of"]
-        low, high = dates.min(), dates.max()
+        dates = self.rows["as_of"].cast(pl.String)
+        low, high = str(dates.min()), str(dates.max())
         span = f"{low}" if low == high else f"{low} to {high}"
         return f"{self.rows.height} rows dated {span}"
 
