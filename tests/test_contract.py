@@ -396,6 +396,7 @@ def _reader(name: str) -> Callable[[Path], Any]:
         "standard_daily.json": data.read_policy_file,
         "terraform_plan.json": data.read_policy_file,
         "vms.json": lambda p: data.read_azure_estate(p, dataset_path("azure/disks.json")),
+        "retail_prices_sample.json": lambda p: data.read_retail_prices([p]),
     }
     return readers[name]
 
@@ -408,6 +409,7 @@ SHIPPED = {
     "standard_daily.json": "policies/standard_daily.json",
     "terraform_plan.json": "policies/shapes/terraform_plan.json",
     "vms.json": "azure/vms.json",
+    "retail_prices_sample.json": "retail_prices_sample.json",
 }
 
 
@@ -469,6 +471,9 @@ def test_files_saved_by_powershell_read_the_same(name: str, encoding: str, tmp_p
         assert np.array_equal(got, expected)
     elif isinstance(expected, list):
         assert [s.policy for s in got] == [s.policy for s in expected]
+    elif hasattr(expected, "rows"):  # a Retail Prices import
+        assert got.rows.equals(expected.rows)
+        assert (got.reservations, got.skipped) == (expected.reservations, expected.skipped)
     else:
         assert got == expected
 
