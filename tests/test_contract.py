@@ -471,7 +471,7 @@ def test_files_saved_by_powershell_read_the_same(name: str, encoding: str, tmp_p
         assert np.array_equal(got, expected)
     elif isinstance(expected, list):
         assert [s.policy for s in got] == [s.policy for s in expected]
-    elif hasattr(expected, "rows"):  # a Retail Prices import
+    elif hasattr(expected, "reservations"):  # a Retail Prices import
         assert got.rows.equals(expected.rows)
         assert (got.reservations, got.skipped) == (expected.reservations, expected.skipped)
     else:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -691,6 +692,19 @@ def fleet_bill_lines(
         ``unit_price``, ``cost`` (the prices' currency).
     """
     redundancy = choice("redundancy", redundancy, REDUNDANCIES)
+    bill = _bill_arrays(plan, mean_churn_gb, start, days, prices, redundancy)
+    return _lines(bill, prices, redundancy)
+
+
+def _bill_arrays(
+    plan: FleetPlan,
+    mean_churn_gb: npt.ArrayLike,
+    start: dt.date,
+    days: int,
+    prices: Prices,
+    redundancy: str,
+) -> _BillArrays:
+    """The arrays of :func:`fleet_bill_lines` (per VM and month), without building lines."""
     churn = np.asarray(mean_churn_gb, dtype=np.float64)
     dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
     month_of = dates.dt.truncate("1mo")
@@ -739,16 +753,58 @@ def fleet_bill_lines(
     # Instant Restore snapshots per VM (P4, G8, G9), priced by media and redundancy
     rule = rules_on(np.asarray(first_days))[day_month]
     snap_gb_months = np.zeros((plan.vms, months.len()))
-    zone = np.empty(plan.vms, dtype=object)
+    zrs = np.array([p.policy_type == "enhanced" for p in policies])[index]  # G8: Enhanced on ZRS
     for i, policy in enumerate(policies):
         members = index == i
         daily = instant_restore_gb(policy, size[members, None], churn[members, None], rule=rule)
         snap_gb_months[members] = daily @ per_month.T
-        zone[members] = "ZRS" if policy.policy_type == "enhanced" else "LRS"
     premium = plan.vm_premium if plan.vm_premium is not None else np.zeros(plan.vms, bool)
-    media = np.where(premium, "SSD", "HDD")
-    vm = np.repeat(np.arange(plan.vms, dtype=np.int64), months.len())
-    month = np.tile(months.to_numpy(), plan.vms)
+    snap_price = np.select(
+        [premium & zrs, premium & ~zrs, ~premium & zrs],
+        [
+            prices.snapshot_prices[(m, z)]
+            for m, z in (("SSD", "ZRS"), ("SSD", "LRS"), ("HDD", "ZRS"))
+        ],
+        prices.snapshot_prices[("HDD", "LRS")],
+    )
+    return _BillArrays(
+        months.to_numpy(),
+        pi_cost,
+        pi_price,
+        vault_gb_months,
+        snap_gb_months,
+        snap_price,
+        zrs,
+        premium,
+    )
+
+
+@dataclass(frozen=True)
+class _BillArrays:
+    """A fleet's bill as arrays: per VM and month (V x M) or per VM (V)."""
+
+    months: npt.NDArray[Any]
+    pi_cost: npt.NDArray[np.float64]
+    pi_price: npt.NDArray[np.float64]
+    vault_gb_months: npt.NDArray[np.float64]
+    snap_gb_months: npt.NDArray[np.float64]
+    snap_price: npt.NDArray[np.float64]
+    zrs: npt.NDArray[np.bool_]
+    premium: npt.NDArray[np.bool_]
+
+
+def _lines(bill: _BillArrays, prices: Prices, redundancy: str) -> pl.DataFrame:
+    """Invoice lines from a fleet's bill arrays."""
+    pi_cost, pi_price = bill.pi_cost, bill.pi_price
+    vault_gb_months, snap_gb_months, snap_price = (
+        bill.vault_gb_months,
+        bill.snap_gb_months,
+        bill.snap_price,
+    )
+    n_months = bill.months.size
+    vms = pi_cost.shape[0]
+    vm = np.repeat(np.arange(vms, dtype=np.int64), n_months)
+    month = np.tile(bill.months, vms)
     frames = [
         pl.DataFrame(
             {
@@ -775,22 +831,19 @@ def fleet_bill_lines(
             }
         ),
     ]
-    snap_price = np.array(
-        [prices.snapshot_prices[(m, z)] for m, z in zip(media, zone, strict=True)]
-    )
     frames.append(
         pl.DataFrame(
             {
                 "month": month,
                 "vm": vm,
-                "meter": np.repeat(np.char.add(zone.astype(str), " Snapshots"), months.len()),
+                "meter": np.repeat(np.where(bill.zrs, "ZRS Snapshots", "LRS Snapshots"), n_months),
                 "product": np.repeat(
-                    np.where(premium, SNAPSHOT_PRODUCTS["SSD"], SNAPSHOT_PRODUCTS["HDD"]),
-                    months.len(),
+                    np.where(bill.premium, SNAPSHOT_PRODUCTS["SSD"], SNAPSHOT_PRODUCTS["HDD"]),
+                    n_months,
                 ),
                 "unit": "1 GB/Month",
                 "quantity": snap_gb_months.ravel(),
-                "unit_price": np.repeat(snap_price, months.len()),
+                "unit_price": np.repeat(snap_price, n_months),
                 "cost": (snap_gb_months * snap_price[:, None]).ravel(),
             }
         )
@@ -827,33 +880,35 @@ def _monthly_bill(
     )
     if prices is None:
         return month_end, None
-    lines = fleet_bill_lines(plan, churn, start, days, prices, redundancy)
-    meters = (
-        lines.group_by("month", "meter", maintain_order=True)
-        .agg(pl.col("quantity", "cost").sum())
-        .sort("month", maintain_order=True)
+    bill = _bill_arrays(plan, churn, start, days, prices, redundancy)
+    vault_price = prices.storage_usd_per_gb_month[redundancy]
+    snap_cost = bill.snap_gb_months * bill.snap_price[:, None]
+    rows = []
+    month_dates = pl.Series("month", bill.months).cast(pl.Date).to_list()
+    for m, month in enumerate(month_dates):  # a handful of months: sums over VMs in numpy
+        pi_quantity = float((bill.pi_cost[:, m] / bill.pi_price[:, m]).sum())
+        vault_gb = float(bill.vault_gb_months[:, m].sum())
+        rows.append((month, PI_METER, pi_quantity, float(bill.pi_cost[:, m].sum())))
+        rows.append((month, f"Standard {redundancy} Data Stored", vault_gb, vault_gb * vault_price))
+        for name, members in (("LRS Snapshots", ~bill.zrs), ("ZRS Snapshots", bill.zrs)):
+            quantity = float(bill.snap_gb_months[members, m].sum())
+            rows.append((month, name, quantity, float(snap_cost[members, m].sum())))
+    meters = pl.DataFrame(rows, schema=["month", "meter", "quantity", "cost"], orient="row").filter(
+        pl.col("quantity") > 0
     )
-    kind = (
-        pl.when(pl.col("meter") == PI_METER)
-        .then(pl.lit("pi_fee_usd"))
-        .when(pl.col("meter").str.ends_with("Snapshots"))
-        .then(pl.lit("snapshot_storage_usd"))
-        .otherwise(pl.lit("vault_storage_usd"))
+    parts = pl.DataFrame(
+        {
+            "month": pl.Series(bill.months).cast(pl.Date),
+            "pi_fee_usd": bill.pi_cost.sum(axis=0),
+            "vault_storage_usd": bill.vault_gb_months.sum(axis=0) * vault_price,
+            "snapshot_storage_usd": snap_cost.sum(axis=0),
+        }
     )
-    parts = (
-        meters.with_columns(part=kind)
-        .group_by("month", "part")
-        .agg(pl.col("cost").sum())
-        .pivot(on="part", index="month", values="cost")
-    )
-    for column in ("pi_fee_usd", "vault_storage_usd", "snapshot_storage_usd"):
-        if column not in parts.columns:
-            parts = parts.with_columns(pl.lit(0.0).alias(column))
     billed_days = (
         pl.DataFrame({"month": dates.dt.truncate("1mo")}).group_by("month").agg(days=pl.len())
     )
     monthly = (
-        billed_days.join(parts.fill_null(0.0), on="month", how="left")
+        billed_days.join(parts, on="month", how="left")
         .join(month_end, on="month", how="left")
         .sort("month")
         .with_columns(
