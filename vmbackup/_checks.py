@@ -167,16 +167,15 @@ def non_negative_array(field: str, values: object) -> npt.NDArray[np.float64]:
     ...
     ValueError: used_gb must be finite numbers >= 0; found -2.0 at position 1
     """
-    shown = f"{values!r:.60}"
     if isinstance(values, str | bytes | dict | set) or values is None:
-        raise ValueError(f"{field}={shown} must be numbers >= 0")
+        raise ValueError(f"{field}={values!r:.60} must be numbers >= 0")
     try:
         array = np.asarray(values)
         if array.dtype.kind not in "biuf" or array.dtype.kind == "b":
             raise TypeError(array.dtype)
         array = array.astype(np.float64)
     except (TypeError, ValueError, OverflowError) as error:
-        raise ValueError(f"{field}={shown} must be numbers >= 0") from error
+        raise ValueError(f"{field}={values!r:.60} must be numbers >= 0") from error
     bad = ~np.isfinite(array) | (array < 0) | (array > MAX_QUANTITY)
     if bad.any():
         position = int(np.flatnonzero(bad.ravel())[0])

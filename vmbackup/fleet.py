@@ -703,6 +703,7 @@ def _bill_arrays(
     days: int,
     prices: Prices,
     redundancy: str,
+    vault_totals: dict[int, npt.NDArray[np.float64]] | None = None,
 ) -> _BillArrays:
     """The arrays of :func:`fleet_bill_lines` (per VM and month), without building lines."""
     churn = np.asarray(mean_churn_gb, dtype=np.float64)
@@ -741,12 +742,10 @@ def _bill_arrays(
     pi_price = np.where(small, prices.pi_small_usd, prices.pi_per_500_gb_usd)
     # vault: each policy's chain on its VMs' summed data and churn (S28)
     vault_gb_months = np.zeros((plan.vms, months.len()))
-    for i, policy in enumerate(policies):  # a handful of policies, not VMs
+    totals = _vault_totals(plan, churn, dates) if vault_totals is None else vault_totals
+    for i, total in totals.items():
         members = index == i
-        if not members.any():
-            continue
         used_sum, churn_sum = float(size[members].sum()), float(churn[members].sum())
-        total = vault_storage_gb(policy, dates, used_sum, churn_sum, overlap="sequential")
         extra_months = per_month @ (total - used_sum)  # GB-months above the full copies
         share = churn[members] / churn_sum if churn_sum > 0 else np.zeros(members.sum())
         vault_gb_months[members] = size[members, None] * month_share + share[:, None] * extra_months
@@ -777,6 +776,20 @@ def _bill_arrays(
         zrs,
         premium,
     )
+
+
+def _vault_totals(
+    plan: FleetPlan, churn: npt.NDArray[np.float64], dates: pl.Series
+) -> dict[int, npt.NDArray[np.float64]]:
+    """Each policy's vault storage per day: the S28 chain on its VMs' summed data and churn
+    (sequential overlap) [GB]."""
+    totals = {}
+    for i, policy in enumerate(plan.policies):  # a handful of policies, not VMs
+        members = plan.policy_index == i
+        if members.any():
+            used, changed = float(plan.pi_size_gb[members].sum()), float(churn[members].sum())
+            totals[i] = vault_storage_gb(policy, dates, used, changed, overlap="sequential")
+    return totals
 
 
 @dataclass(frozen=True)
@@ -862,17 +875,8 @@ def _monthly_bill(
     """The bill per month (and per month and meter), from :func:`fleet_bill_lines`."""
     churn = sent_gb.mean(axis=1)  # per VM [GB/day]
     dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
-    total = np.zeros(days)
-    for i, policy in enumerate(plan.policies):  # a handful of policies, not VMs
-        members = plan.policy_index == i
-        if members.any():
-            total += vault_storage_gb(
-                policy,
-                dates,
-                float(plan.pi_size_gb[members].sum()),
-                float(churn[members].sum()),
-                overlap="sequential",
-            )
+    totals = _vault_totals(plan, churn, dates)
+    total = np.sum(list(totals.values()), axis=0) if totals else np.zeros(days)
     month_end = (
         pl.DataFrame({"day": dates, "vault_gb": total})
         .group_by(pl.col("day").dt.truncate("1mo").alias("month"), maintain_order=True)
@@ -880,7 +884,7 @@ def _monthly_bill(
     )
     if prices is None:
         return month_end, None
-    bill = _bill_arrays(plan, churn, start, days, prices, redundancy)
+    bill = _bill_arrays(plan, churn, start, days, prices, redundancy, vault_totals=totals)
     vault_price = prices.storage_usd_per_gb_month[redundancy]
     snap_cost = bill.snap_gb_months * bill.snap_price[:, None]
     rows = []
