@@ -30,6 +30,7 @@ numbers are the full simulation's).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,7 @@ from vmbackup.billing import (
 from vmbackup.churn import CHURN_CLASS_FRACTION
 from vmbackup.policy import Policy
 from vmbackup.pricing_rules import rules_on
-from vmbackup.retention import vault_storage_gb
+from vmbackup.retention import chain_storage_gb, vault_points
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
 from vmbackup.transfer import MAX_LAG_HOURS, WINDOW_HOURS
 
@@ -784,12 +785,27 @@ def _vault_totals(
     """Each policy's vault storage per day: the S28 chain on its VMs' summed data and churn
     (sequential overlap) [GB]."""
     totals = {}
+    days = dates.len()
     for i, policy in enumerate(plan.policies):  # a handful of policies, not VMs
         members = plan.policy_index == i
         if members.any():
             used, changed = float(plan.pi_size_gb[members].sum()), float(churn[members].sum())
-            totals[i] = vault_storage_gb(policy, dates, used, changed, overlap="sequential")
+            created, expires = _policy_points(policy, dates[0], days)
+            totals[i] = chain_storage_gb(
+                created, expires, np.full(days, used), np.full(days, changed), overlap="sequential"
+            )
     return totals
+
+
+@functools.lru_cache(maxsize=64)
+def _policy_points(
+    policy: Policy, start: dt.date, days: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The days a policy's vault points are made and expire over a horizon (as
+    :func:`vmbackup.retention.vault_storage_gb` finds them), kept for the next run."""
+    dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
+    points = vault_points(policy, dates)
+    return points["created_day"].to_numpy(), points["expires_day"].to_numpy()
 
 
 @dataclass(frozen=True)
