@@ -390,6 +390,10 @@ def simulate_jobs(
     }
     biggest = vms.sort("allocated_gb", descending=True)["vm_name"].head(checksum_days).to_list()
     missing = {(name, int(rng.integers(2, days))) for name in biggest}
+    params["outliers"] = {
+        kind: sorted([name, (ONBOARDED + dt.timedelta(days=day)).isoformat()] for name, day in jobs)
+        for kind, jobs in (("failed", failed), ("checksum_fallback", missing))
+    }
     frames = []
     for name, hour in zip(names, vms["schedule_hour"], strict=True):  # a few VMs: a script
         vm = params["vms"][name]
@@ -852,13 +856,19 @@ def cost_export(lines: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
 
 
 def generate(
-    seed: int = SEED, *, soft_deleted: bool = False, snapshots: bool = True, **job_options: Any
+    seed: int = SEED,
+    *,
+    fleet: pl.DataFrame | None = None,
+    soft_deleted: bool = False,
+    snapshots: bool = True,
+    **job_options: Any,
 ) -> dict[str, Any]:
     """Everything the history folder holds, in memory: ``estate``, ``jobs`` (the ``az backup
     job list`` document), ``report_jobs``, ``items``, ``storage``, ``costs`` (frames as written)
-    and ``truth`` (the generating parameters). ``job_options`` go to :func:`simulate_jobs`."""
+    and ``truth`` (the generating parameters). ``job_options`` go to :func:`simulate_jobs`;
+    ``fleet`` replaces the estate (it must hold the planted VMs)."""
     rng = np.random.default_rng(seed)
-    fleet = estate()
+    fleet = estate() if fleet is None else fleet
     params = truth(fleet, rng)
     jobs = simulate_jobs(fleet, params, rng, **job_options)
     documents = job_documents(jobs, rng)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m vmbackup plan FLEET ...`` and ``python -m vmbackup lint POLICY ...``.
+"""Command line: ``python -m vmbackup plan FLEET ...``, ``lint POLICY ...``, ``reconcile ...``.
 
 Prints a plan for a fleet: the monthly cost, jobs over the 24 h window, premium-space
 violations before the first backup (S21), a restore estimate, and a staggering proposal (S13).
@@ -11,6 +11,7 @@ runs, so ``--help`` and argument errors answer at once.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 from collections.abc import Sequence
@@ -240,6 +241,61 @@ def lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if findings else 0
 
 
+def reconcile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run ``reconcile``: modelled against invoiced cost per VM, meter and month (H1-H3); exit
+    status 0 when no difference is above the tolerances, 1 with differences."""
+    import polars as pl
+
+    from vmbackup.calibrate import describe_fit, fit_history
+    from vmbackup.data import read_lag_profile, read_policies, read_policy, read_prices
+    from vmbackup.reconcile import describe_reconciliation
+    from vmbackup.reconcile import reconcile as reconcile_bill
+    from vmbackup.records import read_cost_export, read_history
+
+    fleet = _load_fleet(args)
+    if args.policy:
+        policy = read_policy(args.policy)
+        fleet = fleet.with_columns(policy=pl.lit(policy.name))
+        policies = {policy.name: policy}
+    else:
+        policies = read_policies()
+    costs = read_cost_export(args.costs)
+    prices = read_prices(args.prices, region=args.region, currency=str(costs["currency"][0]))
+    fit = history = None
+    if args.history:
+        history = read_history(args.history)
+        for line in history.sources:
+            print(f"Read {line}", file=out)
+        fit = fit_history(
+            history.jobs,
+            fleet,
+            lag_profile_hours=read_lag_profile(),
+            utc_offset_hours=args.utc_offset,
+        )
+        for line in describe_fit(fit):
+            print(line, file=out)
+        print(file=out)
+    result = reconcile_bill(
+        fleet,
+        policies,
+        prices,
+        costs,
+        fit=fit,
+        items=history.items if history is not None else None,
+        storage=history.storage if history is not None else None,
+        redundancy=args.redundancy,
+        protected_since=args.protected_since,
+        relative_tolerance=args.tolerance,
+        absolute_tolerance=args.min_difference,
+    )
+    for line in describe_reconciliation(result, top=args.top):
+        print(line, file=out)
+    if args.out:
+        result.lines.write_csv(args.out)
+        print(f"\nWrote {result.lines.height:,} lines (month, VM, meter) to {args.out}", file=out)
+    return 1 if result.findings.height else 0
+
+
 def prices(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run ``prices import FILE...``: Retail Prices API JSON to price-table CSV rows (P7)."""
     from vmbackup.data import read_retail_prices
@@ -311,6 +367,55 @@ def main(
     )
     imp.add_argument("files", nargs="+", help="Retail Prices API response JSON, one or more pages")
     imp.add_argument("--out", help="write the rows to this CSV (default: print them)")
+    c = commands.add_parser(
+        "reconcile",
+        help="compare the modelled bill with a Cost Management export (exit 0 none, 1 differences)",
+    )
+    c.add_argument(
+        "--estate", dest="fleet", required=True, help="fleet CSV or 'az vm list -d' JSON"
+    )
+    c.add_argument("--disks", help="'az disk list' JSON, with a JSON estate")
+    c.add_argument(
+        "--used-fraction",
+        type=float,
+        default=0.5,
+        help="share of provisioned size taken as used, for JSON estates (default 0.5)",
+    )
+    c.add_argument("--policy", help="a policy JSON for every VM (default: the fleet's policies)")
+    c.add_argument("--costs", required=True, help="Cost Management cost and usage export (CSV)")
+    c.add_argument(
+        "--history",
+        nargs="+",
+        help="'az backup job list' JSON and/or Backup report CSVs (AddonAzureBackupJobs, "
+        "CoreAzureBackup, AddonAzureBackupStorage): fits churn and first backups",
+    )
+    c.add_argument("--prices", help="price CSV (default datasets/prices.csv)")
+    c.add_argument("--region", default=None, help="region of the price table")
+    c.add_argument("--redundancy", default="GRS", choices=["LRS", "ZRS", "GRS", "RA-GRS"])
+    c.add_argument(
+        "--protected-since",
+        type=_iso_date,
+        default=None,
+        help="day of the first backups, YYYY-MM-DD (default: from --history, else the bill's "
+        "first day)",
+    )
+    c.add_argument(
+        "--utc-offset", type=float, default=0.0, help="local time minus UTC [h] (default 0)"
+    )
+    c.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.10,
+        help="smallest difference reported, as a share of the larger side (default 0.10)",
+    )
+    c.add_argument(
+        "--min-difference",
+        type=float,
+        default=1.0,
+        help="smallest difference reported, in the bill's currency (default 1)",
+    )
+    c.add_argument("--top", type=int, default=10, help="differences printed (default 10)")
+    c.add_argument("--out", help="write every line (month, VM, meter) to this CSV")
     words = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in words  # accepted anywhere on the line, not only before the command
     try:
@@ -324,6 +429,9 @@ def main(
             return prices(args, out, err)
         if args.command == "lint":
             return lint(args, out, err)
+        if args.command == "reconcile":
+            _check_output(args.out)
+            return reconcile(args, out, err)
         _check_output(args.out)
         _check_output(args.bill_out)
         return plan(args, out, err)
@@ -368,6 +476,14 @@ def _sub(err: TextIO) -> type[argparse.ArgumentParser]:
             super().__init__(*args, err=err, **kwargs)
 
     return Sub
+
+
+def _iso_date(text: str) -> dt.date:
+    """A command-line date, YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def _check_output(path: str | None) -> None:

@@ -62,7 +62,6 @@ from typing import Any
 
 import polars as pl
 
-from vmbackup._checks import Column, check_frame
 from vmbackup.billing import KNOWN_METERS
 from vmbackup.calibrate import JOB_COLUMNS
 from vmbackup.data import read_csv, read_json
@@ -351,8 +350,15 @@ def _numbers(frame: pl.DataFrame, file: Path, column: str, *, low: float | None 
     if bad.any():
         row = int(bad.arg_true()[0])
         allowed = "a finite number" + (f" >= {low:g}" if low is not None else "")
-        raise ValueError(f"{file.name}: line {row + 2}: {column}={raw[row]!r} must be {allowed}")
+        raise ValueError(
+            f"{file.name}: line {_line(frame, row)}: {column}={raw[row]!r} must be {allowed}"
+        )
     return values
+
+
+def _line(frame: pl.DataFrame, row: int) -> int:
+    """The file line of a row (the ``_line`` column where rows were filtered or reordered)."""
+    return int(frame["_line"][row]) if "_line" in frame.columns else row + 2
 
 
 _DATETIME_FORMATS = ("%m/%d/%Y, %I:%M:%S%.f %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S")
@@ -375,7 +381,7 @@ def _times(frame: pl.DataFrame, file: Path, column: str, *, required: bool = Tru
     if bad.any():
         row = int(bad.arg_true()[0])
         raise ValueError(
-            f"{file.name}: line {row + 2}: {column}={raw[row]!r} must be a date-time "
+            f"{file.name}: line {_line(frame, row)}: {column}={raw[row]!r} must be a date-time "
             "(ISO 8601, or M/D/YYYY, h:mm:ss AM as the portal exports it)"
         )
     return values.alias(column)
@@ -455,20 +461,22 @@ def read_report_items(path: str | Path) -> pl.DataFrame:
             "TimeGenerated": _or_nulls(frame, "TimeGenerated", pl.Datetime("us", "UTC")),
         }
     )
-    table = check_frame(
-        table,
-        {
-            "item_id": Column("str"),
-            "vm_name": Column("str"),
-            "protection_state": Column("str", allowed=ITEM_STATES),
-            "state": Column("str", nullable=True),
-        },
-        name=file.name,
-        row_offset=2,
-    )
-    blank = table.filter((pl.col("item_id") == "") | (pl.col("vm_name") == ""))
-    if blank.height:
-        raise ValueError(f"{file.name}: a BackupItem record has a blank id or friendly name")
+    lookup = {state.lower(): state for state in ITEM_STATES}
+    states = table["protection_state"].str.to_lowercase().replace_strict(lookup, default=None)
+    blank = table["item_id"].fill_null("").eq("") | table["vm_name"].fill_null("").eq("")
+    bad = states.is_null() | blank
+    if bad.any():
+        row = int(bad.arg_true()[0])
+        if blank[row]:
+            raise ValueError(
+                f"{file.name}: line {_line(frame, row)}: a BackupItem record needs its "
+                "BackupItemUniqueId and BackupItemFriendlyName"
+            )
+        raise ValueError(
+            f"{file.name}: line {_line(frame, row)}: BackupItemProtectionState="
+            f"{table['protection_state'][row]!r} must be one of {list(ITEM_STATES)}"
+        )
+    table = table.with_columns(protection_state=states)
     return _newest(table, "item_id").drop("TimeGenerated")
 
 
@@ -765,7 +773,8 @@ def _dates(frame: pl.DataFrame, file: Path, column: str) -> pl.Series:
     if bad.any():
         row = int(bad.arg_true()[0])
         raise ValueError(
-            f"{file.name}: line {row + 2}: {column}={raw[row]!r} must be a date (MM/DD/YYYY or "
+            f"{file.name}: line {_line(frame, row)}: {column}={raw[row]!r} must be a date "
+            "(MM/DD/YYYY or "
             "YYYY-MM-DD) between 1990 and 2200"
         )
     return values.alias("date")
