@@ -610,10 +610,17 @@ def _pi(vm: str, line: dict[str, Any], group: pl.DataFrame, evidence: _Evidence)
 
 
 def _price_only(vm: str, line: dict[str, Any], group: pl.DataFrame) -> dict[str, Any] | None:
-    """A difference of price alone: the same quantity at another unit price."""
-    quantity_ratio = _ratio(line["invoiced_quantity"], line["modelled_quantity"])
-    cost_ratio = _ratio(line["invoiced_cost"], line["modelled_cost"])
-    if quantity_ratio is None or cost_ratio is None or abs(quantity_ratio - 1) >= 0.01:
+    """A difference mostly of price: the bill's unit price differs from the price table's by
+    more than 1% and accounts for more of the difference than the quantity does."""
+    if line["invoiced_quantity"] <= 0 or line["modelled_quantity"] <= 0:
+        return None
+    billed_price = line["invoiced_cost"] / line["invoiced_quantity"]
+    table_price = line["modelled_cost"] / line["modelled_quantity"]
+    if table_price <= 0 or abs(billed_price / table_price - 1) <= 0.01:
+        return None
+    by_price = (billed_price - table_price) * line["invoiced_quantity"]
+    by_quantity = (line["invoiced_quantity"] - line["modelled_quantity"]) * table_price
+    if abs(by_price) < abs(by_quantity):
         return None
     return _row(
         vm,
@@ -621,7 +628,7 @@ def _price_only(vm: str, line: dict[str, Any], group: pl.DataFrame) -> dict[str,
         group,
         "unit price other than the price table's (a negotiated price, or another region's)",
         "P7",
-        f"same quantity, cost x{cost_ratio:.3f}",
+        f"unit price {billed_price:.4g} against {table_price:.4g}",
     )
 
 
