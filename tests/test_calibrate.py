@@ -39,8 +39,7 @@ def _errors(fit: HistoryFit, truth: dict[str, Any]) -> pl.DataFrame:
     return fit.vms.join(true, on="vm_name", suffix="_true").select(
         "vm_name",
         churn=pl.col("churn_gb_per_day") / pl.col("churn_gb_per_day_true") - 1,
-        throughput=pl.col("throughput_mb_s_per_disk") / pl.col("throughput_mb_s_per_disk_true")
-        - 1,
+        throughput=pl.col("throughput_mb_s_per_disk") / pl.col("throughput_mb_s_per_disk_true") - 1,
     )
 
 
@@ -180,8 +179,10 @@ def test_full_copies_are_recognised_by_their_size(shipped_fit: HistoryFit) -> No
     """S12, S15: a job sending at least half the VM's used data is a full copy; the VM's first
     is its first backup, a later one a new disk."""
     jobs = read_backup_jobs(history_file("jobs.json"))
-    used = ESTATE.filter(pl.col("disk_role") != "temp").group_by("vm_name").agg(
-        pl.col("used_gb").sum()
+    used = (
+        ESTATE.filter(pl.col("disk_role") != "temp")
+        .group_by("vm_name")
+        .agg(pl.col("used_gb").sum())
     )
     vm = "vm-win-009"
     size = float(used.filter(pl.col("vm_name") == vm)["used_gb"][0])

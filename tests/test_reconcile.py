@@ -172,12 +172,16 @@ def test_the_window_is_cut_from_the_engine_exactly() -> None:
         return modelled_window_lines(plan, churn, since, (first, last), PRICES)
 
     whole = lines(dt.date(2025, 12, 10), dt.date(2026, 1, 20))
-    parts = pl.concat(
-        [
-            lines(dt.date(2025, 12, 10), dt.date(2025, 12, 27)),
-            lines(dt.date(2025, 12, 28), dt.date(2026, 1, 20)),
-        ]
-    ).group_by(keys).agg(pl.col("cost").sum())
+    parts = (
+        pl.concat(
+            [
+                lines(dt.date(2025, 12, 10), dt.date(2025, 12, 27)),
+                lines(dt.date(2025, 12, 28), dt.date(2026, 1, 20)),
+            ]
+        )
+        .group_by(keys)
+        .agg(pl.col("cost").sum())
+    )
     both = whole.join(parts, on=keys, suffix="_parts")
     assert both.height == whole.height
     assert np.allclose(both["cost"], both["cost_parts"])

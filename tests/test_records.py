@@ -250,7 +250,9 @@ def test_cost_exports_in_other_spellings_read(tmp_path: Path) -> None:
 def test_a_bad_cost_line_is_named(tmp_path: Path, column: str, value: str, message: str) -> None:
     raw = pl.read_csv(history_file("cost_export.csv"), infer_schema=False).head(5)
     raw = raw.with_columns(
-        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit(value)).otherwise(pl.col(column))
+        pl.when(pl.int_range(pl.len()) == 1)
+        .then(pl.lit(value))
+        .otherwise(pl.col(column))
         .alias(column)
     )
     raw.write_csv(tmp_path / "bill.csv")
@@ -270,8 +272,12 @@ def test_a_bill_without_backup_meters_is_refused(tmp_path: Path) -> None:
 
 def test_history_files_are_recognised_by_shape(tmp_path: Path) -> None:
     """Any mix of files: each by its shape; a job in two files counts once."""
-    names = ["jobs.json", "AddonAzureBackupJobs.csv", "CoreAzureBackup.csv",
-             "AddonAzureBackupStorage.csv"]
+    names = [
+        "jobs.json",
+        "AddonAzureBackupJobs.csv",
+        "CoreAzureBackup.csv",
+        "AddonAzureBackupStorage.csv",
+    ]
     history = read_history([history_file(n) for n in names])
     assert history.jobs.height == 350
     assert history.jobs["transfer_start"].null_count() == 4  # the JSON's jobs win
