@@ -32,12 +32,22 @@ from vmbackup import (
     retention,
     transfer,
 )
+from vmbackup.calibrate import fit_history
 from vmbackup.churn import trace_churn
-from vmbackup.data import dataset_path, read_fleet, read_msr_trace, read_policy, read_prices
+from vmbackup.data import (
+    dataset_path,
+    read_fleet,
+    read_msr_trace,
+    read_policies,
+    read_policy,
+    read_prices,
+)
 from vmbackup.inventory import estate_disks, estate_to_fleet
 from vmbackup.lint import lint_policy
 from vmbackup.policy import MonthlyDay, Policy
 from vmbackup.policy_json import policies_from_document
+from vmbackup.reconcile import reconcile
+from vmbackup.records import read_backup_jobs, read_cost_export
 
 IMAGE = np.arange(5000, dtype=np.uint8)
 FLEET = read_fleet().filter(
@@ -68,6 +78,9 @@ JOB_DISKS = pl.DataFrame(
         "snapshot_missing": [False, False, False],
     }
 )
+ESTATE = read_fleet(dataset_path("history/estate.csv"))
+HISTORY_JOBS = read_backup_jobs(dataset_path("history/jobs.json")).head(120)
+COSTS = read_cost_export(dataset_path("history/cost_export.csv")).head(60)
 
 #: name -> (function, valid keyword arguments); each test replaces one argument.
 KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
@@ -257,6 +270,13 @@ TABLE_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any], str, pl.
         FLEET,
     ),
     "trace_churn": (trace_churn, {"block_size_bytes": 4096}, "trace", TRACE),
+    "fit_history": (fit_history, {"fleet": ESTATE, "lag_profile_hours": LAG}, "jobs", HISTORY_JOBS),
+    "reconcile": (
+        lambda **kw: reconcile(ESTATE, read_policies(), PRICES, **kw),
+        {},
+        "costs",
+        COSTS,
+    ),
 }
 
 
@@ -386,7 +406,9 @@ def test_no_input_is_modified_by_a_valid_call() -> None:
 
 
 def _reader(name: str) -> Callable[[Path], Any]:
-    from vmbackup import data
+    from vmbackup import data, records
+
+    items = records.read_report_items(dataset_path("history/CoreAzureBackup.csv"))
 
     readers: dict[str, Callable[[Path], Any]] = {
         "sample_fleet.csv": data.read_fleet,
@@ -397,6 +419,11 @@ def _reader(name: str) -> Callable[[Path], Any]:
         "terraform_plan.json": data.read_policy_file,
         "vms.json": lambda p: data.read_azure_estate(p, dataset_path("azure/disks.json")),
         "retail_prices_sample.json": lambda p: data.read_retail_prices([p]),
+        "jobs.json": records.read_backup_jobs,
+        "AddonAzureBackupJobs.csv": lambda p: records.read_report_jobs(p, items),
+        "CoreAzureBackup.csv": records.read_report_items,
+        "AddonAzureBackupStorage.csv": records.read_report_storage,
+        "cost_export.csv": records.read_cost_export,
     }
     return readers[name]
 
@@ -410,6 +437,11 @@ SHIPPED = {
     "terraform_plan.json": "policies/shapes/terraform_plan.json",
     "vms.json": "azure/vms.json",
     "retail_prices_sample.json": "retail_prices_sample.json",
+    "jobs.json": "history/jobs.json",
+    "AddonAzureBackupJobs.csv": "history/AddonAzureBackupJobs.csv",
+    "CoreAzureBackup.csv": "history/CoreAzureBackup.csv",
+    "AddonAzureBackupStorage.csv": "history/AddonAzureBackupStorage.csv",
+    "cost_export.csv": "history/cost_export.csv",
 }
 
 
@@ -542,6 +574,8 @@ def _assert_one_line_error(code: int, err: str) -> None:
         ["lint", "{fleet}"],
         ["lint", "{policy}", "--estate", "{vms}"],
         ["prices", "import", "{policy}"],
+        ["reconcile", "--estate", "{fleet}", "--costs", "{policy}"],
+        ["reconcile", "--estate", "{fleet}", "--costs", "{costs}", "--history", "{broken}"],
         ["nonsense"],
     ],
 )
@@ -557,6 +591,7 @@ def test_the_cli_answers_bad_input_with_one_line_and_exit_2(
         "disks": str(dataset_path("azure/disks.json")),
         "policy": str(dataset_path("policies/standard_daily.json")),
         "broken": str(broken),
+        "costs": str(dataset_path("history/cost_export.csv")),
     }
     code, _, err = _cli(*(word.format(**names) for word in argv))
     _assert_one_line_error(code, err)

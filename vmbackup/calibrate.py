@@ -184,7 +184,7 @@ def fit_history(
         A column of ``jobs`` or ``fleet`` missing or holding a bad value (naming it), or no job
         left to fit.
     """
-    jobs = check_frame(jobs, JOB_COLUMNS, name="jobs", label="where")
+    jobs = _utc(check_frame(jobs, JOB_COLUMNS, name="jobs", label="where"))
     fleet = check_frame(fleet, _FLEET, name="fleet", label="disk_name")
     assumed = _profile(lag_profile_hours)
     offset = bounded("utc_offset_hours", utc_offset_hours, -14, 14)
@@ -252,6 +252,22 @@ def fit_history(
         utc_offset_hours=offset,
         skipped=skipped,
     )
+
+
+def _utc(jobs: pl.DataFrame) -> pl.DataFrame:
+    """The job table's times as UTC datetimes in microseconds (naive times taken as UTC)."""
+    columns = []
+    for name in ("start_time", "end_time", "transfer_start"):
+        dtype = jobs.schema[name]
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            column = (
+                column.dt.replace_time_zone("UTC")
+                if dtype.time_zone is None
+                else column.dt.convert_time_zone("UTC")
+            )
+        columns.append(column.cast(pl.Datetime("us", "UTC")))
+    return jobs.with_columns(columns)
 
 
 def _label(backups: pl.DataFrame) -> pl.DataFrame:
