@@ -643,8 +643,8 @@ def describe_fit(fit: HistoryFit) -> list[str]:
     >>> fit = fit_history(read_backup_jobs(dataset_path("history/jobs.json")),
     ...                   read_fleet(dataset_path("history/estate.csv")),
     ...                   lag_profile_hours=read_lag_profile())
-    >>> print(describe_fit(fit)[0])  # doctest: +ELLIPSIS
-    History: ... jobs of 12 VMs from 2025-12-01 to 2026-01-11; ... used, ... left out
+    >>> print(describe_fit(fit)[0])
+    History: 350 jobs of 10 VMs from 2025-11-01 to 2025-12-05; 334 used, 16 left out
     """
     instance("fit", fit, HistoryFit, "a HistoryFit (vmbackup.calibrate.fit_history)")
     used, left = fit.jobs.height, fit.outliers.height

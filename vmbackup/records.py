@@ -301,7 +301,7 @@ def read_backup_jobs(path: str | Path) -> pl.DataFrame:
     >>> from vmbackup.data import dataset_path
     >>> jobs = read_backup_jobs(dataset_path("history/jobs.json"))
     >>> jobs["vm_name"].n_unique(), jobs.height > 100
-    (12, True)
+    (10, True)
     """
     file = Path(path)
     frame, _skipped = jobs_from_document(read_json(file), file.name)
