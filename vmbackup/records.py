@@ -619,9 +619,9 @@ _COST_SYNONYMS = {
 }
 _SNAPSHOT_METERS = tuple(m for m in KNOWN_METERS if m.endswith("Snapshots"))
 _VM_IN_ID = (
-    re.compile(r"/protecteditems/vm;[^;/]*;[^;/]*;(?P<vm>[^;/]+)$", re.IGNORECASE),
-    re.compile(r"/restorepointcollections/azurebackup_(?P<vm>.+)_\d+$", re.IGNORECASE),
-    re.compile(r"/virtualmachines/(?P<vm>[^/]+)$", re.IGNORECASE),
+    re.compile(r"(?i)/protecteditems/vm;[^;/]*;[^;/]*;(?P<vm>[^;/]+)$"),
+    re.compile(r"(?i)/restorepointcollections/azurebackup_(?P<vm>.+)_\d+$"),
+    re.compile(r"(?i)/virtualmachines/(?P<vm>[^/]+)$"),
 )
 
 
@@ -741,7 +741,10 @@ def read_cost_export(path: str | Path) -> pl.DataFrame:
     ).with_columns(
         month=pl.col("date").dt.truncate("1mo"),
         kind=pl.select(kind).to_series() if frame.height else pl.lit("other"),
-        vm_name=pl.col("resource_id").map_elements(vm_of_resource, return_dtype=pl.String),
+        vm_name=pl.coalesce(
+            pl.col("resource_id").str.strip_chars_end("/").str.extract(pattern.pattern, 1)
+            for pattern in _VM_IN_ID
+        ),
     )
     blank = table.filter(pl.col("quantity").is_null() | pl.col("cost").is_null())
     if blank.height:
