@@ -61,7 +61,13 @@ from vmbackup.policy import Policy
 from vmbackup.pricing_rules import rules_on
 from vmbackup.retention import chain_storage_gb, vault_points
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
-from vmbackup.transfer import MAX_LAG_HOURS, WINDOW_HOURS
+from vmbackup.transfer import (
+    MAX_LAG_HOURS,
+    WINDOW_HOURS,
+    changed_extents,
+    send_hours,
+    vault_lag_hours,
+)
 
 __all__ = [
     "BIN_HOURS",
@@ -226,23 +232,13 @@ def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[n
 
 
 def _disk_hours(churn_gb: npt.NDArray[np.float32], fragmentation: float) -> npt.NDArray[np.float32]:
-    """A disk's unconstrained transfer time [h] for a day's churn [GB] (``vmbackup.transfer``
-    defaults): churn over the incremental throughput plus a cost per extent, where extents =
-    1 + fragmentation x (blocks - 1) for a disk with changes (``transfer.extents_for``).
-
-    Computed in float32 and in place, to spare the memory of temporaries.
-    """
-    p = TRANSFER_DEFAULTS
-    extents = np.ceil(churn_gb * np.float32(1e9 / 65536))
-    changed = extents > 0
-    np.subtract(extents, 1, out=extents)
-    np.maximum(extents, 0, out=extents)
-    np.multiply(extents, np.float32(fragmentation), out=extents)
-    np.add(extents, changed, out=extents)
-    np.multiply(extents, np.float32(p["per_extent_seconds"] / 3600), out=extents)
-    hours = churn_gb * np.float32(1000 / p["incremental_throughput_mb_s"] / 3600)
-    hours += extents
-    return hours
+    """A disk's unconstrained incremental transfer time [h] for a day's churn [GB], by the job
+    kernel of ``vmbackup.transfer`` (extents from churn at ``fragmentation``, then churn at the
+    incremental throughput plus a cost per extent), in float32 and in place."""
+    extents = changed_extents(churn_gb, fragmentation)
+    return send_hours(
+        churn_gb, TRANSFER_DEFAULTS["incremental_throughput_mb_s"], extents, out=extents
+    )
 
 
 def _bins(
@@ -266,31 +262,6 @@ def _bins(
     if low < 0 or high >= horizon:
         np.clip(bins, 0, horizon - 1, out=bins)
     return bins
-
-
-def _lag_hours(
-    profile_hours: npt.NDArray[np.float64], at_hours: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """The lag profile [h] at the hour of day of each time [h] since day 0's midnight, shape
-    (vms, days) with times growing along each row.
-
-    Reads a table of the profile laid out over every hour the times span, so no modulo per time
-    (and for times >= 0 no floor: truncation is the floor of a number >= 0).
-    """
-    if at_hours.size == 0:
-        return np.zeros_like(at_hours)
-    first = int(np.floor(at_hours[:, 0].min()))  # times grow day by day
-    last = int(np.floor(at_hours[:, -1].max()))
-    if first >= 0:
-        hour = at_hours.astype(np.intp)
-        first = 0
-    else:
-        floored = np.floor(at_hours)
-        floored -= first
-        hour = floored.astype(np.intp)
-    over_span = profile_hours[np.arange(first, last + 1) % 24]
-    lag: npt.NDArray[np.float64] = np.take(over_span, hour)
-    return lag
 
 
 def _blocks(vms: int, vms_per_vault: int, days: int) -> list[tuple[int, int]]:
@@ -416,7 +387,11 @@ class _Vaults:
             transfer_hours = self.transfer_hours[rows]
             start_hours = (self.plan.start_hour[rows] + offsets_hours[rows])[:, None] + day_hours
             transfer_start = start_hours + p["snapshot_hours"]  # the snapshot is taken
-            transfer_start += _lag_hours(self.profile, transfer_start)  # the wait for the vault
+            transfer_start += vault_lag_hours(  # the wait for the vault; rows grow day by day
+                self.profile,
+                transfer_start,
+                span_hours=(transfer_start[:, 0].min(), transfer_start[:, -1].max()),
+            )  # the wait for the vault
 
             first_bin = _bins(transfer_start, horizon)
             last_bin = _bins(
