@@ -75,7 +75,9 @@ def dataset_path(name: str) -> Path:
 
 
 def read_csv(
-    path: str | Path, schema: Mapping[str, type[pl.DataType] | pl.DataType]
+    path: str | Path,
+    schema: Mapping[str, type[pl.DataType] | pl.DataType],
+    optional: Mapping[str, type[pl.DataType] | pl.DataType] | None = None,
 ) -> pl.DataFrame:
     """Read a CSV file and check it holds ``schema``'s columns with values of their types.
 
@@ -85,6 +87,9 @@ def read_csv(
         The CSV file (with a header row).
     schema
         Required column name -> polars dtype. Extra columns are kept as read.
+    optional
+        Column name -> polars dtype of columns that may be absent: cast (and checked) where
+        present; blanks are nulls.
 
     Returns
     -------
@@ -113,7 +118,8 @@ def read_csv(
             f"found {frame.columns}"
         )
     casts = []
-    for column, dtype in schema.items():
+    typed = dict(schema) | {c: t for c, t in (optional or {}).items() if c in frame.columns}
+    for column, dtype in typed.items():
         raw = frame[column]
         text = raw.str.strip_chars()
         if dtype == pl.Boolean:
@@ -272,7 +278,6 @@ FLEET_SCHEMA: dict[str, type[pl.DataType]] = {
     "cores": pl.Int64,
     "memory_gb": pl.Float64,
     "policy": pl.String,
-    "schedule_hour": pl.Float64,
     "churn_class": pl.String,
     "disk_name": pl.String,
     "disk_role": pl.String,
@@ -284,13 +289,26 @@ FLEET_SCHEMA: dict[str, type[pl.DataType]] = {
 }
 
 
+#: Optional columns of a fleet file (``vmbackup.schema``): blank or absent, the model assumes.
+FLEET_OPTIONAL: dict[str, type[pl.DataType]] = {
+    "schedule_hour": pl.Float64,
+    "churn_gb_per_day": pl.Float64,
+    "throughput_mb_s_per_disk": pl.Float64,
+    "vm_id": pl.String,
+    "protection_state": pl.String,
+    "first_backup_done": pl.Boolean,
+    "used_gb_assumed": pl.Boolean,
+}
+
+
 def check_fleet(fleet: pl.DataFrame, name: str = "fleet", row_offset: int = 0) -> pl.DataFrame:
     """Check a fleet table's values; return it normalised (a new frame), or raise ValueError
     naming the row.
 
-    Checks (see :data:`FLEET_COLUMNS`): every column present, of its type, without blanks;
-    vocabulary columns hold allowed values (any case); sizes are finite and >= 0 and
-    ``used_gb`` is at most ``allocated_gb``; ``schedule_hour`` is in [0, 24); every VM has
+    Checks (see :data:`FLEET_COLUMNS`): every required column present, of its type, without
+    blanks (``policy``, ``schedule_hour`` and the optional columns may be blank); vocabulary
+    columns hold allowed values (any case); sizes are finite and >= 0 and ``used_gb`` is at
+    most ``allocated_gb``; ``schedule_hour`` is in [0, 24); every VM has
     exactly one OS disk and at most 32 data disks (X1); an unmanaged disk names its storage
     account; the table holds at least one VM.
     """
@@ -342,10 +360,15 @@ def read_fleet(path: str | Path | None = None) -> pl.DataFrame:
     200
     """
     file = dataset_path("sample_fleet.csv") if path is None else Path(path)
-    frame = read_csv(file, FLEET_SCHEMA)
-    return check_fleet(
-        frame.with_columns(pl.col("storage_account").fill_null("")), file.name, row_offset=2
+    frame = read_csv(file, FLEET_SCHEMA, FLEET_OPTIONAL)
+    blank_policy = pl.col("policy").str.strip_chars() == ""
+    frame = frame.with_columns(
+        pl.col("storage_account").fill_null(""),
+        policy=pl.when(blank_policy).then(None).otherwise(pl.col("policy")),
     )
+    if "schedule_hour" not in frame.columns:
+        frame = frame.with_columns(schedule_hour=pl.lit(None, dtype=pl.Float64))
+    return check_fleet(frame, file.name, row_offset=2)
 
 
 #: The MSR Cambridge trace columns, in file order (the files have no header).

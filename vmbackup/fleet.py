@@ -490,16 +490,18 @@ def _schedule(
     last_offset = np.where(hourly, (per_day - 1) * step, 0.0)  # Y2: the last snapshot is sent
     local = plan.start_hour + last_offset[index]
     # summer time: the shift from each policy's zone to the clock, per (zone, local hour) and day
-    zones = np.array([iana_zone(p.time_zone) for p in policies])[index]
-    keys = pl.DataFrame({"zone": zones, "hour": local}).with_columns(
+    zone_names = [iana_zone(p.time_zone) for p in policies]
+    zone_list = sorted(set(zone_names))
+    zone_code = np.array([zone_list.index(z) for z in zone_names], dtype=np.int64)[index]
+    keys = pl.DataFrame({"zone": zone_code, "hour": local}).with_columns(
         group=pl.struct("zone", "hour").rank("dense").cast(pl.Int64) - 1
     )
     groups = keys.unique("group").sort("group")
     shift = np.empty((groups.height, days))
-    for zone, members in groups.group_by("zone"):  # a handful of zones, not VMs
+    for (code,), members in groups.group_by("zone"):  # a handful of zones, not VMs
         rows = members["group"].to_numpy()
         shift[rows] = clock_shift_hours(
-            str(zone[0]), plan.time_zone, start, days, members["hour"].to_numpy()
+            zone_list[int(str(code))], plan.time_zone, start, days, members["hour"].to_numpy()
         )
     group = keys["group"].to_numpy()
     base = local + shift[group, 0]
@@ -1171,7 +1173,8 @@ def _count(mask: npt.NDArray[np.bool_] | None, days: int) -> npt.NDArray[np.uint
     """Per day: how many VMs a per VM-day mask marks (0 without a mask)."""
     if mask is None:
         return np.zeros(days, dtype=np.uint32)
-    return mask.sum(axis=0).astype(np.uint32)
+    counts: npt.NDArray[np.uint32] = mask.sum(axis=0).astype(np.uint32)
+    return counts
 
 
 def _snapshot_counts(schedule: _Schedule) -> npt.NDArray[np.uint8]:
@@ -1405,8 +1408,9 @@ def _vault_totals(
     totals = {}
     days = dates.len()
     first = np.full(plan.vms, -1) if first_backup_on is None else first_backup_on
-    groups = np.unique(np.c_[plan.policy_index, first], axis=0) if plan.vms else []
-    for i, on in groups:  # a handful of policies and onboarding days, not VMs
+    key = plan.policy_index * (days + 2) + (first + 1)  # (policy, first-backup day) as one
+    groups = np.flatnonzero(np.bincount(key)) if plan.vms else np.zeros(0, dtype=np.int64)
+    for i, on in zip(groups // (days + 2), groups % (days + 2) - 1, strict=True):
         members = (plan.policy_index == i) & (first == on)
         begin = max(int(on), 0)
         total = np.zeros(days)

@@ -153,7 +153,8 @@ def send_hours(
         rate = np.asarray(throughput_mb_s)
         scale = (MB_PER_GB / SECONDS_PER_HOUR / rate).astype(dtype)
     if extents is None:
-        return np.multiply(sent_gb, scale, out=out)
+        result: Array = np.multiply(sent_gb, scale, out=out)
+        return result
     hours = np.multiply(extents, dtype.type(per_extent_seconds / SECONDS_PER_HOUR), out=out)
     hours += sent_gb * scale
     return hours
@@ -285,7 +286,8 @@ def extents_for(
             "scalars or arrays of one length"
         ) from None
     extents = changed_extents(np.atleast_1d(churn).astype(np.float64), np.atleast_1d(share), size)
-    return extents.reshape(churn.shape)
+    result: npt.NDArray[np.float64] = extents.reshape(churn.shape).astype(np.float64)
+    return result
 
 
 #: What each column of a disk table must hold (one row per disk to back up).
