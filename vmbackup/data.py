@@ -18,7 +18,13 @@ import polars as pl
 
 from vmbackup._checks import check_frame
 from vmbackup.billing import Prices, prices_from_frame
-from vmbackup.inventory import estate_disks, estate_to_fleet
+from vmbackup.inventory import (
+    apply_used_sizes,
+    apply_vm_settings,
+    estate_disks,
+    estate_to_fleet,
+    protected_items,
+)
 from vmbackup.policy import Policy
 from vmbackup.policy_json import SourcedPolicy, policies_from_document
 from vmbackup.retail_prices import RetailImport, rows_from_retail_items
@@ -38,7 +44,10 @@ __all__ = [
     "read_policy",
     "read_policy_file",
     "read_prices",
+    "read_protected_items",
     "read_retail_prices",
+    "read_used_sizes",
+    "read_vm_settings",
 ]
 
 #: Columns of a price table (``datasets/prices.csv``; see ``datasets/README.md``).
@@ -501,3 +510,63 @@ def read_policies(paths: list[str | Path] | None = None) -> dict[str, Policy]:
                 raise ValueError(f"{file.name}: a second policy named {name!r}")
             policies[name] = sourced.policy
     return policies
+
+
+def read_protected_items(path: str | Path) -> pl.DataFrame:
+    """Read a vault's VM backup items: the JSON ``az backup item list`` prints, or a REST
+    ``protectedItems`` list (:func:`vmbackup.inventory.protected_items`); messages start with
+    the file name and give the JSON path of the bad field."""
+    file = Path(path)
+    return protected_items(read_json(file), label=file.name)
+
+
+def read_used_sizes(path: str | Path, fleet: pl.DataFrame) -> pl.DataFrame:
+    """Apply a CSV of measured used sizes (``disk_name``, ``used_gb``, optional ``vm_name``) to
+    ``fleet`` (:func:`vmbackup.inventory.apply_used_sizes`); a new fleet is returned."""
+    file = Path(path)
+    frame = read_csv(file, {"disk_name": pl.String, "used_gb": pl.Float64}, {"vm_name": pl.String})
+    return apply_used_sizes(fleet, frame, label=file.name)
+
+
+#: A start time in a settings file: ``22:30`` (or a number of hours).
+_CLOCK = r"^\s*(\d{1,2}):(\d{2})\s*$"
+
+
+def read_vm_settings(path: str | Path, fleet: pl.DataFrame) -> pl.DataFrame:
+    """Apply a CSV of per-VM settings to ``fleet`` (:func:`vmbackup.inventory.apply_vm_settings`):
+    ``vm_name`` and any of ``churn_class``, ``churn_gb_per_day``, ``throughput_mb_s_per_disk``
+    and ``start_time`` (``HH:MM`` in the policy's time zone, a start-time override; or
+    ``schedule_hour`` in hours); blank cells leave the fleet's values."""
+    file = Path(path)
+    optional = {
+        "churn_class": pl.String,
+        "churn_gb_per_day": pl.Float64,
+        "throughput_mb_s_per_disk": pl.Float64,
+        "schedule_hour": pl.Float64,
+        "start_time": pl.String,
+    }
+    frame = read_csv(file, {"vm_name": pl.String}, optional)
+    if "start_time" in frame.columns:
+        text = frame["start_time"].str.strip_chars()
+        parts = text.str.extract_groups(_CLOCK)
+        hour = parts.struct.field("1").cast(pl.Int64) + parts.struct.field("2").cast(pl.Int64) / 60
+        bad = (
+            text.is_not_null()
+            & (text != "")
+            & (hour.is_null() | (hour >= 24) | (parts.struct.field("2").cast(pl.Int64) >= 60))
+        )
+        if bad.any():
+            row = int(bad.arg_true()[0])
+            raise ValueError(
+                f"{file.name}: row {row + 2}: start_time={frame['start_time'][row]!r} must be a "
+                "time of day HH:MM (00:00 to 23:59, in the policy's time zone)"
+            )
+        if "schedule_hour" in frame.columns:
+            hour = pl.coalesce(frame["schedule_hour"], hour)
+        frame = frame.drop("start_time").with_columns(schedule_hour=hour)
+    frame = frame.with_columns(
+        pl.col(c).str.strip_chars().replace("", None)
+        for c in ("churn_class",)
+        if c in frame.columns
+    )
+    return apply_vm_settings(fleet, frame, label=file.name)
