@@ -562,7 +562,7 @@ def read_vm_settings(path: str | Path, fleet: pl.DataFrame) -> pl.DataFrame:
                 "time of day HH:MM (00:00 to 23:59, in the policy's time zone)"
             )
         if "schedule_hour" in frame.columns:
-            hour = pl.coalesce(frame["schedule_hour"], hour)
+            hour = frame["schedule_hour"].fill_null(hour)
         frame = frame.drop("start_time").with_columns(schedule_hour=hour)
     frame = frame.with_columns(
         pl.col(c).str.strip_chars().replace("", None)

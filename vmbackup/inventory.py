@@ -307,15 +307,15 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
 
 
 _VM_ITEM_TYPES = ("Microsoft.Compute/virtualMachines", "Microsoft.ClassicCompute/virtualMachines")
-_ITEM_COLUMNS = {
-    "item": pl.String,
-    "vm_name": pl.String,
-    "vm_id": pl.String,
-    "policy": pl.String,
-    "policy_id": pl.String,
-    "protection_state": pl.String,
+_ITEM_COLUMNS: dict[str, pl.DataType] = {
+    "item": pl.String(),
+    "vm_name": pl.String(),
+    "vm_id": pl.String(),
+    "policy": pl.String(),
+    "policy_id": pl.String(),
+    "protection_state": pl.String(),
     "last_backup_time": pl.Datetime("us", "UTC"),
-    "first_backup_done": pl.Boolean,
+    "first_backup_done": pl.Boolean(),
 }
 
 
