@@ -403,12 +403,22 @@ def test_bad_policies_are_named(policies: Any, message: str) -> None:
         ({"first_backup_day": np.full(19, 0)}, "first_backup_day must hold one whole day"),
         ({"new_disk_day": [0.5]}, "new_disk_day must hold one whole day"),
         ({"start": "2026-01-01"}, "start='2026-01-01' must be a datetime.date"),
+        ({"offsets_hours": "soon"}, "offsets_hours='soon' must be hours"),
+        ({"offsets_hours": [float("nan")] * 20}, "offsets_hours must be finite hours"),
+        ({"seed": -1}, r"seed=-1 must be a whole number"),
+        ({"redundancy": "GRS2"}, "redundancy='GRS2' is not allowed"),
+        ({"prices": "cheap"}, "prices must be Prices"),
     ],
 )
 def test_bad_schedule_inputs_are_named(kwargs: dict[str, Any], message: str) -> None:
     plan = fleet_plan(SMALL, DAILY)
     with pytest.raises(ValueError, match=message):
         simulate_fleet(plan, days=3, **(FREE | kwargs))
+
+
+def test_a_plan_that_is_not_one_is_named() -> None:
+    with pytest.raises(ValueError, match="plan must be a FleetPlan"):
+        simulate_fleet(SMALL, days=3, **FREE)  # type: ignore[arg-type]
 
 
 def test_a_bad_clock_zone_is_named() -> None:

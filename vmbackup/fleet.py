@@ -44,6 +44,7 @@ from vmbackup._checks import (
     check_frame,
     choice,
     date_value,
+    instance,
     non_negative,
     non_negative_array,
     positive,
@@ -989,6 +990,22 @@ def _simulation(
     return _Simulation(schedule, vaults, sent_gb, churn)
 
 
+def _offsets(offsets_hours: object, vms: int) -> npt.NDArray[np.float64]:
+    """Per-VM start offsets [h] (a scalar for all), finite, within a day either way."""
+    try:
+        offsets = np.broadcast_to(np.asarray(offsets_hours, dtype=np.float64), (vms,))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"offsets_hours={offsets_hours!r:.60} must be hours, one per VM ({vms}) or one for all"
+        ) from None
+    if not np.isfinite(offsets).all() or (np.abs(offsets) > 24 * 3660).any():
+        raise ValueError(
+            f"offsets_hours must be finite hours within the horizon; found "
+            f"{offsets[~np.isfinite(offsets) | (np.abs(offsets) > 24 * 3660)][0]}"
+        )
+    return offsets
+
+
 def _checked(
     *,
     days: int,
@@ -1088,7 +1105,12 @@ def simulate_fleet(
         fragmentation=fragmentation,
     )
     date_value("start", start)
-    offsets = np.broadcast_to(np.asarray(offsets_hours, dtype=np.float64), (plan.vms,))
+    instance("plan", plan, FleetPlan, "a FleetPlan (from fleet_plan)")
+    offsets = _offsets(offsets_hours, plan.vms)
+    whole("seed", seed, 0, 2**63 - 1)
+    redundancy = choice("redundancy", redundancy, REDUNDANCIES)
+    if prices is not None:
+        instance("prices", prices, Prices, "Prices (from vmbackup.data.read_prices) or None")
 
     def report(label: str, stage: int) -> None:
         if progress is not None:
@@ -1677,6 +1699,8 @@ def propose_stagger(
         vms_per_vault=vms_per_vault,
         fragmentation=fragmentation,
     )
+    instance("plan", plan, FleetPlan, "a FleetPlan (from fleet_plan)")
+    whole("seed", seed, 0, 2**63 - 1)
     vaults = _simulation(
         plan,
         days=days,

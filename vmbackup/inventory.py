@@ -516,12 +516,11 @@ def apply_used_sizes(
     sizes = check_frame(sizes, USED_SIZE_COLUMNS, name=label, row_offset=2, label="disk_name")
     keys = ["vm_name", "disk_name"] if "vm_name" in sizes.columns else ["disk_name"]
     numbered = sizes.with_row_index("_row", offset=2)
-    twice = numbered.filter(pl.struct(keys).is_duplicated())
+    twice = numbered.filter(~pl.struct(keys).is_first_distinct())
     if twice.height:
         row = twice.row(0, named=True)
-        raise ValueError(
-            f"{label}: row {row['_row']}: disk_name={row['disk_name']!r} is listed twice"
-        )
+        which = ", ".join(f"{key}={row[key]!r}" for key in keys)
+        raise ValueError(f"{label}: row {row['_row']}: {which} is listed twice")
     disks = fleet.filter(pl.col("disk_role") != "temp").select(
         "vm_name", "disk_name", "allocated_gb"
     )
@@ -536,9 +535,10 @@ def apply_used_sizes(
     unknown = joined.filter(pl.col("allocated_gb").is_null())
     if unknown.height:
         row = unknown.row(0, named=True)
+        which = ", ".join(f"{key}={row[key]!r}" for key in keys)
         raise ValueError(
-            f"{label}: row {row['_row']}: disk_name={row['disk_name']!r} is not a disk of the "
-            "estate (temporary disks are never backed up)"
+            f"{label}: row {row['_row']}: {which} is not a disk of the estate (temporary disks "
+            "are never backed up)"
         )
     full = joined.filter(pl.col("used_gb") > pl.col("allocated_gb"))
     if full.height:
@@ -588,7 +588,7 @@ def apply_vm_settings(
     """
     settings = check_frame(settings, VM_SETTING_COLUMNS, name=label, row_offset=2, label="vm_name")
     numbered = settings.with_row_index("_row", offset=2)
-    twice = numbered.filter(pl.col("vm_name").is_duplicated())
+    twice = numbered.filter(~pl.col("vm_name").is_first_distinct())
     if twice.height:
         row = twice.row(0, named=True)
         raise ValueError(f"{label}: row {row['_row']}: vm_name={row['vm_name']!r} is listed twice")
