@@ -193,6 +193,25 @@ _PLAN_COLUMNS = fleet_columns(
 )
 
 
+def _checked_fleet(fleet: object) -> pl.DataFrame:
+    """``fleet`` checked (``check_frame``) in the columns :func:`fleet_plan` reads. The
+    vocabulary columns are checked on their distinct values (a few rows however large the
+    estate); only when one needs normalising or is wrong is the whole column checked, so the
+    message names the right row."""
+    plain = {c: spec for c, spec in _PLAN_COLUMNS.items() if not spec.allowed}
+    vocab = {c: spec for c, spec in _PLAN_COLUMNS.items() if spec.allowed}
+    checked = check_frame(fleet, plain, name="fleet", label="vm_name")
+    present = {c: spec for c, spec in vocab.items() if c in checked.columns}
+    if len(present) < sum(spec.required for spec in vocab.values()):
+        check_frame(checked.head(0), vocab, name="fleet")  # names the missing column
+    distinct = checked.select(list(present)).unique(maintain_order=True)
+    try:
+        clean = check_frame(distinct, present, name="fleet").equals(distinct, null_equal=True)
+    except ValueError:
+        clean = False
+    return checked if clean else check_frame(checked, present, name="fleet", label="vm_name")
+
+
 def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC") -> FleetPlan:
     """Turn a fleet table (one row per disk) and its policies into a :class:`FleetPlan`.
 
@@ -232,7 +251,7 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
     clock = iana_zone(time_zone)
     for name, policy in given.items():
         iana_zone(policy.time_zone, f"policy {name!r} time_zone")
-    fleet = check_frame(fleet, _PLAN_COLUMNS, name="fleet", label="vm_name")
+    fleet = _checked_fleet(fleet)
     optional = {
         "churn_gb_per_day": pl.Float64,
         "throughput_mb_s_per_disk": pl.Float64,
@@ -245,12 +264,16 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
         for column, dtype in optional.items()
         if column not in fleet.columns
     )
-    protected = fleet.filter(pl.col("policy").is_not_null())
-    unprotected = (
-        fleet.filter(pl.col("policy").is_null())
-        .group_by("vm_name", maintain_order=True)
-        .agg(pl.col("protection_state").first().fill_null("NotProtected"))
-    )
+    if fleet["policy"].null_count():
+        protected = fleet.filter(pl.col("policy").is_not_null())
+        unprotected = (
+            fleet.filter(pl.col("policy").is_null())
+            .group_by("vm_name", maintain_order=True)
+            .agg(pl.col("protection_state").first().fill_null("NotProtected"))
+        )
+    else:
+        protected = fleet
+        unprotected = pl.DataFrame(schema={"vm_name": pl.String, "protection_state": pl.String})
     names = list(given)
     if len(names) == 1:
         protected = protected.with_columns(policy=pl.lit(names[0]))
