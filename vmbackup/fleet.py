@@ -1,30 +1,45 @@
-"""A month of backups for a whole estate: jobs, traffic jams, windows and cost (items S11, S13,
-S18, S23-S28).
+"""A month of backups for a whole estate: jobs, traffic jams, windows and cost (items S1, S11-S18,
+S23-S29, Y1, Y2, G4).
 
 :func:`simulate_fleet` runs N days of backups for every VM of a fleet (the sample-fleet schema,
-one row per disk) in numpy, without a Python loop over VMs or days:
+one row per disk; :func:`fleet_plan` turns it into arrays) in numpy, without a Python loop over
+VMs or days:
 
-1. **churn**: each disk's daily churn is its used data x its VM's churn-class share (P6), times
-   a seeded log-normal day-to-day factor (median 1, ``churn_sigma``);
-2. **the job**: each VM starts at its schedule hour plus an optional offset; preparation, the
-   peak-hour lag and each disk's transfer follow ``vmbackup.transfer`` (same defaults), every disk
-   in parallel, the slowest one ending the job; extents follow from churn at ``fragmentation``;
-3. **traffic jams** (S13): each vault (``vms_per_vault`` VMs each) ingests at most
+1. **the schedule** (S1, Y1, Y2, S29, G4): each VM's policy decides when it is backed up: its
+   run time (or the window start of an Enhanced hourly policy, or the VM's start-time
+   override) in the policy's time zone, read on the plan's clock day by day (so summer time
+   moves it); a weekly policy only on its weekdays; an hourly policy takes every snapshot of
+   its window and sends the last one of the day to the vault (when that one fails, the next
+   day's first, G4). Jobs exist only on scheduled days, and only from a VM's first backup;
+2. **churn**: each disk's daily churn is its used data x its VM's share (the churn class, P6,
+   or the VM's measured GB a day), times a seeded log-normal day-to-day factor (median 1,
+   ``churn_sigma``); a job sends the changes of the days since the VM's last job (a weekly one
+   a week's, capped at the data);
+3. **the job**: by the job kernel of ``vmbackup.transfer`` (one model, no copy here):
+   preparation (with the extension install on a first backup, S14), the peak-hour lag (S11),
+   every disk in parallel (S9) sending its changes at the incremental rate (or the VM's
+   measured one) plus a cost per extent (S16), a full copy on a first backup or a new disk
+   (S12, S15), a checksum scan where the snapshot is gone (S17); the slowest disk ends the job;
+4. **traffic jams** (S13): each vault (``vms_per_vault`` VMs each) ingests at most
    ``vault_ingest_mb_s`` in all. Demand is summed per vault over 5-minute bins; a job is slowed
    by the average overload of the bins its transfer would have used (a one-pass fluid
    approximation, not iterated);
-4. **rollups**: per day (jobs, jobs over the 24 h window, peak concurrent transfers, GB sent) and
-   per month (storage and the bill, by ``vmbackup.billing`` rules).
+5. **rollups**: per day (jobs, jobs over the 24 h window, peak concurrent transfers, GB sent,
+   snapshots, first backups, failures) and per month (storage and the bill, by
+   ``vmbackup.billing`` rules, each VM billed from its first successful backup, S23).
 
-Enhanced hourly policies send one vault point a day (Y2), timed at the last backup of their
-window; the model treats it as the VM's daily transfer job.
-
-Steps 1 to 3 run a block of whole vaults at a time (about :data:`BLOCK_VM_DAYS` VM-days), so the
-working arrays stay in the CPU cache; churn is drawn block after block from one generator, the
-same numbers as one draw. Steps 1 and 2's transfers do not depend on start times, so
+Steps 2 and 3 run a block of whole vaults at a time (about :data:`BLOCK_VM_DAYS` VM-days), so
+the working arrays stay in the CPU cache; churn is drawn block after block from one generator,
+the same numbers as one draw. Transfers do not depend on start times, so
 :func:`propose_stagger` computes them once and reruns only the start times, lag and traffic jams
 for each candidate spread (the same code :func:`simulate_fleet` runs, so each candidate's
 numbers are the full simulation's).
+
+Assumptions of the schedule model, where Azure's pages are silent: a start-time override or a
+staggering offset keeps its policy's summer-time shift of that day; a local time that does not
+exist (the hour skipped in spring) runs when the clock has jumped; a failed backup of a daily or
+weekly policy sends nothing and its changes go with the next job (a one-pass model: a job that
+fails by its own length, S17, does not move the next one).
 """
 
 from __future__ import annotations
