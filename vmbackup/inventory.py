@@ -393,7 +393,10 @@ def protected_items(document: Any, label: str = "items") -> pl.DataFrame:
         policy_id = props.get("policyId") or None
         if policy_id is not None and not isinstance(policy_id, str):
             raise ValueError(f"{at}.policyId={policy_id!r:.40} must be a policy's resource id")
-        policy = props.get("policyName") or (
+        named = props.get("policyName")
+        if named is not None and not isinstance(named, str):
+            raise ValueError(f"{at}.policyName={named!r:.40} must be a policy name")
+        policy = (named or "").strip() or (
             policy_id.rstrip("/").rsplit("/", 1)[-1] if policy_id else None
         )
         if policy_id and "/backuppolicies/" not in policy_id.lower():
