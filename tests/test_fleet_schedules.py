@@ -178,6 +178,7 @@ def test_g4_a_failed_last_hourly_snapshot_sends_the_next_days_first() -> None:
     vm0 = result.jobs.filter(pl.col("vm") == 0).sort("day")
     assert vm0["start_hours"].to_list() == [16.0, 24 + 24 + 8.0, 48 + 16.0]
     assert not vm0["failed"].any()
+    assert vm0["snapshots"].to_list() == [3, 2, 3]  # the failed one is not kept
 
 
 def test_a_failed_daily_backup_sends_nothing_and_its_changes_go_with_the_next() -> None:

@@ -386,8 +386,9 @@ class FleetResult:
     mean_churn_gb
         Each VM's mean data changed per day over the horizon [GB] (what the bill is on).
     billed_from_day
-        Each VM's first billed day (S23: its first successful backup; 0 for a VM protected
-        before the horizon; ``days`` when it has none in the horizon).
+        Each VM's first successful backup day (S23: billing starts then); -1 for a VM protected
+        before the horizon, ``days`` when it has none in it; None when every VM was protected
+        before the horizon.
     """
 
     jobs: pl.DataFrame
@@ -462,6 +463,9 @@ class _Schedule:
         Per disk: the day the disk is added (S15), or None.
     enabled
         Per VM: the day its protection is enabled (negative: before day 0), or None.
+    moved
+        Per VM-day: an hourly day whose last snapshot failed, its vault point taken from the
+        next day's first snapshot (G4), or None.
     """
 
     days: int
@@ -476,6 +480,7 @@ class _Schedule:
     snapshots: npt.NDArray[np.uint8]
     new_disk_day: npt.NDArray[np.int64] | None
     enabled: npt.NDArray[np.int64] | None
+    moved: npt.NDArray[np.bool_] | None = None
 
 
 def _day_mask(name: str, value: object, shape: tuple[int, int]) -> npt.NDArray[np.bool_] | None:
@@ -569,13 +574,15 @@ def _schedule(
     jobs = _both(runs, protected)
     failures = _day_mask("failed_backups", failed_backups, shape)
     missing = _day_mask("snapshot_missing", snapshot_missing, shape)
-    failed = day_shift_g4 = None
+    failed = day_shift_g4 = moved = None
     if failures is not None:
         failures = failures if jobs is None else failures & jobs
         moved = failures & hourly[index][:, None]  # G4: the next day's first snapshot is sent
         failed = failures & ~moved
         if moved.any():
             day_shift_g4 = np.where(moved, 24.0 - last_offset[index][:, None], 0.0)
+        else:
+            moved = None
         failed = failed if failed.any() else None
     if day_shift_g4 is not None:
         day_shift = day_shift_g4 if day_shift is None else day_shift + day_shift_g4
@@ -613,6 +620,7 @@ def _schedule(
         snapshots=snapshots,
         new_disk_day=None if disk_day is None or (disk_day < 0).all() else disk_day,
         enabled=None if enabled is None or (enabled < 0).all() else enabled,
+        moved=moved,
     )
 
 
@@ -1239,16 +1247,19 @@ def _count(mask: npt.NDArray[np.bool_] | None, days: int) -> npt.NDArray[np.uint
 
 def _snapshot_counts(schedule: _Schedule) -> npt.NDArray[np.uint8]:
     """Snapshots taken per VM-day (Y1, Y2): the policy's count on a day with a job, none on
-    other days or when the backup failed (an hourly day whose last snapshot failed, G4, still
-    counts the ones before it)."""
+    other days or when the backup failed, one fewer on an hourly day whose last snapshot
+    failed (G4)."""
     days = schedule.days
     counts = np.broadcast_to(schedule.snapshots[:, None], (schedule.snapshots.size, days))
-    if schedule.jobs is None and schedule.failed is None:
+    if schedule.jobs is None and schedule.failed is None and schedule.moved is None:
         return counts
     taking = np.ones(counts.shape, dtype=bool) if schedule.jobs is None else schedule.jobs
     if schedule.failed is not None:
         taking = taking & ~schedule.failed
-    return np.where(taking, counts, 0).astype(np.uint8)
+    counts = np.where(taking, counts, 0)
+    if schedule.moved is not None:
+        counts = counts - schedule.moved
+    return counts.astype(np.uint8)
 
 
 def _jobs_table(
