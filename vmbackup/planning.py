@@ -389,7 +389,11 @@ def _premium_space(
             .agg(pl.col("first_backup_done").first().fill_null(False))
             .select("vm_name", "first_backup_done")
         )
-    known = fleet.filter(~pl.col("vm_name").is_in(unknown_vms.implode()))
+    known = (
+        fleet.filter(~pl.col("vm_name").is_in(unknown_vms.implode()))
+        if unknown_vms.len()
+        else fleet
+    )
     space = (
         check(known, first_backup_done=done)
         if known.height
