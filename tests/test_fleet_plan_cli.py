@@ -213,3 +213,19 @@ def test_the_plan_is_one_object_the_printer_reads() -> None:
     )
     assert code == 0
     assert out.startswith(text.getvalue())
+
+
+def test_an_estate_with_nothing_protected_yet_still_plans(tmp_path: Path) -> None:
+    """S21, S24: before anything is protected there are no jobs, no bill and nothing to
+    restore, but premium space before the first backups is checked and every VM is listed."""
+    from vmbackup.data import read_fleet
+
+    path = tmp_path / "new.csv"
+    read_fleet().with_columns(policy=pl.lit("")).write_csv(path)
+    code, out, err = cli("plan", str(path), "--days", "3")
+    assert code == 0, err
+    assert "Fleet: 0 VMs" in out
+    assert "Policies: none in use" in out
+    assert "Not protected, left out of the plan (200)" in out
+    assert "Backups over 3 days: 0 jobs" in out
+    assert "(S21): 43 VMs short" in out

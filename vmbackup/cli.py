@@ -97,7 +97,7 @@ def print_plan(estate: EstatePlan, out: TextIO) -> None:
     )
     used = [p.name for i, p in enumerate(plan.policies) if (plan.policy_index == i).any()]
     print(
-        f"Policies: {', '.join(sorted(used))}; prices: {prices.region} "
+        f"Policies: {', '.join(sorted(used)) or 'none in use'}; prices: {prices.region} "
         f"({prices.currency}, {prices.dated()}); vault storage {options.redundancy}",
         file=out,
     )

@@ -1763,7 +1763,7 @@ def propose_stagger(
     ).vaults
 
     def evaluate(offsets: npt.NDArray[np.float64]) -> tuple[float, int, float]:
-        worst_hours, over_window = -np.inf, 0
+        worst_hours, over_window = 0.0, 0  # no job: nothing is late
 
         def tally(
             _rows: slice, start: npt.NDArray[np.float64], end: npt.NDArray[np.float64]

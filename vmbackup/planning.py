@@ -331,9 +331,12 @@ def build_plan(
     protected = fleet.filter(pl.col("policy").is_not_null())  # what fleet_plan planned
 
     report(4, "restore estimate")
-    restore_own = simulate_restore(restore_plan(protected, placement="per-vm"))
     accounts = max(1, math.ceil(plan.vms / VMS_PER_SHARED_ACCOUNT))
-    shared = simulate_restore(restore_plan(protected, placement="balanced", accounts=accounts))
+    if plan.vms:
+        restore_own = simulate_restore(restore_plan(protected, placement="per-vm"))
+        shared = simulate_restore(restore_plan(protected, placement="balanced", accounts=accounts))
+    else:  # nothing protected yet: nothing to restore
+        restore_own = shared = pl.DataFrame(schema={"vm_name": pl.String, "end_hours": pl.Float64})
 
     report(5, "staggering (S13)")
     stagger_days = min(options.days, STAGGER_DAYS)
