@@ -38,8 +38,10 @@ import polars as pl
 from vmbackup.data import read_fleet, read_lag_profile, read_policies, read_prices
 from vmbackup.fleet import (
     BIN_HOURS,
+    FLEET_START,
     FleetPlan,
     _churn,
+    _schedule,
     fleet_plan,
     propose_stagger,
     scale_fleet,
@@ -65,8 +67,11 @@ def scaled_fleet(vms: int) -> pl.DataFrame:
 
 
 def loop_reference(plan: FleetPlan, lag: np.ndarray, days: int, capacity: float) -> list[float]:
-    """The same model written as plain Python loops over VMs, days and disks."""
+    """The same model written as plain Python loops over VMs, days and disks (every VM of the
+    sample runs daily; its start is its policy's run time on the plan's clock, from the
+    schedule)."""
     churn = _churn(plan, days, 0, 0.5).tolist()
+    clock_start = _schedule(plan, FLEET_START, days).base_hours.tolist()
     disks_of: dict[int, list[int]] = {}
     for d, vm in enumerate(plan.disk_vm.tolist()):
         disks_of.setdefault(vm, []).append(d)
@@ -81,7 +86,7 @@ def loop_reference(plan: FleetPlan, lag: np.ndarray, days: int, capacity: float)
                 t = gb * 1000 / DEFAULTS["incremental_throughput_mb_s"] / 3600
                 t += extents * DEFAULTS["per_extent_seconds"] / 3600
                 hours, sent = max(hours, t), sent + gb
-            start = float(plan.start_hour[vm]) + 24 * day
+            start = clock_start[vm] + 24 * day
             snapshot = start + DEFAULTS["snapshot_hours"]
             begin = snapshot + float(lag[math.floor(snapshot) % 24])
             jobs.append((start, begin, hours, sent))

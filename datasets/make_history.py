@@ -306,7 +306,12 @@ def _protected_item(vm: str) -> str:
 def estate(vms: int = VMS) -> pl.DataFrame:
     """The sample fleet's rows of the estate's VMs: the first daily-policy VMs in file order,
     and the PI-boundary VM."""
-    fleet = read_fleet()
+    run_hour = {name: policy.run_hour for name, policy in read_policies().items()}
+    fleet = read_fleet().with_columns(  # a blank start time is the policy's own (S1)
+        schedule_hour=pl.col("schedule_hour").fill_null(
+            pl.col("policy").replace_strict(run_hour, return_dtype=pl.Float64, default=None)
+        )
+    )
     daily = fleet.filter(pl.col("policy") != "EnhancedHourly")["vm_name"].unique(
         maintain_order=True
     )

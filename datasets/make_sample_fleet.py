@@ -28,6 +28,9 @@ POLICIES = {  # policy name -> (share, schedule hour choices)
     "EnhancedHourly": (0.15, [8.0]),
     "AgentlessDaily": (0.10, [1.25]),
 }
+# The hours above are the sample policies' run times; they are still drawn (the seeded stream
+# stays the same) but written blank: a VM runs at its policy's time (S1), and a value in the
+# column would be a start-time override.
 CHURN_CLASSES = (["low", "moderate", "high"], [0.5, 0.35, 0.15])
 
 
@@ -45,7 +48,7 @@ def make(seed: int = SEED, vms: int = VMS) -> pl.DataFrame:
     os_name = rng.choice(["windows", "linux"], size=vms, p=[0.45, 0.55])
     unmanaged = rng.random(vms) < 0.08
     policy = rng.choice(list(POLICIES), size=vms, p=[v[0] for v in POLICIES.values()])
-    hour = np.array([rng.choice(POLICIES[p][1]) for p in policy])
+    _hour = np.array([rng.choice(POLICIES[p][1]) for p in policy])  # keeps the seeded stream
     churn = rng.choice(CHURN_CLASSES[0], size=vms, p=CHURN_CLASSES[1])
     data_disks = rng.choice(
         [0, 1, 2, 3, 4, 6, 8], size=vms, p=[0.2, 0.3, 0.2, 0.12, 0.1, 0.05, 0.03]
@@ -62,7 +65,7 @@ def make(seed: int = SEED, vms: int = VMS) -> pl.DataFrame:
             "cores": int(cores[i]),
             "memory_gb": float(cores[i] * memory_per_core[i]),
             "policy": policy[i],
-            "schedule_hour": float(hour[i]),
+            "schedule_hour": None,  # blank: the policy decides (S1)
             "churn_class": churn[i],
         }
         os_gb = 127.0 if os_name[i] == "windows" else 30.0

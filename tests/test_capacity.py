@@ -154,7 +154,7 @@ def test_sample_fleet_is_realistic_and_reproducible() -> None:
             "used_gb=40.4 exceeds allocated_gb=30.0",
         ),
         (
-            lambda t: t.replace(",22.5,", ",25.0,", 1),
+            lambda t: t.replace("DailyPolicy,,", "DailyPolicy,25.0,", 1),
             r"schedule_hour=25.0 must be a finite number in \[0, 24\)",
         ),
     ],

@@ -42,7 +42,14 @@ from vmbackup.data import (
     read_policy,
     read_prices,
 )
-from vmbackup.inventory import estate_disks, estate_to_fleet
+from vmbackup.fleet import fleet_plan
+from vmbackup.inventory import (
+    apply_used_sizes,
+    apply_vm_settings,
+    estate_disks,
+    estate_to_fleet,
+    protected_items,
+)
 from vmbackup.lint import lint_policy
 from vmbackup.policy import MonthlyDay, Policy
 from vmbackup.policy_json import policies_from_document
@@ -60,6 +67,18 @@ POLICY = read_policy(dataset_path("policies/standard_daily.json"))
 ARM = json.loads(dataset_path("policies/standard_daily.json").read_text())
 VMS = json.loads(dataset_path("azure/vms.json").read_text())
 DISKS = json.loads(dataset_path("azure/disks.json").read_text())
+ITEMS = json.loads(dataset_path("azure/items.json").read_text())
+ESTATE = estate_to_fleet(VMS, DISKS)
+USED_SIZES = pl.read_csv(dataset_path("azure/used_sizes.csv"))
+VM_SETTINGS = pl.DataFrame(
+    {
+        "vm_name": ["web-01", "sql-01"],
+        "churn_class": ["low", None],
+        "churn_gb_per_day": [None, 38.0],
+        "throughput_mb_s_per_disk": [None, 11.5],
+        "schedule_hour": [22.0, None],
+    }
+)
 DAYS = pl.date_range(dt.date(2026, 1, 1), dt.date(2026, 3, 1), "1d", eager=True)
 ONE_VM_DISKS = [
     {"disk": "os", "used_gb": 30.0, "allocated_gb": 64.0, "churn_gb": 1.2, "extents": 900.0}
@@ -78,7 +97,7 @@ JOB_DISKS = pl.DataFrame(
         "snapshot_missing": [False, False, False],
     }
 )
-ESTATE = read_fleet(dataset_path("history/estate.csv"))
+HISTORY_ESTATE = read_fleet(dataset_path("history/estate.csv"))
 HISTORY_JOBS = read_backup_jobs(dataset_path("history/jobs.json")).head(120)
 COSTS = read_cost_export(dataset_path("history/cost_export.csv")).head(60)
 
@@ -270,12 +289,30 @@ TABLE_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any], str, pl.
         FLEET,
     ),
     "trace_churn": (trace_churn, {"block_size_bytes": 4096}, "trace", TRACE),
-    "fit_history": (fit_history, {"fleet": ESTATE, "lag_profile_hours": LAG}, "jobs", HISTORY_JOBS),
+    "fit_history": (
+        fit_history,
+        {"fleet": HISTORY_ESTATE, "lag_profile_hours": LAG},
+        "jobs",
+        HISTORY_JOBS,
+    ),
     "reconcile": (
-        lambda **kw: reconcile(ESTATE, read_policies(), PRICES, **kw),
+        lambda **kw: reconcile(HISTORY_ESTATE, read_policies(), PRICES, **kw),
         {},
         "costs",
         COSTS,
+    ),
+    "fleet_plan": (fleet_plan, {"policies": {POLICY}}, "fleet", FLEET),
+    "apply_used_sizes": (
+        lambda **kw: apply_used_sizes(ESTATE, **kw),
+        {"label": "used sizes"},
+        "sizes",
+        USED_SIZES,
+    ),
+    "apply_vm_settings": (
+        lambda **kw: apply_vm_settings(ESTATE, **kw),
+        {"label": "VM settings"},
+        "settings",
+        VM_SETTINGS,
     ),
 }
 
@@ -361,6 +398,7 @@ JSON_ENTRY_POINTS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     ),
     "estate": (lambda doc: estate_to_fleet(doc, DISKS), VMS),
     "estate_disks": (lambda doc: estate_disks(VMS, doc), DISKS),
+    "items": (lambda doc: protected_items(doc, "items.json"), ITEMS),
 }
 
 
@@ -376,7 +414,7 @@ def test_a_damaged_json_field_is_refused_or_harmless(entry: str, data: st.DataOb
     call_by_contract(
         function,
         _replace(document, path, value),
-        names=(*words, "policy.json", "plan.json", "az vm list", "az disk list"),
+        names=(*words, "policy.json", "plan.json", "az vm list", "az disk list", "items.json"),
     )
 
 
@@ -424,6 +462,9 @@ def _reader(name: str) -> Callable[[Path], Any]:
         "CoreAzureBackup.csv": records.read_report_items,
         "AddonAzureBackupStorage.csv": records.read_report_storage,
         "cost_export.csv": records.read_cost_export,
+        "items.json": data.read_protected_items,
+        "used_sizes.csv": lambda p: data.read_used_sizes(p, ESTATE),
+        "vm_settings.csv": lambda p: data.read_vm_settings(p, ESTATE),
     }
     return readers[name]
 
@@ -442,6 +483,9 @@ SHIPPED = {
     "CoreAzureBackup.csv": "history/CoreAzureBackup.csv",
     "AddonAzureBackupStorage.csv": "history/AddonAzureBackupStorage.csv",
     "cost_export.csv": "history/cost_export.csv",
+    "items.json": "azure/items.json",
+    "used_sizes.csv": "azure/used_sizes.csv",
+    "vm_settings.csv": "azure/vm_settings.csv",
 }
 
 

@@ -45,12 +45,19 @@ DISKS = json.loads(dataset_path("azure/disks.json").read_text())
 
 
 def test_s1_every_vm_has_one_job_a_day_at_its_scheduled_time() -> None:
-    """S1: backups run as jobs on the policy's schedule."""
+    """S1: backups run as jobs on the policy's schedule: its run time in its time zone, read on
+    the plan's clock (UTC: the W. Europe policy's 22:30 is 21:30 in January)."""
     jobs = RESULT.jobs
     assert jobs.height == PLAN.vms * 14
     assert jobs.group_by("vm").len()["len"].unique().to_list() == [14]
-    scheduled = PLAN.start_hour[jobs["vm"].to_numpy()] + 24 * jobs["day"].to_numpy()
+    shift = {"DailyPolicy": -1.0, "EnhancedHourly": 8.0, "AgentlessDaily": 0.0}
+    names = [p.name for p in PLAN.policies]
+    offset = np.array([shift[n] for n in names])[PLAN.policy_index]
+    scheduled = (PLAN.start_hour + offset)[jobs["vm"].to_numpy()] + 24 * jobs["day"].to_numpy()
     assert np.allclose(jobs["start_hours"].to_numpy(), scheduled, atol=1e-4)
+    daily = next(p for p in PLAN.policies if p.name == "DailyPolicy")
+    assert daily.time_zone == "W. Europe Standard Time"
+    assert set(PLAN.start_hour[PLAN.policy_index == names.index("DailyPolicy")]) == {22.5}
 
 
 def test_x2_default_vault_capacity_is_100_vms_at_the_incremental_rate() -> None:
@@ -88,7 +95,9 @@ def test_s11_met_window_means_at_most_24_hours() -> None:
 def test_without_congestion_each_job_matches_the_single_vm_model() -> None:
     """The vectorised fleet equals vmbackup.transfer job by job when the vault is never full."""
     free = simulate_fleet(PLAN, lag_profile_hours=LAG, days=2, vault_ingest_mb_s=1e12)
-    from vmbackup.fleet import _churn
+    from vmbackup.fleet import FLEET_START, _churn, _schedule
+
+    clock_start = _schedule(PLAN, FLEET_START, 2).base_hours % 24
 
     churn = _churn(PLAN, 2, 0, 0.5)
     disks = pl.DataFrame(
@@ -99,7 +108,7 @@ def test_without_congestion_each_job_matches_the_single_vm_model() -> None:
             "allocated_gb": PLAN.disk_allocated_gb,
             "churn_gb": churn[:, 1].astype(np.float64),
             "new_disk": False,
-            "start_hour": PLAN.start_hour[PLAN.disk_vm],
+            "start_hour": clock_start[PLAN.disk_vm],
             "first_backup": False,
             "snapshot_missing": False,
         }
@@ -167,7 +176,7 @@ def test_sent_and_transfer_hours_follow_each_vms_disks() -> None:
     """Per VM-day: data sent is the sum of its disks' churn; the job's transfer is its slowest
     disk's (VMs of 1 to 9 disks), however the VMs are split into blocks, and a VM without
     disks to back up sends nothing."""
-    from vmbackup.fleet import FleetPlan, _churn, _disk_hours, _transfers
+    from vmbackup.fleet import FLEET_START, FleetPlan, _churn, _disk_hours, _schedule, _transfers
 
     churn = _churn(PLAN, 4, 2, 0.5)
     per_disk = pl.DataFrame(
@@ -180,8 +189,14 @@ def test_sent_and_transfer_hours_follow_each_vms_disks() -> None:
     expected = expected.sort("vm", "day")
     assert np.bincount(PLAN.disk_vm).max() >= 5
     for blocks in ([(0, PLAN.vms)], [(0, 1), (1, 77), (77, 150), (150, PLAN.vms)]):
-        transfer_hours, sent_gb, _rate = _transfers(
-            PLAN, blocks, days=4, seed=2, churn_sigma=0.5, fragmentation=0.3
+        transfer_hours, sent_gb, _rate, _churn_gb = _transfers(
+            PLAN,
+            _schedule(PLAN, FLEET_START, 4),
+            blocks,
+            days=4,
+            seed=2,
+            churn_sigma=0.5,
+            fragmentation=0.3,
         )
         assert np.allclose(sent_gb.ravel(), expected["gb"].to_numpy(), rtol=1e-12)
         assert np.array_equal(transfer_hours.ravel(), expected["hours"].to_numpy())
@@ -289,7 +304,12 @@ def test_y2_hourly_policies_send_at_their_last_backup() -> None:
     """Y2: an Enhanced hourly policy sends one vault point a day, after its last backup."""
     hourly = next(i for i, p in enumerate(PLAN.policies) if p.frequency == "hourly")
     vm = int(np.flatnonzero(PLAN.policy_index == hourly)[0])
-    assert PLAN.start_hour[vm] == PLAN.policies[hourly].backup_hours()[-1]
+    policy = PLAN.policies[hourly]
+    assert policy.time_zone == "UTC"
+    assert PLAN.start_hour[vm] == policy.run_hour == policy.backup_hours()[0]
+    starts = RESULT.jobs.filter(pl.col("vm") == vm)["start_hours"].to_numpy()
+    assert np.allclose(starts % 24, policy.backup_hours()[-1])
+    assert RESULT.jobs.filter(pl.col("vm") == vm)["snapshots"].unique().to_list() == [3]
 
 
 def test_s26_s23_the_bill_uses_pi_sizes_and_retained_storage() -> None:
@@ -320,8 +340,10 @@ def test_bad_simulation_input_is_named(kwargs: dict[str, Any], message: str) -> 
 
 
 def test_an_unknown_policy_is_named() -> None:
-    with pytest.raises(ValueError, match="policy 'AgentlessDaily' used by the fleet is not given"):
-        fleet_plan(FLEET, {"Other": POLICIES["EnhancedHourly"]})
+    """With several policies, each VM's must be among them; the message names VM and policy."""
+    two = {"Other": POLICIES["EnhancedHourly"], "DailyPolicy": POLICIES["DailyPolicy"]}
+    with pytest.raises(ValueError, match=r"vm_name='vm-win-002' uses policy='AgentlessDaily'"):
+        fleet_plan(FLEET, two)
 
 
 # --- importing an Azure estate -------------------------------------------------------------------

@@ -119,10 +119,17 @@ def test_ten_million_accounts_are_refused() -> None:
 
 
 def test_a_blank_or_nan_fleet_value_is_named(tmp_path: Path) -> None:
-    """Was a plan computed from NaN or a blank schedule hour."""
-    text = dataset_path("sample_fleet.csv").read_text().replace(",22.5,", ",,", 1)
-    (tmp_path / "blank.csv").write_text(text)
-    with pytest.raises(ValueError, match=r"blank.csv: row 2 \(.*\): schedule_hour=None"):
+    """Was a plan computed from NaN or a blank schedule hour. A blank start-time override now
+    means the policy's run time (S1, the sample leaves them all blank); NaN is still refused."""
+    text = (
+        dataset_path("sample_fleet.csv").read_text().replace("DailyPolicy,,", "DailyPolicy,nan,", 1)
+    )
+    (tmp_path / "nan.csv").write_text(text)
+    with pytest.raises(ValueError, match=r"nan.csv: row 2 \(.*\): schedule_hour=nan must be"):
+        read_fleet(tmp_path / "nan.csv")
+    blank_used = dataset_path("sample_fleet.csv").read_text().replace(",30.0,10.4", ",30.0,", 1)
+    (tmp_path / "blank.csv").write_text(blank_used)
+    with pytest.raises(ValueError, match=r"blank.csv: row 2 \(.*\): used_gb=None"):
         read_fleet(tmp_path / "blank.csv")
     nan = FLEET.with_columns(used_gb=pl.lit(float("nan")))
     with pytest.raises(ValueError, match="used_gb=nan must be a finite number"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -197,8 +198,12 @@ def test_bad_input_is_refused_by_name() -> None:
         _reconcile(relative_tolerance=2)
     with pytest.raises(ValueError, match="costs: missing column"):
         _reconcile(COSTS.drop("meter"))
-    with pytest.raises(ValueError, match="policy .* used by the fleet is not given"):
+    with pytest.raises(ValueError, match="policies is empty"):
         reconcile(ESTATE, {}, PRICES, COSTS)
+    policy = next(iter(read_policies().values()))
+    others = {"A": replace(policy, name="A"), "B": replace(policy, name="B")}
+    with pytest.raises(ValueError, match=r"uses policy='\w+', which is not given; known .*'A'"):
+        reconcile(ESTATE, others, PRICES, COSTS)
 
 
 def test_describe_reconciliation_ranks_the_differences() -> None:

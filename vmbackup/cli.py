@@ -1,8 +1,11 @@
 """Command line: ``python -m vmbackup plan FLEET ...``, ``lint POLICY ...``, ``reconcile ...``.
 
-Prints a plan for a fleet: the monthly cost, jobs over the 24 h window, premium-space
-violations before the first backup (S21), a restore estimate, and a staggering proposal (S13).
-FLEET is a CSV in the sample-fleet schema, or ``az vm list -d`` JSON (with ``--disks``).
+Prints a plan for a fleet (``vmbackup.planning.EstatePlan``): the estate, its policies and
+every assumption that fills a gap, the jobs on the policies' schedules against the 24 h window,
+the monthly cost, premium-space violations before the first backup (S21), a restore estimate,
+and a staggering proposal (S13). FLEET is a CSV in the sample-fleet schema, or
+``az vm list -d`` JSON (with ``--disks``), optionally with the vault's backup items
+(``--items``) and policies (``--policy``, repeatable).
 
 Only the standard library is imported here: polars, numpy and the models load when a command
 runs, so ``--help`` and argument errors answer at once.
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 if TYPE_CHECKING:
-    import polars as pl
+    from vmbackup.planning import EstatePlan
 
 
 class Progress:
@@ -40,89 +43,108 @@ class Progress:
         self.stream.flush()
 
 
-def _load_fleet(args: argparse.Namespace) -> pl.DataFrame:
-    from vmbackup.data import read_azure_estate, read_fleet
-
-    path = Path(args.fleet)
-    if path.suffix.lower() == ".json":
-        return read_azure_estate(path, args.disks, used_fraction=args.used_fraction)
-    if args.disks:
-        raise ValueError("--disks goes with an 'az vm list -d' JSON fleet, not a CSV")
-    return read_fleet(path)
-
-
 def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Run the ``plan`` command; return the exit code."""
-    import math
+    """Run the ``plan`` command: build the plan (``vmbackup.planning``), print it, write the
+    files asked for; return the exit code."""
+    from vmbackup.planning import PlanOptions, build_plan, parse_clock
 
+    options = PlanOptions(
+        fleet=args.fleet,
+        disks=args.disks,
+        items=args.items,
+        policies=tuple(args.policy or ()),
+        used_fraction=args.used_fraction,
+        used_sizes=args.used_sizes,
+        vm_settings=args.vm_settings,
+        churn_class=args.churn_class,
+        start_hour=None
+        if args.start_time is None
+        else parse_clock(args.start_time, "--start-time"),
+        days=args.days,
+        seed=args.seed,
+        prices=args.prices,
+        region=args.region,
+        redundancy=args.redundancy,
+        time_zone=args.time_zone,
+    )
+    estate = build_plan(options, progress=Progress(err))
+    print_plan(estate, out)
+    if args.bill_out:
+        lines = estate.bill_lines()
+        lines.write_csv(args.bill_out)
+        print(
+            f"\nWrote {lines.height:,} invoice lines (per VM and meter) to {args.bill_out}",
+            file=out,
+        )
+    if args.out:
+        table = estate.jobs_table()
+        table.write_parquet(args.out)
+        print(f"\nWrote {table.height:,} jobs to {args.out}", file=out)
+    return 0
+
+
+def print_plan(estate: EstatePlan, out: TextIO) -> None:
+    """The plan as text: the estate and its assumptions, then each section."""
     import polars as pl
 
-    from vmbackup.capacity import premium_space_check
-    from vmbackup.data import read_lag_profile, read_policies, read_policy, read_prices
-    from vmbackup.fleet import fleet_plan, propose_stagger, simulate_fleet
-    from vmbackup.restore import restore_plan, simulate_restore
+    from vmbackup.planning import policy_lines
 
-    progress = Progress(err)
-    steps = 6
-    progress(0, steps, "reading inputs")
-    fleet = _load_fleet(args)
-    if args.policy:
-        policy = read_policy(args.policy)
-        fleet = fleet.with_columns(policy=pl.lit(policy.name))
-        policies = {policy.name: policy}
-    else:
-        policies = read_policies()
-    prices = read_prices(args.prices, region=args.region)
-    lag = read_lag_profile()
-    progress(1, steps, "planning")
-    plan_ = fleet_plan(fleet, policies)
-    progress(2, steps, f"simulating {plan_.vms * args.days:,} VM-days")
-    result = simulate_fleet(
-        plan_,
-        lag_profile_hours=lag,
-        days=args.days,
-        prices=prices,
-        seed=args.seed,
-        redundancy=args.redundancy,
-    )
-    progress(3, steps, "premium space (S21)")
-    space = premium_space_check(fleet)
-    progress(4, steps, "restore estimate")
-    restore = simulate_restore(restore_plan(fleet, placement="per-vm"))
-    accounts = max(1, math.ceil(plan_.vms / 10))
-    shared = simulate_restore(restore_plan(fleet, placement="balanced", accounts=accounts))
-    progress(5, steps, "staggering (S13)")
-    offsets, stagger = propose_stagger(
-        plan_, lag_profile_hours=lag, days=min(args.days, 7), seed=args.seed
-    )
-    progress(6, steps, "done")
-
+    plan, result, prices, options = estate.plan, estate.result, estate.prices, estate.options
     jobs = result.jobs
-    over = jobs.filter(~pl.col("met_window"))
-    used_tb = float(plan_.pi_size_gb.sum()) / 1000
     print(
-        f"Fleet: {plan_.vms} VMs, {plan_.disk_vm.size} disks to back up, {used_tb:,.1f} TB used",
+        f"Fleet: {plan.vms} VMs, {plan.disk_vm.size} disks to back up, {estate.used_tb:,.1f} TB "
+        "used",
         file=out,
     )
+    used = [p.name for i, p in enumerate(plan.policies) if (plan.policy_index == i).any()]
     print(
-        f"Policies: {', '.join(sorted(set(fleet['policy'])))}; prices: {prices.region} "
-        f"({prices.currency}, {prices.dated()}); vault storage {args.redundancy}",
+        f"Policies: {', '.join(sorted(used)) or 'none in use'}; prices: {prices.region} "
+        f"({prices.currency}, {prices.dated()}); vault storage {options.redundancy}",
         file=out,
     )
-    worst = float(jobs["duration_hours"].max())  # type: ignore[arg-type]
+    for line in policy_lines(estate.policies, used):
+        print(f"  {line}", file=out)
+    if estate.unprotected.height:
+        names = ", ".join(
+            f"{row['vm_name']} ({row['protection_state']})"
+            for row in estate.unprotected.head(10).iter_rows(named=True)
+        )
+        more = estate.unprotected.height - 10
+        print(
+            f"Not protected, left out of the plan ({estate.unprotected.height}): {names}"
+            + (f" and {more} more" if more > 0 else ""),
+            file=out,
+        )
+    if estate.unmatched_items.height:
+        names = ", ".join(
+            f"{row['vm_name']} ({row['protection_state']})"
+            for row in estate.unmatched_items.head(10).iter_rows(named=True)
+        )
+        print(
+            f"Backup items with no VM in the estate ({estate.unmatched_items.height}): {names}; "
+            "data kept in the vault is still billed (S24)",
+            file=out,
+        )
+    print("Assumptions (what fills the gaps in the inputs):", file=out)
+    for assumption in estate.assumptions:
+        print(f"  {assumption}", file=out)
+
+    first = int(jobs["first_backup"].sum()) if jobs.height else 0
+    snapshots = int(jobs["snapshots"].sum()) if jobs.height else 0
     print(
-        f"\nBackups over {args.days} days: {jobs.height:,} jobs, {over.height:,} over the 24 h "
-        f"window (worst {worst:.1f} h); "
-        f"peak {result.concurrency.max():.0f} transfers in flight",
+        f"\nBackups over {options.days} days: {jobs.height:,} jobs, {estate.jobs_over_window:,} "
+        f"over the 24 h window (worst {estate.worst_hours:.1f} h); "
+        f"peak {result.concurrency.max():.0f} transfers in flight; {snapshots:,} snapshots"
+        + (f"; {first:,} first backups (S12)" if first else ""),
         file=out,
     )
     print(f"\nCost per month ({prices.currency}):", file=out)
     for row in result.monthly.iter_rows(named=True):
         pi, vault = row["pi_fee_usd"], row["vault_storage_usd"]
-        snapshots, total = row["snapshot_storage_usd"], row["total_usd"]
+        snaps, total = row["snapshot_storage_usd"], row["total_usd"]
         print(
             f"  {row['month']:%Y-%m} ({row['days']:>2} days)  protected instances {pi:>12,.2f}  "
-            f"vault {vault:>12,.2f}  snapshots {snapshots:>10,.2f}  total {total:>12,.2f}",
+            f"vault {vault:>12,.2f}  snapshots {snaps:>10,.2f}  total {total:>12,.2f}",
             file=out,
         )
     if result.meters is not None:
@@ -133,25 +155,8 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"  cost {row['cost']:>14,.2f}",
                 file=out,
             )
-    if args.bill_out:
-        from vmbackup.fleet import FLEET_START, fleet_bill_lines
-
-        churn = jobs.group_by("vm", maintain_order=True).agg(pl.col("sent_gb").mean())
-        lines = fleet_bill_lines(
-            plan_,
-            churn.sort("vm")["sent_gb"].to_numpy(),
-            FLEET_START,
-            args.days,
-            prices,
-            args.redundancy,
-        )
-        names = pl.Series("vm_name", plan_.vm_names)
-        lines.with_columns(vm_name=names.gather(lines["vm"])).drop("vm").write_csv(args.bill_out)
-        print(
-            f"  wrote {lines.height:,} invoice lines (per VM and meter) to {args.bill_out}",
-            file=out,
-        )
-    short = space.filter(pl.col("status") == "short")
+    space = estate.premium_space
+    short = space.filter(pl.col("status") == "short") if space.height else space
     print(
         f"\nPremium space before the first backup (S21): {short.height} VMs short, "
         f"{short['shortfall_gb'].sum():,.0f} GB to free in all",
@@ -159,19 +164,33 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     for row in short.head(5).iter_rows(named=True):
         print(f"  {row['vm_name']}: {row['advice']}", file=out)
-    own_hours = float(restore["end_hours"].max())  # type: ignore[arg-type]
-    shared_hours = float(shared["end_hours"].max())  # type: ignore[arg-type]
-    print(
-        f"\nRestore of every VM from the vault (S19, S20): {own_hours:.1f} h into one account "
-        f"per VM; {shared_hours:.1f} h into {accounts} balanced accounts",
-        file=out,
-    )
+    unknown = estate.premium_unknown
+    if unknown.height:
+        print(
+            f"  {unknown.height} premium VMs not checked: their used size is assumed; each is "
+            "short if more than half its premium allocation is used, e.g. "
+            + ", ".join(
+                f"{row['vm_name']} above {row['short_above_gb']:,.0f} GB"
+                for row in unknown.head(3).iter_rows(named=True)
+            ),
+            file=out,
+        )
+    if estate.restore_per_vm.height:
+        own = float(estate.restore_per_vm["end_hours"].max())  # type: ignore[arg-type]
+        shared = float(estate.restore_shared["end_hours"].max())  # type: ignore[arg-type]
+        print(
+            f"\nRestore of every VM from the vault (S19, S20): {own:.1f} h into one account "
+            f"per VM; {shared:.1f} h into {estate.restore_accounts} balanced account"
+            + ("s" if estate.restore_accounts != 1 else ""),
+            file=out,
+        )
+    stagger = estate.stagger
     chosen = stagger.filter(pl.col("chosen")).row(0, named=True)
     base = stagger.row(0, named=True)
     if chosen["spread_minutes"]:
         print(
-            f"\nStaggering (S13), over the first {min(args.days, 7)} days: spreading start times "
-            f"over ±{chosen['spread_minutes']} min cuts the worst job from "
+            f"\nStaggering (S13), over the first {estate.stagger_days} days: spreading start "
+            f"times over ±{chosen['spread_minutes']} min cuts the worst job from "
             f"{base['worst_hours']:.1f} h to {chosen['worst_hours']:.1f} h "
             f"and the peak from {base['peak_transfers']:.0f} to {chosen['peak_transfers']:.0f} "
             "transfers in flight",
@@ -179,14 +198,6 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     else:
         print("\nStaggering (S13): no spread of start times shortens the worst job", file=out)
-    if args.out:
-        names = pl.Series("vm_name", plan_.vm_names)
-        table = jobs.with_columns(
-            vm_name=names.gather(jobs["vm"]), offset_hours=pl.Series(offsets)[jobs["vm"]]
-        )
-        table.write_parquet(args.out)
-        print(f"\nWrote {table.height:,} jobs to {args.out}", file=out)
-    return 0
 
 
 def lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -248,11 +259,12 @@ def reconcile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from vmbackup.calibrate import describe_fit, fit_history
     from vmbackup.data import read_lag_profile, read_policies, read_policy, read_prices
+    from vmbackup.planning import read_estate
     from vmbackup.reconcile import describe_reconciliation
     from vmbackup.reconcile import reconcile as reconcile_bill
     from vmbackup.records import read_cost_export, read_history
 
-    fleet = _load_fleet(args)
+    fleet = read_estate(args.fleet, args.disks, used_fraction=args.used_fraction)
     if args.policy:
         policy = read_policy(args.policy)
         fleet = fleet.with_columns(policy=pl.lit(policy.name))
@@ -328,12 +340,46 @@ def main(
     p.add_argument("fleet", help="fleet CSV (sample-fleet schema) or 'az vm list -d' JSON")
     p.add_argument("--disks", help="'az disk list' JSON, with a JSON fleet")
     p.add_argument(
+        "--items",
+        help="'az backup item list' JSON: each VM's policy and protection (VMs without an "
+        "item are not protected)",
+    )
+    p.add_argument(
+        "--policy",
+        action="append",
+        help="a policy JSON file ('az backup policy show' or 'list', REST, Terraform); repeat "
+        "for several; one policy in all applies to every protected VM",
+    )
+    p.add_argument(
         "--used-fraction",
         type=float,
         default=0.5,
-        help="share of provisioned size taken as used, for JSON fleets (default 0.5)",
+        help="share of provisioned size taken as used where nothing says, for JSON fleets "
+        "(default 0.5, an assumption printed in the plan)",
     )
-    p.add_argument("--policy", help="a policy JSON ('az backup policy show') for every VM")
+    p.add_argument(
+        "--used-sizes", help="CSV of measured used sizes: disk_name, used_gb (and vm_name)"
+    )
+    p.add_argument(
+        "--vm-settings",
+        help="CSV of per-VM settings: vm_name and any of churn_class, churn_gb_per_day, "
+        "throughput_mb_s_per_disk, start_time (HH:MM)",
+    )
+    p.add_argument(
+        "--churn-class",
+        choices=["low", "moderate", "high"],
+        help="churn class of every VM (P6); --vm-settings wins",
+    )
+    p.add_argument(
+        "--start-time",
+        help="start every VM at HH:MM in its policy's time zone instead of the policy's run "
+        "time (a what-if); --vm-settings wins",
+    )
+    p.add_argument(
+        "--time-zone",
+        default="UTC",
+        help="the plan's clock: times printed and the lag profile's hours (default UTC)",
+    )
     p.add_argument("--days", type=int, default=30, help="days to simulate (default 30)")
     p.add_argument("--out", help="write every job to this Parquet file")
     p.add_argument(

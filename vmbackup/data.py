@@ -18,7 +18,13 @@ import polars as pl
 
 from vmbackup._checks import check_frame
 from vmbackup.billing import Prices, prices_from_frame
-from vmbackup.inventory import estate_disks, estate_to_fleet
+from vmbackup.inventory import (
+    apply_used_sizes,
+    apply_vm_settings,
+    estate_disks,
+    estate_to_fleet,
+    protected_items,
+)
 from vmbackup.policy import Policy
 from vmbackup.policy_json import SourcedPolicy, policies_from_document
 from vmbackup.retail_prices import RetailImport, rows_from_retail_items
@@ -38,7 +44,10 @@ __all__ = [
     "read_policy",
     "read_policy_file",
     "read_prices",
+    "read_protected_items",
     "read_retail_prices",
+    "read_used_sizes",
+    "read_vm_settings",
 ]
 
 #: Columns of a price table (``datasets/prices.csv``; see ``datasets/README.md``).
@@ -75,7 +84,9 @@ def dataset_path(name: str) -> Path:
 
 
 def read_csv(
-    path: str | Path, schema: Mapping[str, type[pl.DataType] | pl.DataType]
+    path: str | Path,
+    schema: Mapping[str, type[pl.DataType] | pl.DataType],
+    optional: Mapping[str, type[pl.DataType] | pl.DataType] | None = None,
 ) -> pl.DataFrame:
     """Read a CSV file and check it holds ``schema``'s columns with values of their types.
 
@@ -85,6 +96,9 @@ def read_csv(
         The CSV file (with a header row).
     schema
         Required column name -> polars dtype. Extra columns are kept as read.
+    optional
+        Column name -> polars dtype of columns that may be absent: cast (and checked) where
+        present; blanks are nulls.
 
     Returns
     -------
@@ -113,7 +127,8 @@ def read_csv(
             f"found {frame.columns}"
         )
     casts = []
-    for column, dtype in schema.items():
+    typed = dict(schema) | {c: t for c, t in (optional or {}).items() if c in frame.columns}
+    for column, dtype in typed.items():
         raw = frame[column]
         text = raw.str.strip_chars()
         if dtype == pl.Boolean:
@@ -272,7 +287,6 @@ FLEET_SCHEMA: dict[str, type[pl.DataType]] = {
     "cores": pl.Int64,
     "memory_gb": pl.Float64,
     "policy": pl.String,
-    "schedule_hour": pl.Float64,
     "churn_class": pl.String,
     "disk_name": pl.String,
     "disk_role": pl.String,
@@ -284,13 +298,26 @@ FLEET_SCHEMA: dict[str, type[pl.DataType]] = {
 }
 
 
+#: Optional columns of a fleet file (``vmbackup.schema``): blank or absent, the model assumes.
+FLEET_OPTIONAL: dict[str, type[pl.DataType]] = {
+    "schedule_hour": pl.Float64,
+    "churn_gb_per_day": pl.Float64,
+    "throughput_mb_s_per_disk": pl.Float64,
+    "vm_id": pl.String,
+    "protection_state": pl.String,
+    "first_backup_done": pl.Boolean,
+    "used_gb_assumed": pl.Boolean,
+}
+
+
 def check_fleet(fleet: pl.DataFrame, name: str = "fleet", row_offset: int = 0) -> pl.DataFrame:
     """Check a fleet table's values; return it normalised (a new frame), or raise ValueError
     naming the row.
 
-    Checks (see :data:`FLEET_COLUMNS`): every column present, of its type, without blanks;
-    vocabulary columns hold allowed values (any case); sizes are finite and >= 0 and
-    ``used_gb`` is at most ``allocated_gb``; ``schedule_hour`` is in [0, 24); every VM has
+    Checks (see :data:`FLEET_COLUMNS`): every required column present, of its type, without
+    blanks (``policy``, ``schedule_hour`` and the optional columns may be blank); vocabulary
+    columns hold allowed values (any case); sizes are finite and >= 0 and ``used_gb`` is at
+    most ``allocated_gb``; ``schedule_hour`` is in [0, 24); every VM has
     exactly one OS disk and at most 32 data disks (X1); an unmanaged disk names its storage
     account; the table holds at least one VM.
     """
@@ -342,10 +369,15 @@ def read_fleet(path: str | Path | None = None) -> pl.DataFrame:
     200
     """
     file = dataset_path("sample_fleet.csv") if path is None else Path(path)
-    frame = read_csv(file, FLEET_SCHEMA)
-    return check_fleet(
-        frame.with_columns(pl.col("storage_account").fill_null("")), file.name, row_offset=2
+    frame = read_csv(file, FLEET_SCHEMA, FLEET_OPTIONAL)
+    blank_policy = pl.col("policy").str.strip_chars() == ""
+    frame = frame.with_columns(
+        pl.col("storage_account").fill_null(""),
+        policy=pl.when(blank_policy).then(None).otherwise(pl.col("policy")),
     )
+    if "schedule_hour" not in frame.columns:
+        frame = frame.with_columns(schedule_hour=pl.lit(None, dtype=pl.Float64))
+    return check_fleet(frame, file.name, row_offset=2)
 
 
 #: The MSR Cambridge trace columns, in file order (the files have no header).
@@ -478,3 +510,63 @@ def read_policies(paths: list[str | Path] | None = None) -> dict[str, Policy]:
                 raise ValueError(f"{file.name}: a second policy named {name!r}")
             policies[name] = sourced.policy
     return policies
+
+
+def read_protected_items(path: str | Path) -> pl.DataFrame:
+    """Read a vault's VM backup items: the JSON ``az backup item list`` prints, or a REST
+    ``protectedItems`` list (:func:`vmbackup.inventory.protected_items`); messages start with
+    the file name and give the JSON path of the bad field."""
+    file = Path(path)
+    return protected_items(read_json(file), label=file.name)
+
+
+def read_used_sizes(path: str | Path, fleet: pl.DataFrame) -> pl.DataFrame:
+    """Apply a CSV of measured used sizes (``disk_name``, ``used_gb``, optional ``vm_name``) to
+    ``fleet`` (:func:`vmbackup.inventory.apply_used_sizes`); a new fleet is returned."""
+    file = Path(path)
+    frame = read_csv(file, {"disk_name": pl.String, "used_gb": pl.Float64}, {"vm_name": pl.String})
+    return apply_used_sizes(fleet, frame, label=file.name)
+
+
+#: A start time in a settings file: ``22:30`` (or a number of hours).
+_CLOCK = r"^\s*(\d{1,2}):(\d{2})\s*$"
+
+
+def read_vm_settings(path: str | Path, fleet: pl.DataFrame) -> pl.DataFrame:
+    """Apply a CSV of per-VM settings to ``fleet`` (:func:`vmbackup.inventory.apply_vm_settings`):
+    ``vm_name`` and any of ``churn_class``, ``churn_gb_per_day``, ``throughput_mb_s_per_disk``
+    and ``start_time`` (``HH:MM`` in the policy's time zone, a start-time override; or
+    ``schedule_hour`` in hours); blank cells leave the fleet's values."""
+    file = Path(path)
+    optional = {
+        "churn_class": pl.String,
+        "churn_gb_per_day": pl.Float64,
+        "throughput_mb_s_per_disk": pl.Float64,
+        "schedule_hour": pl.Float64,
+        "start_time": pl.String,
+    }
+    frame = read_csv(file, {"vm_name": pl.String}, optional)
+    if "start_time" in frame.columns:
+        text = frame["start_time"].str.strip_chars()
+        parts = text.str.extract_groups(_CLOCK)
+        hour = parts.struct.field("1").cast(pl.Int64) + parts.struct.field("2").cast(pl.Int64) / 60
+        bad = (
+            text.is_not_null()
+            & (text != "")
+            & (hour.is_null() | (hour >= 24) | (parts.struct.field("2").cast(pl.Int64) >= 60))
+        )
+        if bad.any():
+            row = int(bad.arg_true()[0])
+            raise ValueError(
+                f"{file.name}: row {row + 2}: start_time={frame['start_time'][row]!r} must be a "
+                "time of day HH:MM (00:00 to 23:59, in the policy's time zone)"
+            )
+        if "schedule_hour" in frame.columns:
+            hour = frame["schedule_hour"].fill_null(hour)
+        frame = frame.drop("start_time").with_columns(schedule_hour=hour)
+    frame = frame.with_columns(
+        pl.col(c).str.strip_chars().replace("", None)
+        for c in ("churn_class",)
+        if c in frame.columns
+    )
+    return apply_vm_settings(fleet, frame, label=file.name)

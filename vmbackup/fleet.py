@@ -1,37 +1,52 @@
-"""A month of backups for a whole estate: jobs, traffic jams, windows and cost (items S11, S13,
-S18, S23-S28).
+"""A month of backups for a whole estate: jobs, traffic jams, windows and cost (items S1, S11-S18,
+S23-S29, Y1, Y2, G4).
 
 :func:`simulate_fleet` runs N days of backups for every VM of a fleet (the sample-fleet schema,
-one row per disk) in numpy, without a Python loop over VMs or days:
+one row per disk; :func:`fleet_plan` turns it into arrays) in numpy, without a Python loop over
+VMs or days:
 
-1. **churn**: each disk's daily churn is its used data x its VM's churn-class share (P6), times
-   a seeded log-normal day-to-day factor (median 1, ``churn_sigma``);
-2. **the job**: each VM starts at its schedule hour plus an optional offset; preparation, the
-   peak-hour lag and each disk's transfer follow ``vmbackup.transfer`` (same defaults), every disk
-   in parallel, the slowest one ending the job; extents follow from churn at ``fragmentation``;
-3. **traffic jams** (S13): each vault (``vms_per_vault`` VMs each) ingests at most
+1. **the schedule** (S1, Y1, Y2, S29, G4): each VM's policy decides when it is backed up: its
+   run time (or the window start of an Enhanced hourly policy, or the VM's start-time
+   override) in the policy's time zone, read on the plan's clock day by day (so summer time
+   moves it); a weekly policy only on its weekdays; an hourly policy takes every snapshot of
+   its window and sends the last one of the day to the vault (when that one fails, the next
+   day's first, G4). Jobs exist only on scheduled days, and only from a VM's first backup;
+2. **churn**: each disk's daily churn is its used data x its VM's share (the churn class, P6,
+   or the VM's measured GB a day), times a seeded log-normal day-to-day factor (median 1,
+   ``churn_sigma``); a job sends the changes of the days since the VM's last job (a weekly one
+   a week's, capped at the data);
+3. **the job**: by the job kernel of ``vmbackup.transfer`` (one model, no copy here):
+   preparation (with the extension install on a first backup, S14), the peak-hour lag (S11),
+   every disk in parallel (S9) sending its changes at the incremental rate (or the VM's
+   measured one) plus a cost per extent (S16), a full copy on a first backup or a new disk
+   (S12, S15), a checksum scan where the snapshot is gone (S17); the slowest disk ends the job;
+4. **traffic jams** (S13): each vault (``vms_per_vault`` VMs each) ingests at most
    ``vault_ingest_mb_s`` in all. Demand is summed per vault over 5-minute bins; a job is slowed
    by the average overload of the bins its transfer would have used (a one-pass fluid
    approximation, not iterated);
-4. **rollups**: per day (jobs, jobs over the 24 h window, peak concurrent transfers, GB sent) and
-   per month (storage and the bill, by ``vmbackup.billing`` rules).
+5. **rollups**: per day (jobs, jobs over the 24 h window, peak concurrent transfers, GB sent,
+   snapshots, first backups, failures) and per month (storage and the bill, by
+   ``vmbackup.billing`` rules, each VM billed from its first successful backup, S23).
 
-Enhanced hourly policies send one vault point a day (Y2), timed at the last backup of their
-window; the model treats it as the VM's daily transfer job.
-
-Steps 1 to 3 run a block of whole vaults at a time (about :data:`BLOCK_VM_DAYS` VM-days), so the
-working arrays stay in the CPU cache; churn is drawn block after block from one generator, the
-same numbers as one draw. Steps 1 and 2's transfers do not depend on start times, so
+Steps 2 and 3 run a block of whole vaults at a time (about :data:`BLOCK_VM_DAYS` VM-days), so
+the working arrays stay in the CPU cache; churn is drawn block after block from one generator,
+the same numbers as one draw. Transfers do not depend on start times, so
 :func:`propose_stagger` computes them once and reruns only the start times, lag and traffic jams
 for each candidate spread (the same code :func:`simulate_fleet` runs, so each candidate's
 numbers are the full simulation's).
+
+Assumptions of the schedule model, where Azure's pages are silent: a start-time override or a
+staggering offset keeps its policy's summer-time shift of that day; a local time that does not
+exist (the hour skipped in spring) runs when the clock has jumped; a failed backup of a daily or
+weekly policy sends nothing and its changes go with the next job (a one-pass model: a job that
+fails by its own length, S17, does not move the next one).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +56,10 @@ import polars as pl
 
 from vmbackup._checks import (
     bounded,
+    check_frame,
     choice,
+    date_value,
+    instance,
     non_negative,
     non_negative_array,
     positive,
@@ -57,11 +75,22 @@ from vmbackup.billing import (
     pi_fee_usd_per_month,
 )
 from vmbackup.churn import CHURN_CLASS_FRACTION
-from vmbackup.policy import Policy
+from vmbackup.policy import WEEKDAYS, Policy
 from vmbackup.pricing_rules import rules_on
 from vmbackup.retention import chain_storage_gb, vault_points
+from vmbackup.schema import fleet_columns
+from vmbackup.timezones import clock_shift_hours, iana_zone
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
-from vmbackup.transfer import MAX_LAG_HOURS, WINDOW_HOURS
+from vmbackup.transfer import (
+    MAX_LAG_HOURS,
+    WINDOW_HOURS,
+    changed_extents,
+    checksum_failed,
+    disk_job_hours,
+    preparation_hours,
+    send_hours,
+    vault_lag_hours,
+)
 
 __all__ = [
     "BIN_HOURS",
@@ -86,12 +115,18 @@ DEFAULT_VMS_PER_VAULT = 1000
 BLOCK_VM_DAYS = 32_768
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FleetPlan:
     """A fleet in array form, ready to simulate (built by :func:`fleet_plan`).
 
-    Per VM (length V): names, schedule hour, churn share, policy index, PI size, crash flag.
-    Per disk (length D, grouped by VM, VMs in order): VM index, used and allocated GB.
+    Per VM (length V): names; ``start_hour``, the local time [h] of the VM's first snapshot of a
+    backup day in its policy's time zone (the policy's run time, or the window start of an
+    Enhanced hourly policy, unless overridden); churn share of used data per day; policy index;
+    PI size [GB]; premium flag; incremental throughput per disk [MB/s] (None: the default);
+    whether its first backup is still to come. Per disk (length D, grouped by VM, VMs in
+    order): VM index, used and allocated GB. ``time_zone`` is the clock the simulation and the
+    lag profile read (an IANA name); ``unprotected`` lists the VMs left out (``vm_name``,
+    ``protection_state``).
     """
 
     vm_names: tuple[str, ...]
@@ -104,62 +139,220 @@ class FleetPlan:
     disk_used_gb: npt.NDArray[np.float64]
     disk_allocated_gb: npt.NDArray[np.float64]
     vm_premium: npt.NDArray[np.bool_] | None = None  # a premium (SSD) disk: SSD snapshots (G9)
+    throughput_mb_s: npt.NDArray[np.float64] | None = None
+    first_backup_pending: npt.NDArray[np.bool_] | None = None
+    time_zone: str = "Etc/UTC"
+    unprotected: pl.DataFrame | None = None
 
     @property
     def vms(self) -> int:
         return len(self.vm_names)
 
 
-def fleet_plan(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> FleetPlan:
+#: S1: the policy decides when a VM is backed up; these are the rules :func:`fleet_plan`
+#: follows to find each VM's policy, written once for the docstring and the plan's header.
+POLICY_ASSIGNMENT_RULE = (
+    "one policy given: every protected VM uses it; several: each VM's 'policy' names its own; "
+    "a blank policy means the VM is not protected and is left out"
+)
+
+
+def policy_map(policies: object) -> dict[str, Policy]:
+    """``policies`` as ``{name: Policy}``: a mapping (its keys are the names the fleet uses), one
+    :class:`Policy`, or any collection of them (keyed by their names, which must differ).
+
+    >>> sorted(policy_map([Policy(name="A"), Policy(name="B", run_hour=1)]))
+    ['A', 'B']
+    """
+    if isinstance(policies, Policy):
+        return {policies.name: policies}
+    if isinstance(policies, Mapping):
+        found = dict(policies)
+        for key, value in found.items():
+            if not isinstance(key, str) or not isinstance(value, Policy):
+                raise ValueError(
+                    f"policies[{key!r}]={value!r:.60} must map a policy name to a Policy"
+                )
+    elif isinstance(policies, Iterable) and not isinstance(policies, str | bytes):
+        found = {}
+        for value in policies:
+            if not isinstance(value, Policy):
+                raise ValueError(f"policies holds {value!r:.60}; each must be a Policy")
+            if value.name in found and found[value.name] != value:
+                raise ValueError(f"policies holds two different policies named {value.name!r}")
+            found[value.name] = value
+    else:
+        raise ValueError(
+            f"policies={policies!r:.60} must be a Policy, a collection of Policies or a "
+            "mapping of names to Policies"
+        )
+    if not found:
+        raise ValueError("policies is empty; give at least one Policy")
+    return found
+
+
+#: The fleet columns :func:`fleet_plan` reads, with the optional per-VM ones.
+_PLAN_COLUMNS = fleet_columns(
+    "vm_name",
+    "policy",
+    "schedule_hour",
+    "churn_class",
+    "disk_role",
+    "disk_type",
+    "allocated_gb",
+    "used_gb",
+    "churn_gb_per_day",
+    "throughput_mb_s_per_disk",
+    "first_backup_done",
+    "protection_state",
+)
+
+
+def _checked_fleet(fleet: object) -> pl.DataFrame:
+    """``fleet`` checked (``check_frame``) in the columns :func:`fleet_plan` reads. The
+    vocabulary columns are checked on their distinct values (a few rows however large the
+    estate); only when one needs normalising or is wrong is the whole column checked, so the
+    message names the right row."""
+    plain = {c: spec for c, spec in _PLAN_COLUMNS.items() if not spec.allowed}
+    vocab = {c: spec for c, spec in _PLAN_COLUMNS.items() if spec.allowed}
+    checked = check_frame(fleet, plain, name="fleet", label="vm_name")
+    present = {c: spec for c, spec in vocab.items() if c in checked.columns}
+    if len(present) < sum(spec.required for spec in vocab.values()):
+        check_frame(checked.head(0), vocab, name="fleet")  # names the missing column
+    distinct = checked.select(list(present)).unique(maintain_order=True)
+    try:
+        clean = check_frame(distinct, present, name="fleet").equals(distinct, null_equal=True)
+    except ValueError:
+        clean = False
+    return checked if clean else check_frame(checked, present, name="fleet", label="vm_name")
+
+
+def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC") -> FleetPlan:
     """Turn a fleet table (one row per disk) and its policies into a :class:`FleetPlan`.
 
-    The temporary disks are dropped (never backed up). A VM's ``schedule_hour`` is its daily
-    transfer time; for an hourly policy it is moved to the last backup of the window (Y2).
+    Which policy a VM follows (S1): with one policy given, every protected VM uses it (so
+    ``fleet_plan(estate, {my_policy})`` plans the estate under ``my_policy``); with several,
+    each VM's ``policy`` column names its own. A VM whose ``policy`` is blank is not protected
+    (``vmbackup.inventory.assign_protection`` leaves it blank): it is left out of the plan and
+    listed in ``FleetPlan.unprotected``.
+
+    When a VM is backed up: its policy's run time (the window start of an Enhanced hourly
+    policy) in the policy's time zone, unless the fleet's ``schedule_hour`` overrides it for
+    that VM (a start-time override, in the same zone); weekdays, snapshots and the vault
+    transfer follow the policy (see :func:`simulate_fleet`). The temporary disks are dropped
+    (never backed up).
+
+    What changes each day: ``churn_gb_per_day`` where given (spread over the VM's disks by their
+    used data), else the ``churn_class`` share of the used data (P6); each disk sends at the
+    VM's ``throughput_mb_s_per_disk`` where given, else at the model's default.
+
+    Parameters
+    ----------
+    fleet
+        The fleet table (``datasets/README.md``).
+    policies
+        ``{name: Policy}``, one Policy, or a collection of Policies (see :func:`policy_map`).
+    time_zone
+        The plan's clock: simulated hours and the lag profile's hours of day are read in this
+        zone (a Windows or IANA name; default UTC).
 
     Raises
     ------
     ValueError
-        A policy named in the fleet is not in ``policies``.
+        A VM names a policy that is not given (with several policies), a bad column value, or
+        a time zone that is not one.
     """
-    missing = sorted(set(fleet["policy"].unique()) - set(policies))
-    if missing:
-        raise ValueError(
-            f"policy {missing[0]!r} used by the fleet is not given; "
-            f"known policies: {sorted(policies)}"
+    given = policy_map(policies)
+    clock = iana_zone(time_zone)
+    for name, policy in given.items():
+        iana_zone(policy.time_zone, f"policy {name!r} time_zone")
+    fleet = _checked_fleet(fleet)
+    optional = {
+        "churn_gb_per_day": pl.Float64,
+        "throughput_mb_s_per_disk": pl.Float64,
+        "first_backup_done": pl.Boolean,
+        "protection_state": pl.String,
+        "schedule_hour": pl.Float64,
+    }
+    fleet = fleet.with_columns(
+        pl.lit(None, dtype=dtype).alias(column)
+        for column, dtype in optional.items()
+        if column not in fleet.columns
+    )
+    if fleet["policy"].null_count():
+        protected = fleet.filter(pl.col("policy").is_not_null())
+        unprotected = (
+            fleet.filter(pl.col("policy").is_null())
+            .group_by("vm_name", maintain_order=True)
+            .agg(pl.col("protection_state").first().fill_null("NotProtected"))
         )
-    disks = fleet.filter(pl.col("disk_role") != "temp")
+    else:
+        protected = fleet
+        unprotected = pl.DataFrame(schema={"vm_name": pl.String, "protection_state": pl.String})
+    names = list(given)
+    if len(names) == 1:
+        protected = protected.with_columns(policy=pl.lit(names[0]))
+    else:
+        missing = sorted(set(protected["policy"].unique()) - set(given))
+        if missing:
+            vm = protected.filter(pl.col("policy") == missing[0])["vm_name"][0]
+            raise ValueError(
+                f"fleet: vm_name={vm!r} uses policy={missing[0]!r}, which is not given; "
+                f"known policies: {sorted(given)} ({POLICY_ASSIGNMENT_RULE})"
+            )
+    disks = protected.filter(pl.col("disk_role") != "temp")
     vms = (
         disks.with_row_index("disk")
         .group_by("vm_name", maintain_order=True)
         .agg(
-            pl.col("schedule_hour", "churn_class", "policy").first(),
+            pl.col(
+                "schedule_hour",
+                "churn_class",
+                "policy",
+                "churn_gb_per_day",
+                "throughput_mb_s_per_disk",
+                "first_backup_done",
+            ).first(),
             pi_size_gb=pl.col("used_gb").sum(),
             premium=(pl.col("disk_type") == "premium").any(),
             disks=pl.col("disk"),  # each VM's disk rows, in file order
         )
     )
-    names = list(policies)
     policy_index = (
         vms["policy"]
         .replace_strict({n: i for i, n in enumerate(names)}, return_dtype=pl.Int64)
         .to_numpy()
+        .astype(np.int64)
     )
-    last_backup = np.array([policies[n].backup_hours()[-1] - policies[n].run_hour for n in names])
-    start = (vms["schedule_hour"].to_numpy() + last_backup[policy_index]) % 24
-    share = vms["churn_class"].replace_strict(CHURN_CLASS_FRACTION, return_dtype=pl.Float64)
+    run_hour = np.array([given[n].run_hour for n in names], dtype=np.float64)
+    start = vms["schedule_hour"].fill_null(pl.Series(run_hour[policy_index])).to_numpy()
+    used = vms["pi_size_gb"].to_numpy()
+    class_share = vms["churn_class"].replace_strict(CHURN_CLASS_FRACTION, return_dtype=pl.Float64)
+    per_day = vms["churn_gb_per_day"].to_numpy()
+    measured = ~np.isnan(per_day)
+    share = class_share.to_numpy().copy()
+    share[measured] = np.divide(
+        per_day[measured], used[measured], out=np.zeros(measured.sum()), where=used[measured] > 0
+    )
+    rate = vms["throughput_mb_s_per_disk"]
+    pending = vms["first_backup_done"].fill_null(True).not_().to_numpy()
     by_vm = vms["disks"].explode().to_numpy()  # disk rows grouped by VM
     disk_vm = np.repeat(np.arange(vms.height, dtype=np.int64), vms["disks"].list.len().to_numpy())
     return FleetPlan(
         vm_names=tuple(vms["vm_name"].to_list()),
         start_hour=start.astype(np.float64),
-        churn_share=share.to_numpy(),
-        policy_index=policy_index.astype(np.int64),
-        policies=tuple(policies[n] for n in names),
-        pi_size_gb=vms["pi_size_gb"].to_numpy(),
+        churn_share=share,
+        policy_index=policy_index,
+        policies=tuple(given[n] for n in names),
+        pi_size_gb=used,
         disk_vm=disk_vm,
         disk_used_gb=disks["used_gb"].to_numpy()[by_vm],
         disk_allocated_gb=disks["allocated_gb"].to_numpy()[by_vm],
         vm_premium=vms["premium"].to_numpy(),
+        throughput_mb_s=None if rate.null_count() == rate.len() else rate.to_numpy(),
+        first_backup_pending=pending if pending.any() else None,
+        time_zone=clock,
+        unprotected=unprotected,
     )
 
 
@@ -170,12 +363,15 @@ class FleetResult:
     Attributes
     ----------
     jobs
-        One row per VM-day: ``vm`` (index into ``vm_names``), ``day`` (0-based), ``start_hours``
-        and ``end_hours`` (since the first day's midnight), ``duration_hours``, ``sent_gb``,
-        ``met_window``.
+        One row per scheduled job (VM and day of its policy's calendar): ``vm`` (index into
+        ``vm_names``), ``day`` (0-based), ``start_hours`` and ``end_hours`` (since the first
+        day's midnight on the plan's clock), ``duration_hours``, ``sent_gb``, ``met_window``,
+        ``snapshots`` (taken that day: several under Enhanced hourly, Y2), ``first_backup``
+        (S12, S14), ``failed`` (a failed backup, or a checksum job past its limit, S17).
     daily
         Per day: ``jobs``, ``over_window``, ``worst_hours``, ``sent_gb``, ``peak_transfers``
-        (the most transfers in flight in any 5 minutes of that calendar day).
+        (the most transfers in flight in any 5 minutes of that calendar day), ``snapshots``,
+        ``first_backups``, ``failed``.
     monthly
         Per calendar month: ``days`` simulated in it, ``vault_gb`` (at month end),
         ``pi_fee_usd``, ``vault_storage_usd``, ``snapshot_storage_usd``, ``total_usd``.
@@ -187,6 +383,12 @@ class FleetResult:
     meters
         Per calendar month and invoice meter (P7): ``quantity`` and ``cost``; the lines of
         :func:`fleet_bill_lines` summed over VMs (None without prices).
+    mean_churn_gb
+        Each VM's mean data changed per day over the horizon [GB] (what the bill is on).
+    billed_from_day
+        Each VM's first successful backup day (S23: billing starts then); -1 for a VM protected
+        before the horizon, ``days`` when it has none in it; None when every VM was protected
+        before the horizon.
     """
 
     jobs: pl.DataFrame
@@ -195,6 +397,8 @@ class FleetResult:
     concurrency: npt.NDArray[np.float64]
     vm_names: tuple[str, ...]
     meters: pl.DataFrame | None = None
+    mean_churn_gb: npt.NDArray[np.float64] | None = None
+    billed_from_day: npt.NDArray[np.int64] | None = None
 
 
 def _draw_churn(
@@ -225,24 +429,279 @@ def _churn(plan: FleetPlan, days: int, seed: int, sigma: float) -> npt.NDArray[n
     return _draw_churn(rng, plan.disk_used_gb, plan.churn_share[plan.disk_vm], days, sigma)
 
 
-def _disk_hours(churn_gb: npt.NDArray[np.float32], fragmentation: float) -> npt.NDArray[np.float32]:
-    """A disk's unconstrained transfer time [h] for a day's churn [GB] (``vmbackup.transfer``
-    defaults): churn over the incremental throughput plus a cost per extent, where extents =
-    1 + fragmentation x (blocks - 1) for a disk with changes (``transfer.extents_for``).
+@dataclass(frozen=True)
+class _Schedule:
+    """When every VM's jobs run over a horizon, as arrays (see :func:`_schedule`). ``None``
+    stands for the common case (every day, nothing special), so the hot path skips it.
 
-    Computed in float32 and in place, to spare the memory of temporaries.
+    Attributes
+    ----------
+    days
+        The horizon [days].
+    base_hours
+        Per VM: its vault transfer's start on day 0 on the plan's clock [h] (the last snapshot
+        of an hourly window, Y2), before any offset.
+    day_shift
+        Per VM-day: hours added to ``base_hours + 24 x day`` (summer time; G4's move to the next
+        day's first snapshot), or None.
+    jobs
+        Per VM-day: a job is scheduled and the VM protected (S1, Y1), or None (every day).
+    failed
+        Per VM-day: the job fails and sends nothing (its changes go with the next job), or None.
+    first
+        Per VM-day: the VM's first backup (S12, S14), or None.
+    checksum
+        Per VM-day: the Instant Restore snapshot is gone and it is not a first backup (S17).
+    sends
+        Per VM and day from ``-warmup``: the VM sends its changes to the vault that day, or None
+        (every day); the changes of days without a send go with the next one.
+    warmup
+        Days simulated before day 0 so that the first send carries a whole gap (weekly).
+    snapshots
+        Per VM: snapshots on a backup day (Y1, Y2).
+    new_disk_day
+        Per disk: the day the disk is added (S15), or None.
+    enabled
+        Per VM: the day its protection is enabled (negative: before day 0), or None.
+    moved
+        Per VM-day: an hourly day whose last snapshot failed, its vault point taken from the
+        next day's first snapshot (G4), or None.
     """
-    p = TRANSFER_DEFAULTS
-    extents = np.ceil(churn_gb * np.float32(1e9 / 65536))
-    changed = extents > 0
-    np.subtract(extents, 1, out=extents)
-    np.maximum(extents, 0, out=extents)
-    np.multiply(extents, np.float32(fragmentation), out=extents)
-    np.add(extents, changed, out=extents)
-    np.multiply(extents, np.float32(p["per_extent_seconds"] / 3600), out=extents)
-    hours = churn_gb * np.float32(1000 / p["incremental_throughput_mb_s"] / 3600)
-    hours += extents
-    return hours
+
+    days: int
+    base_hours: npt.NDArray[np.float64]
+    day_shift: npt.NDArray[np.float64] | None
+    jobs: npt.NDArray[np.bool_] | None
+    failed: npt.NDArray[np.bool_] | None
+    first: npt.NDArray[np.bool_] | None
+    checksum: npt.NDArray[np.bool_] | None
+    sends: npt.NDArray[np.bool_] | None
+    warmup: int
+    snapshots: npt.NDArray[np.uint8]
+    new_disk_day: npt.NDArray[np.int64] | None
+    enabled: npt.NDArray[np.int64] | None
+    moved: npt.NDArray[np.bool_] | None = None
+
+
+def _day_mask(name: str, value: object, shape: tuple[int, int]) -> npt.NDArray[np.bool_] | None:
+    """A per VM-day boolean input, or None; ValueError naming it if it is not one."""
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.dtype != bool or array.shape != shape:
+        raise ValueError(
+            f"{name} must be True/False per VM and day, shape {shape}; found {array.dtype} of "
+            f"shape {array.shape}"
+        )
+    return array if array.any() else None
+
+
+def _day_numbers(name: str, value: object, size: int, days: int) -> npt.NDArray[np.int64] | None:
+    """A per VM (or disk) day index (negative: before day 0), or None; ValueError if not."""
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu" or array.shape != (size,):
+        raise ValueError(
+            f"{name} must hold one whole day index per row ({size}; negative: before day 0); "
+            f"found {array.dtype} of shape {array.shape}"
+        )
+    if size and int(array.max()) >= days:
+        raise ValueError(f"{name}={int(array.max())} is past the horizon of {days} days")
+    return array.astype(np.int64)
+
+
+def _schedule(
+    plan: FleetPlan,
+    start: dt.date,
+    days: int,
+    *,
+    failed_backups: object = None,
+    snapshot_missing: object = None,
+    first_backup_day: object = None,
+    new_disk_day: object = None,
+) -> _Schedule:
+    """Each VM's jobs over ``days`` days from ``start``, as Azure runs its policy (S1, Y1, Y2,
+    G4): the run time in the policy's time zone moved onto the plan's clock day by day, the
+    weekdays of a weekly policy, every snapshot of an hourly window with the last one sent to
+    the vault, and what the optional inputs change (see :func:`simulate_fleet`)."""
+    vms, policies = plan.vms, plan.policies
+    shape = (vms, days)
+    index = plan.policy_index
+    hourly = np.array([p.frequency == "hourly" for p in policies], dtype=bool)
+    per_day = np.array([p.backups_per_day() for p in policies], dtype=np.int64)
+    step = np.array([p.hourly_interval_hours or 24 for p in policies], dtype=np.float64)
+    last_offset = np.where(hourly, (per_day - 1) * step, 0.0)  # Y2: the last snapshot is sent
+    local = plan.start_hour + last_offset[index]
+    # summer time: the shift from each policy's zone to the clock, per (zone, local hour) and day
+    zone_names = [iana_zone(p.time_zone) for p in policies]
+    zone_list = sorted(set(zone_names))
+    zone_code = np.array([zone_list.index(z) for z in zone_names], dtype=np.int64)[index]
+    keys = pl.DataFrame({"zone": zone_code, "hour": local}).with_columns(
+        group=pl.struct("zone", "hour").rank("dense").cast(pl.Int64) - 1
+    )
+    groups = keys.unique("group").sort("group")
+    shift = np.empty((groups.height, days))
+    for (code,), members in groups.group_by("zone"):  # a handful of zones, not VMs
+        rows = members["group"].to_numpy()
+        shift[rows] = clock_shift_hours(
+            zone_list[int(str(code))], plan.time_zone, start, days, members["hour"].to_numpy()
+        )
+    group = keys["group"].to_numpy()
+    base = local + shift[group, 0]
+    varying = (shift != shift[:, :1]).any(axis=1)
+    day_shift = (shift - shift[:, :1])[group] if varying.any() else None
+    # weekly policies run on their weekdays only (Y1); the days before day 0 give the warm-up
+    weekly = [p.frequency == "weekly" for p in policies]
+    warmup = 7 if any(weekly) and vms else 0
+    weekday = (np.arange(-warmup, days) + start.weekday()) % 7
+    runs_by_policy = np.array(
+        [
+            np.isin(weekday, [WEEKDAYS.index(d) for d in p.run_days])
+            if p.frequency == "weekly"
+            else np.ones(weekday.size, dtype=bool)
+            for p in policies
+        ]
+    ).reshape(len(policies), weekday.size)
+    runs_ext = runs_by_policy[index] if any(weekly) else None
+    runs = None if runs_ext is None else runs_ext[:, warmup:]
+    # protection: nothing before the first backup's day; the first send from then is full
+    if first_backup_day is None and plan.first_backup_pending is not None:
+        first_backup_day = np.where(plan.first_backup_pending, 0, -1)
+    enabled = _day_numbers("first_backup_day", first_backup_day, vms, days)
+    day = np.arange(days)
+    protected = None if enabled is None else day[None, :] >= enabled[:, None]
+    jobs = _both(runs, protected)
+    failures = _day_mask("failed_backups", failed_backups, shape)
+    missing = _day_mask("snapshot_missing", snapshot_missing, shape)
+    failed = day_shift_g4 = moved = None
+    if failures is not None:
+        failures = failures if jobs is None else failures & jobs
+        moved = failures & hourly[index][:, None]  # G4: the next day's first snapshot is sent
+        failed = failures & ~moved
+        if moved.any():
+            day_shift_g4 = np.where(moved, 24.0 - last_offset[index][:, None], 0.0)
+        else:
+            moved = None
+        failed = failed if failed.any() else None
+    if day_shift_g4 is not None:
+        day_shift = day_shift_g4 if day_shift is None else day_shift + day_shift_g4
+    sends_now = _both(jobs, None if failed is None else ~failed)
+    first = None
+    if enabled is not None and sends_now is not None:
+        later = sends_now & (enabled[:, None] >= 0)
+        found = later.any(axis=1)
+        first = np.zeros(shape, dtype=bool)
+        first[np.flatnonzero(found), later.argmax(axis=1)[found]] = True
+        first = first if first.any() else None
+    checksum = None
+    if missing is not None:
+        checksum = missing if first is None else missing & ~first
+        checksum = checksum if jobs is None else checksum & jobs
+    if sends_now is None:
+        sends = None
+    else:
+        before = np.ones((vms, warmup), dtype=bool) if runs_ext is None else runs_ext[:, :warmup]
+        if enabled is not None:
+            before = before & (enabled < 0)[:, None]
+        sends = np.concatenate([before, sends_now], axis=1)
+    disk_day = _day_numbers("new_disk_day", new_disk_day, plan.disk_vm.size, days)
+    snapshots = np.where(hourly, per_day, 1).astype(np.uint8)[index]
+    return _Schedule(
+        days=days,
+        base_hours=base,
+        day_shift=day_shift,
+        jobs=jobs,
+        failed=failed,
+        first=first,
+        checksum=checksum,
+        sends=sends,
+        warmup=warmup,
+        snapshots=snapshots,
+        new_disk_day=None if disk_day is None or (disk_day < 0).all() else disk_day,
+        enabled=None if enabled is None or (enabled < 0).all() else enabled,
+        moved=moved,
+    )
+
+
+def _both(
+    a: npt.NDArray[np.bool_] | None, b: npt.NDArray[np.bool_] | None
+) -> npt.NDArray[np.bool_] | None:
+    """``a & b`` where None stands for all True."""
+    if a is None:
+        return b
+    return a if b is None else a & b
+
+
+def _accumulate(
+    churn: npt.NDArray[np.float32], sends: npt.NDArray[np.bool_], used_gb: npt.NDArray[np.float32]
+) -> None:
+    """Turn each disk's daily churn [GB] (shape (disks, days)) in place into what each send
+    carries: the changes of the days since its previous send, capped at the disk's used data
+    (changes that overlap are sent once; the sequential model of ``retention.changed_gb``), and
+    0 on days without a send."""
+    days = churn.shape[1]
+    total = np.cumsum(churn, axis=1, dtype=np.float64)
+    marks = np.where(sends, np.arange(days), -1)
+    np.maximum.accumulate(marks, axis=1, out=marks)
+    previous = np.empty_like(marks)
+    previous[:, 0] = -1
+    previous[:, 1:] = marks[:, :-1]  # the last send strictly before each day
+    padded = np.concatenate([np.zeros((churn.shape[0], 1)), total], axis=1)
+    carried = total - np.take_along_axis(padded, previous + 1, axis=1)
+    np.minimum(carried, used_gb[:, None], out=carried)
+    churn[...] = np.where(sends, carried, 0.0)
+
+
+def _disk_hours(churn_gb: npt.NDArray[np.float32], fragmentation: float) -> npt.NDArray[np.float32]:
+    """A disk's unconstrained incremental transfer time [h] for a day's churn [GB] at the
+    default throughput (:func:`_disk_day_hours` without modes)."""
+    return _disk_day_hours(churn_gb, fragmentation, None, None)[0]
+
+
+@dataclass(frozen=True)
+class _DiskBlock:
+    """A block's disks as the job kernel needs them besides their churn: used and allocated
+    GB, incremental rate [MB/s] (a scalar when every VM has the default), and the disk-days that
+    copy everything (first backup, new disk) or run the checksum comparison (None: none)."""
+
+    used_gb: npt.NDArray[np.float32]
+    allocated_gb: npt.NDArray[np.float32]
+    rate_mb_s: float | npt.NDArray[np.float32]
+    full: npt.NDArray[np.bool_] | None
+    checksum: npt.NDArray[np.bool_] | None
+
+
+def _disk_day_hours(
+    churn_gb: npt.NDArray[np.float32],
+    fragmentation: float,
+    block: _DiskBlock | None,
+    rows: npt.NDArray[np.intp] | None,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Each disk-day's unconstrained transfer time [h] and data sent [GB], for the disks
+    ``rows`` of ``block`` with their churn [GB] (shape (disks, days)), by the job kernel of
+    ``vmbackup.transfer``: extents from churn at ``fragmentation``, then the disk's job (a full
+    copy, a checksum scan plus the changes, or the changes alone). In float32, mostly in place."""
+    extents = changed_extents(churn_gb, fragmentation)
+    if block is None or rows is None:
+        rate: float | npt.NDArray[np.float32] = TRANSFER_DEFAULTS["incremental_throughput_mb_s"]
+    elif np.ndim(block.rate_mb_s) == 0:
+        rate = float(block.rate_mb_s)
+    else:
+        rate = np.asarray(block.rate_mb_s)[rows][:, None]
+    if block is None or rows is None or (block.full is None and block.checksum is None):
+        return send_hours(churn_gb, rate, extents, out=extents), churn_gb
+    scan, hours, sent = disk_job_hours(
+        block.used_gb[rows][:, None],
+        block.allocated_gb[rows][:, None],
+        churn_gb,
+        extents,
+        full_copy=None if block.full is None else block.full[rows],
+        checksum=None if block.checksum is None else block.checksum[rows],
+        incremental_mb_s=rate,
+    )
+    hours += scan
+    return hours.astype(np.float32, copy=False), sent.astype(np.float32, copy=False)
 
 
 def _bins(
@@ -268,31 +727,6 @@ def _bins(
     return bins
 
 
-def _lag_hours(
-    profile_hours: npt.NDArray[np.float64], at_hours: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """The lag profile [h] at the hour of day of each time [h] since day 0's midnight, shape
-    (vms, days) with times growing along each row.
-
-    Reads a table of the profile laid out over every hour the times span, so no modulo per time
-    (and for times >= 0 no floor: truncation is the floor of a number >= 0).
-    """
-    if at_hours.size == 0:
-        return np.zeros_like(at_hours)
-    first = int(np.floor(at_hours[:, 0].min()))  # times grow day by day
-    last = int(np.floor(at_hours[:, -1].max()))
-    if first >= 0:
-        hour = at_hours.astype(np.intp)
-        first = 0
-    else:
-        floored = np.floor(at_hours)
-        floored -= first
-        hour = floored.astype(np.intp)
-    over_span = profile_hours[np.arange(first, last + 1) % 24]
-    lag: npt.NDArray[np.float64] = np.take(over_span, hour)
-    return lag
-
-
 def _blocks(vms: int, vms_per_vault: int, days: int) -> list[tuple[int, int]]:
     """VM ranges ``[first, stop)`` of whole vaults, about :data:`BLOCK_VM_DAYS` VM-days each."""
     step = max(1, BLOCK_VM_DAYS // (vms_per_vault * days)) * vms_per_vault
@@ -305,10 +739,12 @@ def _transfer(
     fragmentation: float,
     transfer_hours: npt.NDArray[np.float64],
     sent_gb: npt.NDArray[np.float64],
+    block: _DiskBlock | None = None,
 ) -> None:
     """Fill each VM-day's unconstrained transfer time [h] (its slowest disk) and data sent [GB]
     (the sum over its disks, in float64, disk by disk), shape (vms, days), from its disks'
-    daily churn; ``disk_vm`` numbers the VMs from 0, in order. A VM without disks gets zeros.
+    changes to send (and ``block``'s modes); ``disk_vm`` numbers the VMs from 0, in order. A VM
+    without disks gets zeros.
 
     Works through the disks by their *position* within their VM (at most 33: the OS disk and
     32 data disks), never looping over VMs or days. With the VMs sorted by disk count, the VMs
@@ -323,60 +759,128 @@ def _transfer(
     counts = np.diff(np.r_[first, vm.size])
     order = np.argsort(-counts, kind="stable")  # VMs with the most disks first
     position_0, fewer_first = first[order], -counts[order]
-    rows = churn[position_0]
+    hours, rows = _disk_day_hours(churn[position_0], fragmentation, block, position_0)
     sent = rows.astype(np.float64)
-    hours = _disk_hours(rows, fragmentation)
     for position in range(1, int(counts.max())):
         having = int(np.searchsorted(fewer_first, -position))  # VMs with > position disks
-        rows = churn[position_0[:having] + position]
+        disks = position_0[:having] + position
+        more_hours, rows = _disk_day_hours(churn[disks], fragmentation, block, disks)
         sent[:having] += rows
-        np.maximum(hours[:having], _disk_hours(rows, fragmentation), out=hours[:having])
+        np.maximum(hours[:having], more_hours, out=hours[:having])
     if first.size < transfer_hours.shape[0]:
         transfer_hours[:] = sent_gb[:] = 0.0
     transfer_hours[vm[position_0]] = hours
     sent_gb[vm[position_0]] = sent
 
 
+def _disk_block(
+    plan: FleetPlan,
+    schedule: _Schedule,
+    vms: slice,
+    disks: slice,
+    vm_local: npt.NDArray[np.int64],
+) -> _DiskBlock | None:
+    """The kernel's per-disk inputs of one block (None: every disk incremental at the default
+    rate, the hot path)."""
+    rate: float | npt.NDArray[np.float32] = TRANSFER_DEFAULTS["incremental_throughput_mb_s"]
+    if plan.throughput_mb_s is not None:
+        measured = plan.throughput_mb_s[vms][vm_local]
+        if not np.isnan(measured).all():
+            rate = np.where(np.isnan(measured), rate, measured).astype(np.float32)
+    full = None if schedule.first is None else schedule.first[vms][vm_local]
+    if schedule.new_disk_day is not None:  # S15: a new disk's first job copies it whole
+        added = schedule.new_disk_day[disks]
+        if (added >= 0).any():
+            day = np.arange(schedule.days)
+            later = (day[None, :] >= added[:, None]) & (added >= 0)[:, None]
+            if schedule.sends is not None:
+                later &= schedule.sends[vms][vm_local][:, schedule.warmup :]
+            found = later.any(axis=1)
+            new = np.zeros_like(later)
+            new[np.flatnonzero(found), later.argmax(axis=1)[found]] = True
+            full = new if full is None else full | new
+    checksum = None if schedule.checksum is None else schedule.checksum[vms][vm_local]
+    if checksum is not None and full is not None:
+        checksum = checksum & ~full
+    if full is not None and not full.any():
+        full = None
+    if checksum is not None and not checksum.any():
+        checksum = None
+    if full is None and checksum is None and np.ndim(rate) == 0:
+        return None
+    return _DiskBlock(
+        used_gb=plan.disk_used_gb[disks].astype(np.float32),
+        allocated_gb=plan.disk_allocated_gb[disks].astype(np.float32),
+        rate_mb_s=rate,
+        full=full,
+        checksum=checksum,
+    )
+
+
 def _transfers(
     plan: FleetPlan,
+    schedule: _Schedule,
     blocks: list[tuple[int, int]],
     *,
     days: int,
     seed: int,
     churn_sigma: float,
     fragmentation: float,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+]:
     """Each VM-day's unconstrained transfer time [h], data sent [GB] and rate while sending
-    [MB/s] (0 without a transfer), shape (vms, days): the part of a simulation that start times
-    do not change. Churn is drawn block by block (the same numbers as :func:`_churn`) and turned
-    into transfers while it is in the CPU cache.
+    [MB/s] (0 without a transfer), shape (vms, days), and each VM's mean daily churn [GB]: the
+    part of a simulation that start times do not change. Churn is drawn block by block (the
+    same numbers as :func:`_churn` when no warm-up is needed) and turned into transfers while
+    it is in the CPU cache.
     """
     vm = plan.disk_vm
     if vm.size and (vm[1:] < vm[:-1]).any():
         raise ValueError("plan.disk_vm must list each VM's disks together, in VM order")
     rng = np.random.default_rng(seed)
     share = plan.churn_share[vm]
+    warmup = schedule.warmup
     transfer_hours, sent_gb = np.empty((plan.vms, days)), np.empty((plan.vms, days))
     rate_mb_s = np.zeros((plan.vms, days))
+    churn_total = np.zeros(plan.vms)
     bounds = np.searchsorted(vm, [first for first, _ in blocks] + [plan.vms]).tolist()
     for (first, stop), begin, end in zip(blocks, bounds[:-1], bounds[1:], strict=True):
-        churn = _draw_churn(rng, plan.disk_used_gb[begin:end], share[begin:end], days, churn_sigma)
+        used = plan.disk_used_gb[begin:end]
+        churn = _draw_churn(rng, used, share[begin:end], days + warmup, churn_sigma)
+        vm_local = vm[begin:end] - first
+        if schedule.new_disk_day is not None:  # S15: a disk changes nothing before it exists
+            added = schedule.new_disk_day[begin:end]
+            churn[np.arange(days + warmup)[None, :] < (added + warmup)[:, None]] = 0.0
+        churn_total[first:stop] = np.bincount(
+            vm_local, churn[:, warmup:].sum(axis=1, dtype=np.float64), minlength=stop - first
+        )
+        if schedule.sends is not None:
+            sends = schedule.sends[first:stop][vm_local]
+            if not sends.all():
+                _accumulate(churn, sends, used.astype(np.float32))
+        churn = churn[:, warmup:]
+        block = _disk_block(plan, schedule, slice(first, stop), slice(begin, end), vm_local)
         hours, sent = transfer_hours[first:stop], sent_gb[first:stop]
-        _transfer(vm[begin:end] - first, churn, fragmentation, hours, sent)
+        _transfer(vm_local, churn, fragmentation, hours, sent, block)
         np.divide(sent * 1000, hours * 3600, out=rate_mb_s[first:stop], where=hours > 0)
-    return transfer_hours, sent_gb, rate_mb_s
+    return transfer_hours, sent_gb, rate_mb_s, churn_total / days
 
 
 class _Vaults:
     """The traffic-jam model (S13) for fixed transfers: :meth:`run` places them at the start
     times a set of offsets gives, a block of whole vaults at a time. What offsets do not change
-    (rates, vault of each VM, the horizon) is computed once, so :func:`propose_stagger` can try
-    many offsets cheaply.
+    (rates, vault of each VM, the schedule, the horizon) is computed once, so
+    :func:`propose_stagger` can try many offsets cheaply.
     """
 
     def __init__(
         self,
         plan: FleetPlan,
+        schedule: _Schedule,
         blocks: list[tuple[int, int]],
         transfer_hours: npt.NDArray[np.float64],
         rate_mb_s: npt.NDArray[np.float64],
@@ -385,7 +889,7 @@ class _Vaults:
         vault_ingest_mb_s: float,
         vms_per_vault: int,
     ) -> None:
-        self.plan, self.blocks = plan, blocks
+        self.plan, self.schedule, self.blocks = plan, schedule, blocks
         self.transfer_hours = transfer_hours
         self.profile = lag_profile_hours
         self.capacity = vault_ingest_mb_s
@@ -408,15 +912,22 @@ class _Vaults:
         of each block of VMs, shape (VMs in rows, days); return the transfers in flight per
         5-minute bin over the horizon (each counted over its transfer interval before congestion
         slows it)."""
-        p, horizon = TRANSFER_DEFAULTS, self.horizon
+        p, horizon, schedule = TRANSFER_DEFAULTS, self.horizon, self.schedule
         day_hours = 24.0 * np.arange(self.days)[None, :]
         change = np.zeros(horizon + 1, dtype=np.int64)  # transfers starting less ending, per bin
         for (first, stop), vault, vaults in zip(self.blocks, self.vault, self.vaults, strict=True):
             rows = slice(first, stop)
             transfer_hours = self.transfer_hours[rows]
-            start_hours = (self.plan.start_hour[rows] + offsets_hours[rows])[:, None] + day_hours
-            transfer_start = start_hours + p["snapshot_hours"]  # the snapshot is taken
-            transfer_start += _lag_hours(self.profile, transfer_start)  # the wait for the vault
+            start_hours = (schedule.base_hours[rows] + offsets_hours[rows])[:, None] + day_hours
+            if schedule.day_shift is not None:
+                start_hours += schedule.day_shift[rows]
+            first_backup = None if schedule.first is None else schedule.first[rows]
+            if first_backup is not None and first_backup.any():  # S14: the extension install
+                transfer_start = start_hours + preparation_hours(first_backup, p)
+            else:
+                transfer_start = start_hours + p["snapshot_hours"]  # the snapshot is taken
+            low, high = transfer_start[:, 0].min(), transfer_start[:, -1].max()  # rows grow
+            transfer_start += vault_lag_hours(self.profile, transfer_start, span_hours=(low, high))
 
             first_bin = _bins(transfer_start, horizon)
             last_bin = _bins(
@@ -476,22 +987,36 @@ def _job_hours(
     return (end_hours - start_hours).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class _Simulation:
+    """The part of a simulation that offsets do not change."""
+
+    schedule: _Schedule
+    vaults: _Vaults
+    sent_gb: npt.NDArray[np.float64]
+    mean_churn_gb: npt.NDArray[np.float64]
+
+
 def _simulation(
     plan: FleetPlan,
     *,
     days: int,
+    start: dt.date,
     seed: int,
     churn_sigma: float,
     fragmentation: float,
     lag_profile_hours: npt.NDArray[np.float64],
     vault_ingest_mb_s: float,
     vms_per_vault: int,
-) -> tuple[_Vaults, npt.NDArray[np.float64]]:
-    """The transfers of every VM-day (drawn once) and the vaults that place them for any start
-    times; also each VM-day's data sent [GB], shape (vms, days)."""
+    events: dict[str, object] | None = None,
+) -> _Simulation:
+    """The schedule and the transfers of every VM-day (drawn once), and the vaults that place
+    them for any start times; also each VM-day's data sent [GB] and each VM's daily churn."""
+    schedule = _schedule(plan, start, days, **(events or {}))
     blocks = _blocks(plan.vms, vms_per_vault, days)
-    transfer_hours, sent_gb, rate_mb_s = _transfers(
+    transfer_hours, sent_gb, rate_mb_s, churn = _transfers(
         plan,
+        schedule,
         blocks,
         days=days,
         seed=seed,
@@ -500,6 +1025,7 @@ def _simulation(
     )
     vaults = _Vaults(
         plan,
+        schedule,
         blocks,
         transfer_hours,
         rate_mb_s,
@@ -507,7 +1033,23 @@ def _simulation(
         vault_ingest_mb_s=vault_ingest_mb_s,
         vms_per_vault=vms_per_vault,
     )
-    return vaults, sent_gb
+    return _Simulation(schedule, vaults, sent_gb, churn)
+
+
+def _offsets(offsets_hours: object, vms: int) -> npt.NDArray[np.float64]:
+    """Per-VM start offsets [h] (a scalar for all), finite, within a day either way."""
+    try:
+        offsets = np.broadcast_to(np.asarray(offsets_hours, dtype=np.float64), (vms,))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"offsets_hours={offsets_hours!r:.60} must be hours, one per VM ({vms}) or one for all"
+        ) from None
+    if not np.isfinite(offsets).all() or (np.abs(offsets) > 24 * 3660).any():
+        raise ValueError(
+            f"offsets_hours must be finite hours within the horizon; found "
+            f"{offsets[~np.isfinite(offsets) | (np.abs(offsets) > 24 * 3660)][0]}"
+        )
+    return offsets
 
 
 def _checked(
@@ -543,20 +1085,30 @@ def simulate_fleet(
     seed: int = 0,
     prices: Prices | None = None,
     redundancy: str = "GRS",
+    first_backup_day: npt.ArrayLike | None = None,
+    failed_backups: npt.ArrayLike | None = None,
+    snapshot_missing: npt.ArrayLike | None = None,
+    new_disk_day: npt.ArrayLike | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> FleetResult:
     """Simulate ``days`` days of backups for every VM of ``plan`` (see the module notes).
+
+    Each VM's jobs follow its policy as Azure runs it (S1): at the policy's run time (or the
+    VM's override) in the policy's time zone, read on the plan's clock day by day (summer time
+    moves it); a weekly policy on its weekdays only, its job sending the changes of the days
+    since the last one (Y1); an Enhanced hourly policy takes every snapshot of its window and
+    sends the last one of the day to the vault (Y2, S29).
 
     Parameters
     ----------
     plan
         The fleet (:func:`fleet_plan`).
     lag_profile_hours
-        Wait for the vault by snapshot hour: 24 values [h], at most 8 (S11).
+        Wait for the vault by snapshot hour on the plan's clock: 24 values [h], at most 8 (S11).
     days
         Days to simulate.
     start
-        Date of day 0 (for months and retention).
+        Date of day 0 (for weekdays, summer time, months and retention).
     offsets_hours
         Per-VM shift of the scheduled start [h] (from :func:`propose_stagger`), or a scalar.
     vault_ingest_mb_s
@@ -572,6 +1124,21 @@ def simulate_fleet(
         Seed of the churn draws: the same seed gives the same month.
     prices, redundancy
         For the monthly bill; without prices the bill columns are omitted.
+    first_backup_day
+        Per VM, the day its protection is enabled: no job before, and its first scheduled job
+        from then copies all its used data and installs the extension (S12, S14); billing
+        starts with it (S23). Negative: protected before day 0. Default: day 0 for the VMs whose
+        first backup is pending (``plan.first_backup_pending``), else all protected.
+    failed_backups
+        Per VM-day (True/False, shape (VMs, days)): the day's backup fails. Its changes go
+        with the next job; under an Enhanced hourly policy the day's last snapshot failed, so
+        the next day's first snapshot is sent to the vault instead (G4).
+    snapshot_missing
+        Per VM-day: the Instant Restore snapshot was deleted, so the job falls back to the
+        checksum comparison of every disk (S17); such a job fails past its limit.
+    new_disk_day
+        Per disk of the plan (in ``plan.disk_vm`` order), the day it is added (negative:
+        always there): it changes nothing before, and its first job copies it whole (S15).
     progress
         Called as ``progress(stage, 3, label)`` as the stages (churn and transfer, congestion,
         rollups) begin and ``progress(3, 3, "done")`` at the end.
@@ -583,23 +1150,37 @@ def simulate_fleet(
         vms_per_vault=vms_per_vault,
         fragmentation=fragmentation,
     )
-    offsets = np.broadcast_to(np.asarray(offsets_hours, dtype=np.float64), (plan.vms,))
+    date_value("start", start)
+    instance("plan", plan, FleetPlan, "a FleetPlan (from fleet_plan)")
+    offsets = _offsets(offsets_hours, plan.vms)
+    whole("seed", seed, 0, 2**63 - 1)
+    redundancy = choice("redundancy", redundancy, REDUNDANCIES)
+    if prices is not None:
+        instance("prices", prices, Prices, "Prices (from vmbackup.data.read_prices) or None")
 
     def report(label: str, stage: int) -> None:
         if progress is not None:
             progress(stage, 3, label)
 
     report("churn and transfer", 0)
-    vaults, sent_gb = _simulation(
+    run = _simulation(
         plan,
         days=days,
+        start=start,
         seed=seed,
         churn_sigma=churn_sigma,
         fragmentation=fragmentation,
         lag_profile_hours=profile,
         vault_ingest_mb_s=capacity,
         vms_per_vault=vms_per_vault,
+        events={
+            "first_backup_day": first_backup_day,
+            "failed_backups": failed_backups,
+            "snapshot_missing": snapshot_missing,
+            "new_disk_day": new_disk_day,
+        },
     )
+    schedule, sent_gb, mean_churn = run.schedule, run.sent_gb, run.mean_churn_gb
     report("congestion", 1)
     start32 = np.empty((plan.vms, days), dtype=np.float32)
     end32, duration32 = np.empty_like(start32), np.empty_like(start32)
@@ -610,37 +1191,39 @@ def simulate_fleet(
         start32[rows], end32[rows] = start_hours, end
         duration32[rows] = _job_hours(start_hours, end)
 
-    concurrency = vaults.run(offsets, keep)
-    del vaults
+    concurrency = run.vaults.run(offsets, keep)
+    del run
 
     report("rollups", 2)
-    day_index = np.arange(days)
-    sent32 = sent_gb.astype(np.float32)
-    vm_index = np.repeat(np.arange(plan.vms, dtype=np.uint32), days)
-    jobs = pl.DataFrame(
-        {
-            "vm": vm_index,
-            "day": np.tile(day_index.astype(np.uint16), plan.vms),
-            "start_hours": start32.ravel(),
-            "end_hours": end32.ravel(),
-            "duration_hours": duration32.ravel(),
-            "sent_gb": sent32.ravel(),
-            "met_window": (duration32 <= WINDOW_HOURS).ravel(),
-        }
-    )
+    failed = schedule.failed
+    if schedule.checksum is not None:
+        past = checksum_failed(duration32, schedule.checksum)  # S17
+        failed = past if failed is None else failed | past
+    jobs = _jobs_table(schedule, start32, end32, duration32, sent_gb, failed)
     day_bins = round(24 / BIN_HOURS)
     peak = concurrency[: days * day_bins].reshape(days, day_bins).max(axis=1)
+    scheduled = schedule.jobs
+    counted = duration32 if scheduled is None else np.where(scheduled, duration32, 0.0)
+    snapshots = _snapshot_counts(schedule)
     daily = pl.DataFrame(
         {
-            "day": day_index.astype(np.uint16),
-            "jobs": np.full(days, plan.vms, dtype=np.uint32),
-            "over_window": (duration32 > WINDOW_HOURS).sum(axis=0).astype(np.uint32),
-            "worst_hours": duration32.max(axis=0),
-            "sent_gb": sent32.sum(axis=0, dtype=np.float64),
+            "day": np.arange(days, dtype=np.uint16),
+            "jobs": (
+                np.full(days, plan.vms) if scheduled is None else scheduled.sum(axis=0)
+            ).astype(np.uint32),
+            "over_window": (counted > WINDOW_HOURS).sum(axis=0).astype(np.uint32),
+            "worst_hours": counted.max(axis=0) if plan.vms else np.zeros(days, np.float32),
+            "sent_gb": sent_gb.sum(axis=0, dtype=np.float64),
             "peak_transfers": peak,
+            "snapshots": snapshots.sum(axis=0, dtype=np.uint32),
+            "first_backups": _count(schedule.first, days),
+            "failed": _count(failed, days),
         }
     )
-    monthly, meters = _monthly_bill(plan, sent_gb, start, days, prices, redundancy)
+    billed_from = _billed_from(schedule, days)
+    monthly, meters = _monthly_bill(
+        plan, mean_churn, start, days, prices, redundancy, first_backup_on=billed_from
+    )
     report("done", 3)
     return FleetResult(
         jobs=jobs,
@@ -649,7 +1232,79 @@ def simulate_fleet(
         meters=meters,
         concurrency=concurrency,
         vm_names=plan.vm_names,
+        mean_churn_gb=mean_churn,
+        billed_from_day=billed_from,
     )
+
+
+def _count(mask: npt.NDArray[np.bool_] | None, days: int) -> npt.NDArray[np.uint32]:
+    """Per day: how many VMs a per VM-day mask marks (0 without a mask)."""
+    if mask is None:
+        return np.zeros(days, dtype=np.uint32)
+    counts: npt.NDArray[np.uint32] = mask.sum(axis=0).astype(np.uint32)
+    return counts
+
+
+def _snapshot_counts(schedule: _Schedule) -> npt.NDArray[np.uint8]:
+    """Snapshots taken per VM-day (Y1, Y2): the policy's count on a day with a job, none on
+    other days or when the backup failed, one fewer on an hourly day whose last snapshot
+    failed (G4)."""
+    days = schedule.days
+    counts = np.broadcast_to(schedule.snapshots[:, None], (schedule.snapshots.size, days))
+    if schedule.jobs is None and schedule.failed is None and schedule.moved is None:
+        return counts
+    taking = np.ones(counts.shape, dtype=bool) if schedule.jobs is None else schedule.jobs
+    if schedule.failed is not None:
+        taking = taking & ~schedule.failed
+    counts = np.where(taking, counts, 0)
+    if schedule.moved is not None:
+        counts = counts - schedule.moved
+    return counts.astype(np.uint8)
+
+
+def _jobs_table(
+    schedule: _Schedule,
+    start32: npt.NDArray[np.float32],
+    end32: npt.NDArray[np.float32],
+    duration32: npt.NDArray[np.float32],
+    sent_gb: npt.NDArray[np.float64],
+    failed: npt.NDArray[np.bool_] | None,
+) -> pl.DataFrame:
+    """One row per scheduled job (all VM-days when every VM runs every day)."""
+    vms, days = start32.shape
+    columns: dict[str, Any] = {
+        "vm": np.repeat(np.arange(vms, dtype=np.uint32), days),
+        "day": np.tile(np.arange(days, dtype=np.uint16), vms),
+        "start_hours": start32.ravel(),
+        "end_hours": end32.ravel(),
+        "duration_hours": duration32.ravel(),
+        "sent_gb": sent_gb.astype(np.float32).ravel(),
+        "met_window": (duration32 <= WINDOW_HOURS).ravel(),
+        "snapshots": _snapshot_counts(schedule).ravel(),
+        "first_backup": (
+            np.zeros(vms * days, dtype=bool) if schedule.first is None else schedule.first.ravel()
+        ),
+        "failed": np.zeros(vms * days, dtype=bool) if failed is None else failed.ravel(),
+    }
+    if schedule.jobs is not None:
+        keep = schedule.jobs.ravel()
+        columns = {name: values[keep] for name, values in columns.items()}
+    return pl.DataFrame(columns)
+
+
+def _billed_from(schedule: _Schedule, days: int) -> npt.NDArray[np.int64] | None:
+    """Each VM's first successful backup day (S23: billing starts then), ``days`` if none in
+    the horizon, -1 for a VM protected before day 0; None when every VM was."""
+    if schedule.first is None and schedule.enabled is None:
+        return None
+    vms = schedule.snapshots.size
+    start = np.full(vms, -1, dtype=np.int64)
+    if schedule.enabled is not None:
+        start[schedule.enabled >= 0] = days  # no successful backup found yet
+    if schedule.first is not None:
+        found = schedule.first.any(axis=1)
+        start[found] = schedule.first.argmax(axis=1)[found]
+    return start
 
 
 def fleet_bill_lines(
@@ -659,6 +1314,7 @@ def fleet_bill_lines(
     days: int,
     prices: Prices,
     redundancy: str = "GRS",
+    first_backup_on: npt.ArrayLike | None = None,
 ) -> pl.DataFrame:
     """The fleet's bill per month, VM and meter, as the lines of an invoice (P7, H3).
 
@@ -668,10 +1324,12 @@ def fleet_bill_lines(
     snapshots by schedule, media (SSD for a VM with a premium disk) and redundancy (ZRS under
     Enhanced, G8), with the clean-up lag of G9.
 
-    Every VM is backed up daily from ``start`` (its first backup, as in the simulation). The
-    vault is computed per policy on the VMs' summed data and churn with the sequential overlap
-    model, which is exactly the sum of the VMs' own chains while a point's changes stay below
-    the VM's data; each VM's share is its data plus its share of its policy's churn.
+    Every VM is billed from ``start``, protected before it, unless ``first_backup_on`` gives the
+    day of its first successful backup: billing starts then (S23), its snapshots build up from
+    it and its vault chain starts with it. The vault is computed per policy (and first-backup
+    day) on the VMs' summed data and churn with the sequential overlap model, which is exactly
+    the sum of the VMs' own chains while a point's changes stay below the VM's data; each VM's
+    share is its data plus its share of its group's churn.
 
     Parameters
     ----------
@@ -685,6 +1343,10 @@ def fleet_bill_lines(
         The region's prices.
     redundancy
         Vault storage redundancy.
+    first_backup_on
+        Per VM: the day of its first successful backup (``FleetResult.billed_from_day``), -1
+        for a VM protected before ``start``, ``days`` or more for none in the horizon; None:
+        every VM protected before ``start``.
 
     Returns
     -------
@@ -693,7 +1355,16 @@ def fleet_bill_lines(
         ``unit_price``, ``cost`` (the prices' currency).
     """
     redundancy = choice("redundancy", redundancy, REDUNDANCIES)
-    bill = _bill_arrays(plan, mean_churn_gb, start, days, prices, redundancy)
+    first = None
+    if first_backup_on is not None:
+        first = np.asarray(first_backup_on)
+        if first.dtype.kind not in "iu" or first.shape != (plan.vms,):
+            raise ValueError(
+                f"first_backup_on must hold one whole day index per VM ({plan.vms}); found "
+                f"{first.dtype} of shape {first.shape}"
+            )
+        first = np.minimum(first.astype(np.int64), days)
+    bill = _bill_arrays(plan, mean_churn_gb, start, days, prices, redundancy, first_backup_on=first)
     return _lines(bill, prices, redundancy)
 
 
@@ -704,7 +1375,8 @@ def _bill_arrays(
     days: int,
     prices: Prices,
     redundancy: str,
-    vault_totals: dict[int, npt.NDArray[np.float64]] | None = None,
+    vault_totals: dict[tuple[int, int], npt.NDArray[np.float64]] | None = None,
+    first_backup_on: npt.NDArray[np.int64] | None = None,
 ) -> _BillArrays:
     """The arrays of :func:`fleet_bill_lines` (per VM and month), without building lines."""
     churn = np.asarray(mean_churn_gb, dtype=np.float64)
@@ -719,7 +1391,11 @@ def _bill_arrays(
     dim = dates.dt.month_end().dt.day().to_numpy().astype(np.float64)
     per_month = np.zeros((months.len(), days))
     per_month[day_month, np.arange(days)] = 1.0 / dim  # month-fraction of each billed day
-    month_share = per_month.sum(axis=1)
+    # each VM's billed share of each month (S23: from its first successful backup)
+    tail = np.zeros((months.len(), days + 1))
+    tail[:, :days] = np.cumsum(per_month[:, ::-1], axis=1)[:, ::-1]
+    first = np.full(plan.vms, -1) if first_backup_on is None else first_backup_on
+    month_share = tail[:, np.maximum(first, 0)].T  # (VMs, months)
     policies, index = plan.policies, plan.policy_index
     size = plan.pi_size_gb
     provisioned = np.bincount(plan.disk_vm, plan.disk_allocated_gb, plan.vms)
@@ -741,23 +1417,35 @@ def _bill_arrays(
         small[:, m] = basis <= prices.pi_small_max_gb
     pi_cost = fee * month_share
     pi_price = np.where(small, prices.pi_small_usd, prices.pi_per_500_gb_usd)
-    # vault: each policy's chain on its VMs' summed data and churn (S28)
+    # vault: each policy's chain on its VMs' summed data and churn (S28), per first-backup day
     vault_gb_months = np.zeros((plan.vms, months.len()))
-    totals = _vault_totals(plan, churn, dates) if vault_totals is None else vault_totals
-    for i, total in totals.items():
-        members = index == i
+    totals = _vault_totals(plan, churn, dates, first) if vault_totals is None else vault_totals
+    day = np.arange(days)
+    for (i, on), total in totals.items():
+        members = (index == i) & (first == on)
         used_sum, churn_sum = float(size[members].sum()), float(churn[members].sum())
-        extra_months = per_month @ (total - used_sum)  # GB-months above the full copies
+        full_copies = used_sum * (day >= max(on, 0))
+        extra_months = per_month @ (total - full_copies)  # GB-months above the full copies
         share = churn[members] / churn_sum if churn_sum > 0 else np.zeros(members.sum())
-        vault_gb_months[members] = size[members, None] * month_share + share[:, None] * extra_months
+        vault_gb_months[members] = (
+            size[members, None] * month_share[members] + share[:, None] * extra_months
+        )
     # Instant Restore snapshots per VM (P4, G8, G9), priced by media and redundancy
     rule = rules_on(np.asarray(first_days))[day_month]
     snap_gb_months = np.zeros((plan.vms, months.len()))
     zrs = np.array([p.policy_type == "enhanced" for p in policies])[index]  # G8: Enhanced on ZRS
     for i, policy in enumerate(policies):
         members = index == i
-        daily = instant_restore_gb(policy, size[members, None], churn[members, None], rule=rule)
-        snap_gb_months[members] = daily @ per_month.T
+        steady = members & (first < 0)
+        daily = instant_restore_gb(policy, size[steady, None], churn[steady, None], rule=rule)
+        snap_gb_months[steady] = daily @ per_month.T
+        fresh = members & (first >= 0)
+        if fresh.any():  # snapshots build up from the first backup (age 1 on its day)
+            age = day[None, :] - first[fresh, None] + 1
+            daily = instant_restore_gb(
+                policy, size[fresh, None], churn[fresh, None], rule=rule, age_days=age
+            )
+            snap_gb_months[fresh] = daily @ per_month.T
     premium = plan.vm_premium if plan.vm_premium is not None else np.zeros(plan.vms, bool)
     snap_price = np.select(
         [premium & zrs, premium & ~zrs, ~premium & zrs],
@@ -780,20 +1468,31 @@ def _bill_arrays(
 
 
 def _vault_totals(
-    plan: FleetPlan, churn: npt.NDArray[np.float64], dates: pl.Series
-) -> dict[int, npt.NDArray[np.float64]]:
-    """Each policy's vault storage per day: the S28 chain on its VMs' summed data and churn
-    (sequential overlap) [GB]."""
+    plan: FleetPlan,
+    churn: npt.NDArray[np.float64],
+    dates: pl.Series,
+    first_backup_on: npt.NDArray[np.int64] | None = None,
+) -> dict[tuple[int, int], npt.NDArray[np.float64]]:
+    """The vault storage per day of each policy and first-backup day (-1: before the horizon):
+    the S28 chain on its VMs' summed data and churn (sequential overlap) [GB], 0 before the
+    group's first backup."""
     totals = {}
     days = dates.len()
-    for i, policy in enumerate(plan.policies):  # a handful of policies, not VMs
-        members = plan.policy_index == i
-        if members.any():
+    first = np.full(plan.vms, -1) if first_backup_on is None else first_backup_on
+    key = plan.policy_index * (days + 2) + (first + 1)  # (policy, first-backup day) as one
+    groups = np.flatnonzero(np.bincount(key)) if plan.vms else np.zeros(0, dtype=np.int64)
+    for i, on in zip(groups // (days + 2), groups % (days + 2) - 1, strict=True):
+        members = (plan.policy_index == i) & (first == on)
+        begin = max(int(on), 0)
+        total = np.zeros(days)
+        if begin < days:
             used, changed = float(plan.pi_size_gb[members].sum()), float(churn[members].sum())
-            created, expires = _policy_points(policy, dates[0], days)
-            totals[i] = chain_storage_gb(
-                created, expires, np.full(days, used), np.full(days, changed), overlap="sequential"
+            span = days - begin
+            created, expires = _policy_points(plan.policies[i], dates[begin], span)
+            total[begin:] = chain_storage_gb(
+                created, expires, np.full(span, used), np.full(span, changed), overlap="sequential"
             )
+        totals[(int(i), int(on))] = total
     return totals
 
 
@@ -882,16 +1581,18 @@ def _lines(bill: _BillArrays, prices: Prices, redundancy: str) -> pl.DataFrame:
 
 def _monthly_bill(
     plan: FleetPlan,
-    sent_gb: npt.NDArray[np.float64],
+    churn: npt.NDArray[np.float64],
     start: dt.date,
     days: int,
     prices: Prices | None,
     redundancy: str,
+    *,
+    first_backup_on: npt.NDArray[np.int64] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """The bill per month (and per month and meter), from :func:`fleet_bill_lines`."""
-    churn = sent_gb.mean(axis=1)  # per VM [GB/day]
+    """The bill per month (and per month and meter), from :func:`fleet_bill_lines`, on each
+    VM's mean daily churn [GB]."""
     dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
-    totals = _vault_totals(plan, churn, dates)
+    totals = _vault_totals(plan, churn, dates, first_backup_on)
     total = np.sum(list(totals.values()), axis=0) if totals else np.zeros(days)
     month_end = (
         pl.DataFrame({"day": dates, "vault_gb": total})
@@ -900,7 +1601,16 @@ def _monthly_bill(
     )
     if prices is None:
         return month_end, None
-    bill = _bill_arrays(plan, churn, start, days, prices, redundancy, vault_totals=totals)
+    bill = _bill_arrays(
+        plan,
+        churn,
+        start,
+        days,
+        prices,
+        redundancy,
+        vault_totals=totals,
+        first_backup_on=first_backup_on,
+    )
     vault_price = prices.storage_usd_per_gb_month[redundancy]
     snap_cost = bill.snap_gb_months * bill.snap_price[:, None]
     rows = []
@@ -959,12 +1669,14 @@ def stagger_offsets(plan: FleetPlan, spread_minutes: float) -> npt.NDArray[np.fl
 
 
 def _stagger_positions(plan: FleetPlan) -> npt.NDArray[np.float64]:
-    """Each VM's place among the VMs sharing its start time, largest first: 0 (first) to 1
-    (last); 0.5 for a VM alone at its time. The same for every spread."""
+    """Each VM's place among the VMs sharing its start time (the same local time in the same
+    time zone), largest first: 0 (first) to 1 (last); 0.5 for a VM alone at its time. The same
+    for every spread."""
     size_rank = np.argsort(np.argsort(-plan.pi_size_gb, kind="stable"), kind="stable")
-    groups = pl.DataFrame({"start": plan.start_hour, "rank": size_rank}).with_columns(
-        slot=pl.col("rank").rank("ordinal").over("start").cast(pl.Int64) - 1,
-        members=pl.len().over("start"),
+    zone = np.array([p.time_zone for p in plan.policies])[plan.policy_index]
+    groups = pl.DataFrame({"start": plan.start_hour, "zone": zone, "rank": size_rank}).with_columns(
+        slot=pl.col("rank").rank("ordinal").over("start", "zone").cast(pl.Int64) - 1,
+        members=pl.len().over("start", "zone"),
     )
     slot = groups["slot"].to_numpy()
     members = groups["members"].to_numpy()
@@ -997,6 +1709,7 @@ def propose_stagger(
     fragmentation: float = 0.3,
     churn_sigma: float = 0.5,
     seed: int = 0,
+    start: dt.date = FLEET_START,
 ) -> tuple[npt.NDArray[np.float64], pl.DataFrame]:
     """Propose per-VM schedule offsets that spread the load (S13), and show the gain.
 
@@ -1019,7 +1732,7 @@ def propose_stagger(
         The spreads to try [min].
     days
         Days simulated per candidate.
-    vault_ingest_mb_s, vms_per_vault, fragmentation, churn_sigma, seed
+    vault_ingest_mb_s, vms_per_vault, fragmentation, churn_sigma, seed, start
         As in :func:`simulate_fleet`.
 
     Returns
@@ -1035,19 +1748,22 @@ def propose_stagger(
         vms_per_vault=vms_per_vault,
         fragmentation=fragmentation,
     )
-    vaults, _sent_gb = _simulation(
+    instance("plan", plan, FleetPlan, "a FleetPlan (from fleet_plan)")
+    whole("seed", seed, 0, 2**63 - 1)
+    vaults = _simulation(
         plan,
         days=days,
+        start=date_value("start", start),
         seed=seed,
         churn_sigma=churn_sigma,
         fragmentation=fragmentation,
         lag_profile_hours=profile,
         vault_ingest_mb_s=capacity,
         vms_per_vault=vms_per_vault,
-    )
+    ).vaults
 
     def evaluate(offsets: npt.NDArray[np.float64]) -> tuple[float, int, float]:
-        worst_hours, over_window = -np.inf, 0
+        worst_hours, over_window = 0.0, 0  # no job: nothing is late
 
         def tally(
             _rows: slice, start: npt.NDArray[np.float64], end: npt.NDArray[np.float64]

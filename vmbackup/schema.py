@@ -4,16 +4,47 @@ A fleet is one row per disk, a VM's columns repeated on each of its disks (see
 ``datasets/README.md``). :data:`FLEET_COLUMNS` is what the readers (``vmbackup.data``) and the
 models that take a fleet (capacity, restore, fleet) check at their boundary, with
 :func:`vmbackup._checks.check_frame`.
+
+Optional columns (absent or blank: what the model assumes instead, see ``fleet_plan``):
+
+- ``schedule_hour``: a start-time override [h in the policy's time zone]; blank: the policy's
+  run time (S1);
+- ``policy``: blank means the VM is not protected;
+- ``churn_gb_per_day``: the VM's measured data changed per day [GB]; blank: its churn class;
+- ``throughput_mb_s_per_disk``: the VM's measured incremental rate per disk [MB/s]; blank: the
+  model's default (``vmbackup.transfer.DEFAULTS``, 7 MB/s);
+- ``vm_id``: the VM's ARM resource id (matches protected items, ``assign_protection``);
+- ``protection_state``: what Azure reports for the VM's backup item (or ``NotProtected``);
+- ``first_backup_done``: False while the first backup is still to come (S12, S23);
+- ``used_gb_assumed``: True where ``used_gb`` fills a gap (ARM does not report used data).
 """
 
 from __future__ import annotations
 
-from vmbackup._checks import Column
+from vmbackup._checks import MIN_RATE, Column
 
-__all__ = ["FLEET_COLUMNS", "FLEET_VALUES", "MAX_DATA_DISKS", "fleet_columns"]
+__all__ = [
+    "FLEET_COLUMNS",
+    "FLEET_VALUES",
+    "MAX_DATA_DISKS",
+    "PROTECTION_STATES",
+    "fleet_columns",
+]
 
 #: X1: a VM has at most 32 data disks.
 MAX_DATA_DISKS = 32
+#: The ``protectionState`` values of an Azure VM backup item (REST ``ProtectionState``, the same in
+#: every api-version from 2016-12-01 to 2024-04-01), and ``NotProtected`` for a VM with no item.
+PROTECTION_STATES = (
+    "Invalid",
+    "IRPending",
+    "Protected",
+    "ProtectionError",
+    "ProtectionStopped",
+    "ProtectionPaused",
+    "BackupsSuspended",
+    "NotProtected",
+)
 #: Allowed values of the fleet's vocabulary columns.
 FLEET_VALUES: dict[str, tuple[str, ...]] = {
     "os": ("windows", "linux"),
@@ -28,8 +59,8 @@ FLEET_COLUMNS: dict[str, Column] = {
     "vm_size": Column("str"),
     "cores": Column("int", low=1),
     "memory_gb": Column("float", low=0),
-    "policy": Column("str"),
-    "schedule_hour": Column("float", low=0, high=24, high_open=True),
+    "policy": Column("str", nullable=True),
+    "schedule_hour": Column("float", low=0, high=24, high_open=True, required=False, nullable=True),
     "churn_class": Column("str", allowed=FLEET_VALUES["churn_class"]),
     "disk_name": Column("str"),
     "disk_role": Column("str", allowed=FLEET_VALUES["disk_role"]),
@@ -38,6 +69,12 @@ FLEET_COLUMNS: dict[str, Column] = {
     "storage_account": Column("str", nullable=True),
     "allocated_gb": Column("float", low=0),
     "used_gb": Column("float", low=0),
+    "churn_gb_per_day": Column("float", low=0, required=False, nullable=True),
+    "throughput_mb_s_per_disk": Column("float", low=MIN_RATE, required=False, nullable=True),
+    "vm_id": Column("str", required=False, nullable=True),
+    "protection_state": Column("str", allowed=PROTECTION_STATES, required=False, nullable=True),
+    "first_backup_done": Column("bool", required=False, nullable=True),
+    "used_gb_assumed": Column("bool", required=False, nullable=True),
 }
 
 

@@ -17,12 +17,21 @@ The job of one VM runs in phases:
 
 The job ends when its slowest disk ends; it meets the window when it takes at most 24 h.
 
+**One job model.** The formulas live once, in the vectorised *kernel* below
+(:func:`changed_extents`, :func:`send_hours`, :func:`checksum_scan_hours`, :func:`disk_modes`,
+:func:`disk_job_hours`, :func:`preparation_hours`, :func:`vault_lag_hours`,
+:func:`checksum_failed`): numpy functions that take arrays of any shape and check nothing (their
+callers check at their boundary). :func:`backup_jobs` and :func:`backup_timeline` run them on a
+table of disks; ``vmbackup.fleet`` runs them on every disk-day of an estate (in float32, in
+place), so the two can never drift apart.
+
 :data:`DEFAULTS` holds every figure that is not a fact of the service, with its source; they are
 calibrated so that the service description's statements hold (each is a test):
 
 - ``incremental_throughput_mb_s = 7``: S18 says more than 200 GB of daily churn takes more than
   8 h, an effective rate of at most about 7 MB/s per disk including change identification
-  (X2's 640 Mbps is a best case that S18 shows is not reached);
+  (X2's 640 Mbps is a best case that S18 shows is not reached); a VM's measured rate (the
+  fleet's ``throughput_mb_s_per_disk``) replaces it for that VM;
 - ``initial_throughput_mb_s = 20``: X2's 160 Mbps for an initial backup; a 2 TB disk then
   takes about 28 h (S12);
 - ``per_extent_seconds = 0.002``: assumption, one request round trip per extent;
@@ -41,6 +50,7 @@ import numpy.typing as npt
 import polars as pl
 
 from vmbackup._checks import (
+    MIN_RATE,
     Column,
     check_frame,
     flag,
@@ -56,7 +66,15 @@ __all__ = [
     "Timeline",
     "backup_jobs",
     "backup_timeline",
+    "changed_extents",
+    "checksum_failed",
+    "checksum_scan_hours",
+    "disk_job_hours",
+    "disk_modes",
     "extents_for",
+    "preparation_hours",
+    "send_hours",
+    "vault_lag_hours",
 ]
 
 #: S11: a daily backup job should finish within 24 hours.
@@ -75,6 +93,175 @@ DEFAULTS: dict[str, float] = {
 DISK_COLUMNS = ("vm", "disk", "used_gb", "allocated_gb", "churn_gb", "extents", "new_disk")
 VM_COLUMNS = ("start_hour", "first_backup", "snapshot_missing")
 MB_PER_GB = 1000.0
+SECONDS_PER_HOUR = 3600.0
+#: Change-tracking block size the extents are counted in [bytes] (64 KiB).
+BLOCK_SIZE_BYTES = 65536
+
+Array = npt.NDArray[np.floating[Any]]
+
+
+# --- the kernel: every formula of a job, vectorised, without checks ------------------------------
+
+
+def changed_extents(
+    churn_gb: Array,
+    fragmentation: float | Array,
+    block_size_bytes: int = BLOCK_SIZE_BYTES,
+    *,
+    out: Array | None = None,
+) -> Array:
+    """Extents [count] that ``churn_gb`` [GB] of changes form: ``1 + fragmentation x (changed
+    blocks - 1)`` for a disk with changes, 0 without (S16). Kernel: no checks; in the dtype of
+    ``churn_gb`` (float32 stays float32), written into ``out`` when given.
+
+    >>> changed_extents(np.array([0.0, 6.5536]), 1.0).tolist()
+    [0.0, 100000.0]
+    """
+    dtype = churn_gb.dtype
+    blocks = np.multiply(churn_gb, dtype.type(1e9 / block_size_bytes), out=out)
+    np.ceil(blocks, out=blocks)
+    changed = blocks > 0
+    np.subtract(blocks, 1, out=blocks)
+    np.maximum(blocks, 0, out=blocks)
+    if np.ndim(fragmentation) == 0:
+        np.multiply(blocks, dtype.type(fragmentation), out=blocks)
+    else:
+        np.multiply(blocks, np.asarray(fragmentation, dtype=dtype), out=blocks)
+    np.add(blocks, changed, out=blocks)
+    return blocks
+
+
+def send_hours(
+    sent_gb: Array,
+    throughput_mb_s: float | Array,
+    extents: Array | None = None,
+    per_extent_seconds: float = DEFAULTS["per_extent_seconds"],
+    *,
+    out: Array | None = None,
+) -> Array:
+    """Hours [h] a disk takes to send ``sent_gb`` [GB] at ``throughput_mb_s`` [MB/s], plus
+    ``per_extent_seconds`` [s] per extent (S16). Kernel: no checks; keeps the dtype of
+    ``sent_gb``; ``extents`` is overwritten when ``out`` is ``extents``.
+
+    >>> float(send_hours(np.array([25.2]), 7.0)[0])
+    1.0
+    """
+    dtype = sent_gb.dtype
+    if np.ndim(throughput_mb_s) == 0:
+        scale: Any = dtype.type(MB_PER_GB / SECONDS_PER_HOUR / float(throughput_mb_s))
+    else:
+        rate = np.asarray(throughput_mb_s)
+        scale = (MB_PER_GB / SECONDS_PER_HOUR / rate).astype(dtype)
+    if extents is None:
+        result: Array = np.multiply(sent_gb, scale, out=out)
+        return result
+    hours = np.multiply(extents, dtype.type(per_extent_seconds / SECONDS_PER_HOUR), out=out)
+    hours += sent_gb * scale
+    return hours
+
+
+def checksum_scan_hours(
+    allocated_gb: Array, scan_mb_s: float = DEFAULTS["checksum_scan_mb_s"]
+) -> Array:
+    """Hours [h] the checksum comparison takes to read a whole disk of ``allocated_gb`` [GB]
+    when its Instant Restore snapshot is gone (S17). Kernel: no checks."""
+    return send_hours(allocated_gb, scan_mb_s)
+
+
+def disk_modes(
+    first_backup: npt.NDArray[np.bool_],
+    new_disk: npt.NDArray[np.bool_],
+    snapshot_missing: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which disks copy all their used data (the VM's first backup, S12, or a newly added
+    disk, S15) and which fall back to the checksum comparison (snapshot deleted and not a full
+    copy, S17): ``(full_copy, checksum)``. Kernel: arrays broadcast together."""
+    full_copy = first_backup | new_disk
+    return full_copy, snapshot_missing & ~full_copy
+
+
+def disk_job_hours(
+    used_gb: Array,
+    allocated_gb: Array,
+    churn_gb: Array,
+    extents: Array,
+    *,
+    full_copy: npt.NDArray[np.bool_] | None = None,
+    checksum: npt.NDArray[np.bool_] | None = None,
+    incremental_mb_s: float | Array = DEFAULTS["incremental_throughput_mb_s"],
+    params: dict[str, float] = DEFAULTS,
+) -> tuple[Array, Array, Array]:
+    """Each disk's transfer: ``(scan_hours, send_hours, sent_gb)`` (S9-S17). Kernel: no checks.
+
+    A full copy sends the used data at ``initial_throughput_mb_s`` without per-extent cost; any
+    other disk sends its churn at ``incremental_mb_s`` (the default, or a VM's measured rate)
+    plus the cost of its extents, after a checksum scan of the whole allocated disk when
+    ``checksum``. Without ``full_copy`` and ``checksum`` every disk is incremental and the scan
+    is 0 (the fleet's common case, computed without masks).
+    """
+    if full_copy is None and checksum is None:
+        sent = send_hours(churn_gb, incremental_mb_s, extents, params["per_extent_seconds"])
+        return np.zeros_like(sent), sent, churn_gb
+    full = np.zeros(np.shape(churn_gb), dtype=bool) if full_copy is None else full_copy
+    sent_gb = np.where(full, used_gb, churn_gb).astype(churn_gb.dtype, copy=False)
+    rate = np.where(full, params["initial_throughput_mb_s"], incremental_mb_s)
+    hours = send_hours(
+        sent_gb,
+        rate,
+        np.where(full, 0.0, extents).astype(churn_gb.dtype, copy=False),
+        params["per_extent_seconds"],
+    )
+    scan = np.zeros_like(hours)
+    if checksum is not None:
+        scan = np.where(
+            checksum, checksum_scan_hours(allocated_gb, params["checksum_scan_mb_s"]), 0.0
+        ).astype(hours.dtype, copy=False)
+    return scan, hours, sent_gb
+
+
+def preparation_hours(
+    first_backup: npt.NDArray[np.bool_] | bool, params: dict[str, float] = DEFAULTS
+) -> Any:
+    """Hours [h] from the scheduled start to the snapshot: the snapshot trigger, plus the
+    extension install on a VM's first backup (S14). Kernel: no checks."""
+    return params["snapshot_hours"] + np.where(first_backup, params["extension_install_hours"], 0.0)
+
+
+def vault_lag_hours(
+    profile_hours: npt.NDArray[np.float64],
+    at_hours: npt.NDArray[np.float64],
+    *,
+    span_hours: tuple[float, float] | None = None,
+) -> npt.NDArray[np.float64]:
+    """The wait for the vault [h] of snapshots taken at ``at_hours`` [h since day 0's midnight,
+    any sign], from the 24-value profile by the hour of day (S11). Kernel: no checks.
+
+    Reads a table of the profile laid out over every hour the times span, so no modulo per time
+    (and for times >= 0 no floor: truncation is the floor of a number >= 0). ``span_hours``:
+    the least and largest time, when the caller knows them (spares two passes).
+
+    >>> vault_lag_hours(np.arange(24.0), np.array([[-0.5, 23.5, 47.0]])).tolist()
+    [[23.0, 23.0, 23.0]]
+    """
+    if at_hours.size == 0:
+        return np.zeros_like(at_hours, dtype=np.float64)
+    low, high = (at_hours.min(), at_hours.max()) if span_hours is None else span_hours
+    first, last = int(np.floor(low)), int(np.floor(high))
+    if first >= 0:
+        hour = at_hours.astype(np.intp)
+        first = 0
+    else:
+        floored = np.floor(at_hours)
+        floored -= first
+        hour = floored.astype(np.intp)
+    over_span = profile_hours[np.arange(first, last + 1) % 24]
+    lag: npt.NDArray[np.float64] = np.take(over_span, hour)
+    return lag
+
+
+def checksum_failed(total_hours: Any, checksum: Any, params: dict[str, float] = DEFAULTS) -> Any:
+    """Whether a job fails: a checksum-mode job that ran past its limit (S17). Kernel."""
+    return checksum & (total_hours > params["checksum_fail_after_hours"])
 
 
 def extents_for(
@@ -98,8 +285,9 @@ def extents_for(
             f"churn_gb (shape {churn.shape}) and fragmentation (shape {share.shape}) must be "
             "scalars or arrays of one length"
         ) from None
-    blocks = np.ceil(churn * 1e9 / size)
-    return np.where(blocks > 0, 1 + share * np.maximum(blocks - 1, 0), 0.0)
+    extents = changed_extents(np.atleast_1d(churn).astype(np.float64), np.atleast_1d(share), size)
+    result: npt.NDArray[np.float64] = extents.reshape(churn.shape).astype(np.float64)
+    return result
 
 
 #: What each column of a disk table must hold (one row per disk to back up).
@@ -114,6 +302,8 @@ DISK_TABLE: dict[str, Column] = {
     "start_hour": Column("float", low=0, high=24, high_open=True),
     "first_backup": Column("bool"),
     "snapshot_missing": Column("bool"),
+    # optional: a VM's measured incremental rate per disk [MB/s]; blank: the default
+    "throughput_mb_s": Column("float", low=MIN_RATE, required=False, nullable=True),
 }
 
 
@@ -147,42 +337,41 @@ def _validate(
 def _disk_phases(
     frame: pl.DataFrame, profile: npt.NDArray[np.float64], p: dict[str, float]
 ) -> pl.DataFrame:
-    """Every disk's phase boundaries [h since the VM's local midnight] as polars expressions."""
-    full_copy = pl.col("first_backup") | pl.col("new_disk")
-    checksum = pl.col("snapshot_missing") & ~full_copy
-    prep = pl.lit(p["snapshot_hours"]) + pl.when(pl.col("first_backup")).then(
-        p["extension_install_hours"]
-    ).otherwise(0.0)
-    snapshot_at = pl.col("start_hour") + prep
-    lag = pl.lit(pl.Series(profile)).gather((snapshot_at.floor().cast(pl.Int64)) % 24)
-    send_gb = pl.when(full_copy).then(pl.col("used_gb")).otherwise(pl.col("churn_gb"))
-    rate = (
-        pl.when(full_copy)
-        .then(p["initial_throughput_mb_s"])
-        .otherwise(p["incremental_throughput_mb_s"])
+    """Every disk's phase boundaries [h since the VM's local midnight], from the kernel."""
+    first = frame["first_backup"].to_numpy()
+    full_copy, checksum = disk_modes(
+        first, frame["new_disk"].to_numpy(), frame["snapshot_missing"].to_numpy()
     )
-    extent_hours = (
-        pl.when(full_copy).then(0.0).otherwise(pl.col("extents") * p["per_extent_seconds"] / 3600)
+    if "throughput_mb_s" in frame.columns:
+        rate: float | npt.NDArray[np.float64] = (
+            frame["throughput_mb_s"].fill_null(p["incremental_throughput_mb_s"]).to_numpy()
+        )
+    else:
+        rate = p["incremental_throughput_mb_s"]
+    scan, send, sent = disk_job_hours(
+        frame["used_gb"].to_numpy(),
+        frame["allocated_gb"].to_numpy(),
+        frame["churn_gb"].to_numpy(),
+        frame["extents"].to_numpy(),
+        full_copy=full_copy,
+        checksum=checksum,
+        incremental_mb_s=rate,
+        params=p,
     )
-    scan_hours = (
-        pl.when(checksum)
-        .then(pl.col("allocated_gb") * MB_PER_GB / p["checksum_scan_mb_s"] / 3600)
-        .otherwise(0.0)
+    snapshot_at = frame["start_hour"].to_numpy() + preparation_hours(first, p)
+    transfer_start = snapshot_at + vault_lag_hours(profile, snapshot_at)
+    mode = np.select(
+        [first, full_copy, checksum], ["first backup", "new disk", "checksum"], "incremental"
     )
     return frame.with_columns(
-        snapshot_at=snapshot_at,
-        transfer_start=snapshot_at + lag,
-        scan_hours=scan_hours,
-        send_hours=send_gb * MB_PER_GB / rate / 3600 + extent_hours,
-        sent_gb=send_gb,
-        mode=pl.when(pl.col("first_backup"))
-        .then(pl.lit("first backup"))
-        .when(pl.col("new_disk"))
-        .then(pl.lit("new disk"))
-        .when(checksum)
-        .then(pl.lit("checksum"))
-        .otherwise(pl.lit("incremental")),
-    ).with_columns(end=pl.col("transfer_start") + pl.col("scan_hours") + pl.col("send_hours"))
+        snapshot_at=pl.Series(snapshot_at),
+        transfer_start=pl.Series(transfer_start),
+        scan_hours=pl.Series(scan),
+        send_hours=pl.Series(send),
+        sent_gb=pl.Series(sent),
+        mode=pl.Series(mode),
+        end=pl.Series(transfer_start + scan + send),
+    )
 
 
 def backup_jobs(
@@ -196,7 +385,8 @@ def backup_jobs(
         One row per disk to back up: ``vm``, ``disk``, ``used_gb``, ``allocated_gb``,
         ``churn_gb`` (changed data since the last backup), ``extents`` (runs the changes form),
         ``new_disk``; and the VM's ``start_hour`` [h], ``first_backup``, ``snapshot_missing``
-        repeated on its disks.
+        repeated on its disks. Optional ``throughput_mb_s``: the disk's measured incremental
+        rate [MB/s] (blank: ``incremental_throughput_mb_s``).
     lag_profile_hours
         Wait for the vault by the hour the snapshot is taken: 24 values [h], at most 8.
     overrides
@@ -239,11 +429,9 @@ def _jobs(phases: pl.DataFrame, params: dict[str, float]) -> pl.DataFrame:
         checksum=(pl.col("mode") == "checksum").any(),
     )
     total = pl.col("end") - pl.col("start_hour")
-    return jobs.with_columns(
-        total_hours=total,
-        met_window=total <= WINDOW_HOURS,
-        failed=pl.col("checksum") & (total > params["checksum_fail_after_hours"]),
-    ).drop("checksum")
+    jobs = jobs.with_columns(total_hours=total, met_window=total <= WINDOW_HOURS)
+    failed = checksum_failed(jobs["total_hours"].to_numpy(), jobs["checksum"].to_numpy(), params)
+    return jobs.with_columns(failed=pl.Series(failed, dtype=pl.Boolean)).drop("checksum")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,591 @@
+"""The architect's plan of an estate as one object: what ``python -m vmbackup plan`` computes.
+
+:func:`build_plan` reads the inputs an architect gives (a fleet CSV or the JSON of
+``az vm list -d`` and ``az disk list``, the vault's backup items, policy files, measured used
+sizes, per-VM settings), fills every gap with a stated assumption, and runs the models: a month
+of jobs on the policies' real schedules (``vmbackup.fleet``), the bill per month and meter,
+premium space before the first backup (S21), a restore estimate (S19, S20) and a staggering
+proposal (S13). The result, an :class:`EstatePlan`, is what the command line prints and what
+the HTML report (``vmbackup.report``) renders; a new section adds a field here.
+
+This module sits beside the command line (it reads files through ``vmbackup.data``); models
+never import it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from vmbackup._checks import bounded, choice, whole
+from vmbackup.billing import REDUNDANCIES, Prices
+from vmbackup.churn import CHURN_CLASS_FRACTION
+from vmbackup.fleet import (
+    DEFAULT_VAULT_INGEST_MB_S,
+    DEFAULT_VMS_PER_VAULT,
+    FLEET_START,
+    FleetPlan,
+    FleetResult,
+    fleet_bill_lines,
+    fleet_plan,
+    propose_stagger,
+    simulate_fleet,
+)
+from vmbackup.policy import Policy
+from vmbackup.schema import FLEET_VALUES
+from vmbackup.timezones import iana_zone
+from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
+
+__all__ = ["Assumption", "EstatePlan", "PlanOptions", "build_plan"]
+
+#: Days of the staggering proposal's simulation (at most the plan's).
+STAGGER_DAYS = 7
+#: S20: the restore estimate also deals the VMs to one account per this many VMs.
+VMS_PER_SHARED_ACCOUNT = 10
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What the architect gives :func:`build_plan` (the ``plan`` command's arguments).
+
+    Parameters
+    ----------
+    fleet
+        A fleet CSV (``datasets/README.md``) or ``az vm list -d`` JSON (with ``disks``).
+    disks
+        ``az disk list`` JSON, with a JSON fleet.
+    items
+        The vault's backup items (``az backup item list`` JSON): each VM's policy and whether
+        it is protected.
+    policies
+        Policy JSON files (each may hold several policies); none: the samples in
+        ``datasets/policies/``. One policy in all: every protected VM uses it.
+    used_fraction
+        Share of each disk's provisioned size taken as used data where nothing says (JSON
+        fleets; assumption, G1's 50%).
+    used_sizes
+        A CSV of measured used sizes (``disk_name``, ``used_gb``, optional ``vm_name``).
+    vm_settings
+        A CSV of per-VM settings (churn class or GB/day, throughput, start time).
+    churn_class
+        A churn class for every VM (``low``, ``moderate``, ``high``); VM settings win.
+    start_hour
+        A start-time override for every VM [h in its policy's time zone]; VM settings win.
+    days, start
+        The simulated horizon [days] and its first day.
+    seed
+        Seed of the churn draws.
+    prices, region, redundancy
+        The price table (default ``datasets/prices.csv``), its region, the vault redundancy.
+    time_zone
+        The plan's clock (times printed and the lag profile's hours), default UTC.
+    """
+
+    fleet: str | Path
+    disks: str | Path | None = None
+    items: str | Path | None = None
+    policies: tuple[str | Path, ...] = ()
+    used_fraction: float = 0.5
+    used_sizes: str | Path | None = None
+    vm_settings: str | Path | None = None
+    churn_class: str | None = None
+    start_hour: float | None = None
+    days: int = 30
+    start: dt.date = FLEET_START
+    seed: int = 0
+    prices: str | Path | None = None
+    region: str | None = None
+    redundancy: str = "GRS"
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One gap in the inputs and what fills it: ``topic`` (``"used size"``) and ``text``
+    (``"50% of allocated, assumed ..."``); ``assumed`` is False for a line that only says
+    where a figure comes from."""
+
+    topic: str
+    text: str
+    assumed: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {self.text}"
+
+
+@dataclass(frozen=True, eq=False)
+class EstatePlan:
+    """Everything the ``plan`` command computes, for the text printer and the HTML report.
+
+    Attributes
+    ----------
+    options
+        What was asked (:class:`PlanOptions`).
+    fleet
+        The estate as planned: one row per disk of every VM (protected or not), with the
+        policy assigned and the measured sizes and VM settings applied.
+    plan
+        The protected VMs in array form (:class:`vmbackup.fleet.FleetPlan`).
+    policies
+        The policies given, by name; ``policy_source`` says how VMs were assigned to them.
+    unprotected
+        VMs left out of the plan: ``vm_name``, ``protection_state``.
+    unmatched_items
+        Backup items that match no VM of the estate (``vmbackup.inventory.protected_items``
+        columns); empty without items.
+    assumptions
+        Every gap filled and how, in the order printed (:class:`Assumption`).
+    prices
+        The prices used (``prices.dated()`` says how old).
+    lag_profile_hours
+        The wait for the vault by hour of the plan's clock [h] (S11).
+    result
+        The simulated month: jobs, daily rollups, the bill (:class:`FleetResult`).
+    premium_space
+        S21 per VM of the estate whose used sizes are known (``capacity.premium_space_check``;
+        it applies until a VM's first backup is done: to VMs not yet protected too).
+    premium_unknown
+        Premium VMs whose used size is assumed: ``vm_name``, ``premium_allocated_gb``,
+        ``short_above_gb`` (the used GB above which S21 would find them short).
+    restore_per_vm, restore_shared
+        Restore of every protected VM from the vault into one account per VM, and into
+        ``restore_accounts`` balanced accounts (``restore.simulate_restore`` tables).
+    restore_accounts
+        Accounts of the shared estimate (S20: one per 10 VMs).
+    stagger_offsets_hours, stagger, stagger_days
+        The proposed start offsets per VM [h] and the table of candidates
+        (``fleet.propose_stagger``), over ``stagger_days`` days.
+    """
+
+    options: PlanOptions
+    fleet: pl.DataFrame
+    plan: FleetPlan
+    policies: dict[str, Policy]
+    policy_source: str
+    unprotected: pl.DataFrame
+    unmatched_items: pl.DataFrame
+    assumptions: tuple[Assumption, ...]
+    prices: Prices
+    lag_profile_hours: npt.NDArray[np.float64]
+    result: FleetResult
+    premium_space: pl.DataFrame
+    premium_unknown: pl.DataFrame
+    restore_per_vm: pl.DataFrame
+    restore_shared: pl.DataFrame
+    restore_accounts: int
+    stagger_offsets_hours: npt.NDArray[np.float64]
+    stagger: pl.DataFrame
+    stagger_days: int
+
+    @property
+    def used_tb(self) -> float:
+        """Used data of the protected VMs [TB]."""
+        return float(self.plan.pi_size_gb.sum()) / 1000
+
+    @property
+    def worst_hours(self) -> float:
+        """The longest job of the horizon [h] (0 without jobs)."""
+        jobs = self.result.jobs
+        return float(jobs["duration_hours"].max()) if jobs.height else 0.0  # type: ignore[arg-type]
+
+    @property
+    def jobs_over_window(self) -> int:
+        """Jobs that took more than 24 h (S11)."""
+        return int((~self.result.jobs["met_window"]).sum())
+
+    def bill_lines(self) -> pl.DataFrame:
+        """The bill per month, VM (``vm_name``) and invoice meter (P7), as a table."""
+        lines = fleet_bill_lines(
+            self.plan,
+            self.result.mean_churn_gb
+            if self.result.mean_churn_gb is not None
+            else np.zeros(self.plan.vms),
+            self.options.start,
+            self.options.days,
+            self.prices,
+            self.options.redundancy,
+            first_backup_on=self.result.billed_from_day,
+        )
+        names = pl.Series("vm_name", self.plan.vm_names)
+        return lines.with_columns(vm_name=names.gather(lines["vm"])).drop("vm")
+
+    def jobs_table(self) -> pl.DataFrame:
+        """Every job with its VM's name and proposed start offset [h]."""
+        jobs = self.result.jobs
+        names = pl.Series("vm_name", self.plan.vm_names)
+        offsets = pl.Series(self.stagger_offsets_hours)
+        return jobs.with_columns(vm_name=names.gather(jobs["vm"]), offset_hours=offsets[jobs["vm"]])
+
+
+def _check(options: PlanOptions) -> PlanOptions:
+    """The options' own values, checked before any file is read."""
+    whole("days", options.days, 1, 3660)
+    bounded("used_fraction", options.used_fraction, 0, 1)
+    choice("redundancy", options.redundancy, REDUNDANCIES)
+    if options.churn_class is not None:
+        choice("churn_class", options.churn_class, FLEET_VALUES["churn_class"])
+    if options.start_hour is not None:
+        hour = bounded("start_hour", options.start_hour, 0, 24)
+        if hour >= 24:
+            raise ValueError(f"start_hour={options.start_hour!r} must be an hour in [0, 24)")
+    iana_zone(options.time_zone)
+    return options
+
+
+def _read_estate(options: PlanOptions) -> tuple[pl.DataFrame, bool]:
+    """The fleet table from a CSV or az JSON; and whether it came from az JSON."""
+    table = read_estate(options.fleet, options.disks, used_fraction=options.used_fraction)
+    return table, Path(options.fleet).suffix.lower() == ".json"
+
+
+def read_estate(
+    fleet: str | Path, disks: str | Path | None = None, *, used_fraction: float = 0.5
+) -> pl.DataFrame:
+    """The fleet table (one row per disk) from a fleet CSV, or from ``az vm list -d`` JSON with
+    its ``az disk list`` JSON (``disks``); what ``plan`` and ``reconcile`` both read.
+
+    Raises
+    ------
+    ValueError
+        A JSON fleet without its disks, disks with a CSV fleet, or a file that cannot be read.
+    """
+    from vmbackup.data import read_azure_estate, read_fleet
+
+    path = Path(fleet)
+    if path.suffix.lower() == ".json":
+        if disks is None:
+            raise ValueError(
+                f"{path.name}: an 'az vm list -d' fleet needs its disks ('az disk list' JSON, "
+                "--disks)"
+            )
+        return read_azure_estate(path, disks, used_fraction=used_fraction)
+    if disks is not None:
+        raise ValueError("--disks goes with an 'az vm list -d' JSON fleet, not a CSV")
+    return read_fleet(path)
+
+
+def _read_policies(options: PlanOptions) -> dict[str, Policy]:
+    from vmbackup.data import read_policies
+
+    return read_policies(list(options.policies) if options.policies else None)
+
+
+def build_plan(
+    options: PlanOptions, progress: Callable[[int, int, str], None] | None = None
+) -> EstatePlan:
+    """Read the inputs of ``options``, fill the gaps, and plan the estate (see the module notes).
+
+    ``progress(done, total, label)`` is called as each stage begins and at the end.
+
+    Raises
+    ------
+    ValueError
+        Any input that cannot be read or does not fit, naming the file, field and value.
+    """
+    from vmbackup.capacity import premium_space_check
+    from vmbackup.data import (
+        read_lag_profile,
+        read_prices,
+        read_protected_items,
+        read_used_sizes,
+        read_vm_settings,
+    )
+    from vmbackup.inventory import assign_protection
+    from vmbackup.restore import restore_plan, simulate_restore
+
+    options = _check(options)
+    steps = 6
+
+    def report(done: int, label: str) -> None:
+        if progress is not None:
+            progress(done, steps, label)
+
+    report(0, "reading inputs")
+    fleet, from_json = _read_estate(options)
+    policies = _read_policies(options)
+    unmatched = pl.DataFrame()
+    if options.items is not None:
+        items = read_protected_items(options.items)
+        fleet, unmatched = assign_protection(fleet, items)
+    if options.used_sizes is not None:
+        fleet = read_used_sizes(options.used_sizes, fleet)
+    if options.churn_class is not None:
+        fleet = fleet.with_columns(churn_class=pl.lit(options.churn_class.strip().lower()))
+    if options.start_hour is not None:
+        fleet = fleet.with_columns(schedule_hour=pl.lit(float(options.start_hour)))
+    if options.vm_settings is not None:
+        fleet = read_vm_settings(options.vm_settings, fleet)
+    prices = read_prices(options.prices, region=options.region)
+    lag = read_lag_profile()
+
+    report(1, "planning")
+    plan = fleet_plan(fleet, policies, time_zone=options.time_zone)
+    source = _policy_source(options, policies, from_json)
+    assumptions = _assumptions(options, fleet, plan, policies, source, from_json)
+
+    report(2, f"simulating {plan.vms * options.days:,} VM-days")
+    result = simulate_fleet(
+        plan,
+        lag_profile_hours=lag,
+        days=options.days,
+        start=options.start,
+        prices=prices,
+        seed=options.seed,
+        redundancy=options.redundancy,
+    )
+
+    report(3, "premium space (S21)")
+    space, unknown = _premium_space(fleet, premium_space_check)  # protected or to be
+    protected = fleet.filter(pl.col("policy").is_not_null())  # what fleet_plan planned
+
+    report(4, "restore estimate")
+    accounts = max(1, math.ceil(plan.vms / VMS_PER_SHARED_ACCOUNT))
+    if plan.vms:
+        restore_own = simulate_restore(restore_plan(protected, placement="per-vm"))
+        shared = simulate_restore(restore_plan(protected, placement="balanced", accounts=accounts))
+    else:  # nothing protected yet: nothing to restore
+        restore_own = shared = pl.DataFrame(schema={"vm_name": pl.String, "end_hours": pl.Float64})
+
+    report(5, "staggering (S13)")
+    stagger_days = min(options.days, STAGGER_DAYS)
+    offsets, stagger = propose_stagger(
+        plan, lag_profile_hours=lag, days=stagger_days, seed=options.seed, start=options.start
+    )
+    report(6, "done")
+    unprotected = (
+        plan.unprotected
+        if plan.unprotected is not None
+        else pl.DataFrame(schema={"vm_name": pl.String, "protection_state": pl.String})
+    )
+    return EstatePlan(
+        options=options,
+        fleet=fleet,
+        plan=plan,
+        policies=policies,
+        policy_source=source,
+        unprotected=unprotected,
+        unmatched_items=unmatched,
+        assumptions=assumptions,
+        prices=prices,
+        lag_profile_hours=lag,
+        result=result,
+        premium_space=space,
+        premium_unknown=unknown,
+        restore_per_vm=restore_own,
+        restore_shared=shared,
+        restore_accounts=accounts,
+        stagger_offsets_hours=offsets,
+        stagger=stagger,
+        stagger_days=stagger_days,
+    )
+
+
+def _premium_space(
+    fleet: pl.DataFrame, check: Callable[..., pl.DataFrame]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """S21 where the used sizes are known; the premium VMs whose sizes are assumed apart (an
+    assumed size decides nothing about S21)."""
+    disks = fleet.filter(pl.col("disk_role") != "temp")
+    assumed = (
+        pl.col("used_gb_assumed").fill_null(False)
+        if "used_gb_assumed" in fleet.columns
+        else pl.lit(False)
+    )
+    premium = pl.col("disk_type") == "premium"
+    unknown_vms = disks.filter(premium & assumed)["vm_name"].unique(maintain_order=True)
+    done = None
+    if "first_backup_done" in fleet.columns:
+        done = (
+            fleet.group_by("vm_name", maintain_order=True)
+            .agg(pl.col("first_backup_done").first().fill_null(False))
+            .select("vm_name", "first_backup_done")
+        )
+    known = (
+        fleet.filter(~pl.col("vm_name").is_in(unknown_vms.implode()))
+        if unknown_vms.len()
+        else fleet
+    )
+    space = (
+        check(known, first_backup_done=done)
+        if known.height
+        else pl.DataFrame(
+            schema={"vm_name": pl.String, "status": pl.String, "shortfall_gb": pl.Float64}
+        )
+    )
+    unknown = (
+        disks.filter(pl.col("vm_name").is_in(unknown_vms.implode()) & premium)
+        .group_by("vm_name", maintain_order=True)
+        .agg(premium_allocated_gb=pl.col("allocated_gb").sum())
+        .with_columns(short_above_gb=pl.col("premium_allocated_gb") / 2)
+    )
+    return space, unknown
+
+
+def _policy_source(options: PlanOptions, policies: dict[str, Policy], from_json: bool) -> str:
+    """How VMs were assigned to policies, in words (S1)."""
+    if len(policies) == 1:
+        return f"{next(iter(policies))} for every protected VM (one policy given)"
+    if options.items is not None:
+        return "each VM's backup item (its policyId)"
+    if from_json:
+        return "every VM under 'DailyPolicy' (no backup items given), assumed"
+    return "the fleet's policy column"
+
+
+def _share_text() -> str:
+    return ", ".join(f"{k} {v:.0%}" for k, v in CHURN_CLASS_FRACTION.items())
+
+
+def _assumptions(
+    options: PlanOptions,
+    fleet: pl.DataFrame,
+    plan: FleetPlan,
+    policies: dict[str, Policy],
+    source: str,
+    from_json: bool,
+) -> tuple[Assumption, ...]:
+    """Every gap the inputs leave and what fills it, for the plan's header."""
+    protected = fleet.filter(pl.col("policy").is_not_null())  # what fleet_plan planned
+    disks = protected.filter(pl.col("disk_role") != "temp")
+
+    def vms(count: int) -> str:
+        return f"{count:,} VM" + ("" if count == 1 else "s")
+
+    found: list[Assumption] = [
+        Assumption("policy", source, assumed=source.endswith("assumed")),
+    ]
+    if "used_gb_assumed" in disks.columns:
+        assumed = int(disks["used_gb_assumed"].fill_null(False).sum())
+        if assumed:
+            found.append(
+                Assumption(
+                    "used size",
+                    f"{options.used_fraction:.0%} of allocated, assumed for {assumed:,} of "
+                    f"{disks.height:,} disks (Azure's JSON has no used size; G1's figure for "
+                    "agentless billing); S21 needs measured sizes (--used-sizes)",
+                )
+            )
+        else:
+            found.append(Assumption("used size", "measured for every disk", assumed=False))
+    measured = (
+        protected.group_by("vm_name")
+        .agg(pl.col("churn_gb_per_day").first())
+        .filter(pl.col("churn_gb_per_day").is_not_null())
+        .height
+        if "churn_gb_per_day" in protected.columns
+        else 0
+    )
+    by_class = plan.vms - measured
+    if by_class:
+        text = f"class share of used data a day for {vms(by_class)} (P6: {_share_text()})"
+        if options.churn_class is not None:
+            found.append(Assumption("churn", f"{text}; --churn-class {options.churn_class}"))
+        elif from_json:
+            found.append(Assumption("churn", f"{text}; 'moderate' where nothing says, assumed"))
+        else:
+            found.append(Assumption("churn", f"{text}, from the fleet's churn_class", False))
+    if measured:
+        found.append(Assumption("churn", f"measured GB a day for {vms(measured)}", False))
+    rate = TRANSFER_DEFAULTS["incremental_throughput_mb_s"]
+    own = 0 if plan.throughput_mb_s is None else int((~np.isnan(plan.throughput_mb_s)).sum())
+    found.append(
+        Assumption(
+            "throughput",
+            f"{rate:g} MB/s per disk incremental, {TRANSFER_DEFAULTS['initial_throughput_mb_s']:g}"
+            f" MB/s initial (model defaults after S18, X2) for {vms(plan.vms - own)}"
+            + (f"; measured for {vms(own)}" if own else ""),
+        )
+    )
+    overridden = (
+        protected.group_by("vm_name")
+        .agg(pl.col("schedule_hour").first())
+        .filter(pl.col("schedule_hour").is_not_null())
+        .height
+        if "schedule_hour" in protected.columns
+        else 0
+    )
+    zones = sorted({p.time_zone for p in policies.values()})
+    found.append(
+        Assumption(
+            "start time",
+            f"each policy's run time in its time zone ({', '.join(zones)}), read on the "
+            f"{options.time_zone} clock (S1)"
+            + (f"; overridden for {vms(overridden)}" if overridden else ""),
+            assumed=False,
+        )
+    )
+    found.append(
+        Assumption(
+            "vault",
+            f"VMs dealt to vaults of {DEFAULT_VMS_PER_VAULT:,} in file order, each ingesting "
+            f"{DEFAULT_VAULT_INGEST_MB_S:g} MB/s (X2's 100 VMs at the incremental rate); the "
+            f"snapshot-to-vault wait by hour of the {options.time_zone} clock from "
+            "datasets/peak_lag_profile.csv (S11)",
+        )
+    )
+    found.append(
+        Assumption(
+            "horizon",
+            f"{options.days} days from {options.start:%Y-%m-%d} (a {options.start:%A}); VMs "
+            "protected before it unless their first backup is pending",
+        )
+    )
+    return tuple(found)
+
+
+def format_hours(hour: float) -> str:
+    """``22.5`` -> ``'22:30'``.
+
+    >>> format_hours(22.5), format_hours(1.25)
+    ('22:30', '01:15')
+    """
+    minutes = round(hour * 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def parse_clock(text: str, field_name: str = "start_time") -> float:
+    """``'22:30'`` -> ``22.5`` (a time of day HH:MM, or hours as a number).
+
+    >>> parse_clock("22:30"), parse_clock("7.25")
+    (22.5, 7.25)
+    """
+    value = text.strip()
+    hours: float | None = None
+    if ":" in value:
+        head, _, tail = value.partition(":")
+        if head.isdigit() and tail.isdigit() and len(tail) == 2 and int(tail) < 60:
+            hours = int(head) + int(tail) / 60
+    else:
+        try:
+            hours = float(value)
+        except ValueError:
+            hours = None
+    if hours is None or not 0 <= hours < 24:
+        raise ValueError(f"{field_name}={text!r} must be a time of day HH:MM (00:00 to 23:59)")
+    return hours
+
+
+def policy_lines(policies: dict[str, Policy], used: Sequence[str]) -> list[str]:
+    """One line per policy the plan uses: type, schedule and time zone (S1, Y1, Y2)."""
+    lines = []
+    for name in used:
+        p = policies[name]
+        when = format_hours(p.run_hour)
+        if p.frequency == "hourly":
+            schedule = (
+                f"every {p.hourly_interval_hours} h from {when} for {p.window_hours} h "
+                f"({p.backups_per_day()} snapshots, the last sent to the vault)"
+            )
+        elif p.frequency == "weekly":
+            schedule = f"weekly on {', '.join(p.run_days)} at {when}"
+        else:
+            schedule = f"daily at {when}"
+        lines.append(f"{name}: {p.policy_type} {schedule}, {p.time_zone}")
+    return lines
