@@ -370,8 +370,8 @@ def _fit(good: pl.DataFrame, assumed: npt.NDArray[np.float64], least: int) -> _F
         task_jobs=pl.col("task").sum(),
     )
     by_task = per_vm.filter(pl.col("task_jobs") >= least)["vm_name"]
-    task = good.filter(pl.col("vm_name").is_in(by_task) & pl.col("task"))
-    rest = good.filter(~pl.col("vm_name").is_in(by_task))
+    task = good.filter(pl.col("vm_name").is_in(by_task.implode()) & pl.col("task"))
+    rest = good.filter(~pl.col("vm_name").is_in(by_task.implode()))
 
     # throughput from task times: sum(a) / sum(transfer - b); lag measured per job
     task = task.with_columns(

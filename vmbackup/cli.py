@@ -66,6 +66,7 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         region=args.region,
         redundancy=args.redundancy,
         time_zone=args.time_zone,
+        history=tuple(args.history or ()),
     )
     estate = build_plan(options, progress=Progress(err))
     print_plan(estate, out)
@@ -128,6 +129,12 @@ def print_plan(estate: EstatePlan, out: TextIO) -> None:
     print("Assumptions (what fills the gaps in the inputs):", file=out)
     for assumption in estate.assumptions:
         print(f"  {assumption}", file=out)
+    if estate.fit is not None:
+        from vmbackup.calibrate import describe_fit
+
+        print("Fitted from the estate's job history (H1, H2):", file=out)
+        for line in describe_fit(estate.fit):
+            print(f"  {line}", file=out)
 
     first = int(jobs["first_backup"].sum()) if jobs.height else 0
     snapshots = int(jobs["snapshots"].sum()) if jobs.height else 0
@@ -359,6 +366,13 @@ def main(
     )
     p.add_argument(
         "--used-sizes", help="CSV of measured used sizes: disk_name, used_gb (and vm_name)"
+    )
+    p.add_argument(
+        "--history",
+        nargs="+",
+        metavar="FILE",
+        help="the estate's job history ('az backup job list' JSON, Backup report CSVs): plan "
+        "with each VM's fitted churn and throughput and the fitted lag",
     )
     p.add_argument(
         "--vm-settings",

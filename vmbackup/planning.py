@@ -26,6 +26,7 @@ import polars as pl
 
 from vmbackup._checks import bounded, choice, whole
 from vmbackup.billing import REDUNDANCIES, Prices
+from vmbackup.calibrate import HistoryFit
 from vmbackup.churn import CHURN_CLASS_FRACTION
 from vmbackup.fleet import (
     DEFAULT_VAULT_INGEST_MB_S,
@@ -86,6 +87,10 @@ class PlanOptions:
         The price table (default ``datasets/prices.csv``), its region, the vault redundancy.
     time_zone
         The plan's clock (times printed and the lag profile's hours), default UTC.
+    history
+        The estate's own records (``az backup job list`` JSON, Backup report CSVs; H1, H2):
+        each VM's churn and throughput per disk and the lag profile are fitted from them
+        (``vmbackup.calibrate``) and planned with; a VM's settings (``vm_settings``) still win.
     """
 
     fleet: str | Path
@@ -104,6 +109,7 @@ class PlanOptions:
     region: str | None = None
     redundancy: str = "GRS"
     time_zone: str = "UTC"
+    history: tuple[str | Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,8 @@ class EstatePlan:
     stagger_offsets_hours, stagger, stagger_days
         The proposed start offsets per VM [h] and the table of candidates
         (``fleet.propose_stagger``), over ``stagger_days`` days.
+    fit
+        What was fitted from the estate's history (``calibrate.HistoryFit``), or None.
     """
 
     options: PlanOptions
@@ -183,6 +191,7 @@ class EstatePlan:
     stagger_offsets_hours: npt.NDArray[np.float64]
     stagger: pl.DataFrame
     stagger_days: int
+    fit: HistoryFit | None = None
 
     @property
     def used_tb(self) -> float:
@@ -316,6 +325,11 @@ def build_plan(
         fleet, unmatched = assign_protection(fleet, items)
     if options.used_sizes is not None:
         fleet = read_used_sizes(options.used_sizes, fleet)
+    lag = read_lag_profile()
+    fit = None
+    if options.history:
+        fleet, fit = _calibrated(fleet, options, lag)
+        lag = fit.lag_profile_hours
     if options.churn_class is not None:
         fleet = fleet.with_columns(churn_class=pl.lit(options.churn_class.strip().lower()))
     if options.start_hour is not None:
@@ -323,12 +337,11 @@ def build_plan(
     if options.vm_settings is not None:
         fleet = read_vm_settings(options.vm_settings, fleet)
     prices = read_prices(options.prices, region=options.region)
-    lag = read_lag_profile()
 
     report(1, "planning")
     plan = fleet_plan(fleet, policies, time_zone=options.time_zone)
     source = _policy_source(options, policies, from_json)
-    assumptions = _assumptions(options, fleet, plan, policies, source, from_json)
+    assumptions = _assumptions(options, fleet, plan, policies, source, from_json, fit)
 
     report(2, f"simulating {plan.vms * options.days:,} VM-days")
     result = simulate_fleet(
@@ -384,7 +397,32 @@ def build_plan(
         stagger_offsets_hours=offsets,
         stagger=stagger,
         stagger_days=stagger_days,
+        fit=fit,
     )
+
+
+def _calibrated(
+    fleet: pl.DataFrame, options: PlanOptions, lag_profile_hours: npt.NDArray[np.float64]
+) -> tuple[pl.DataFrame, HistoryFit]:
+    """The fleet with each VM's churn and throughput fitted from its history (H1, H2), and
+    the fit (its lag profile on the plan's clock)."""
+    from zoneinfo import ZoneInfo
+
+    from vmbackup.calibrate import apply_fit, fit_history
+    from vmbackup.records import read_history
+
+    history = read_history(list(options.history))
+    noon = dt.datetime.combine(
+        options.start, dt.time(12), tzinfo=ZoneInfo(iana_zone(options.time_zone))
+    )
+    offset = noon.utcoffset()
+    fit = fit_history(
+        history.jobs,
+        fleet,
+        lag_profile_hours=lag_profile_hours,
+        utc_offset_hours=0.0 if offset is None else offset.total_seconds() / 3600,
+    )
+    return apply_fit(fleet, fit), fit
 
 
 def _premium_space(
@@ -450,6 +488,7 @@ def _assumptions(
     policies: dict[str, Policy],
     source: str,
     from_json: bool,
+    fit: HistoryFit | None = None,
 ) -> tuple[Assumption, ...]:
     """Every gap the inputs leave and what fills it, for the plan's header."""
     protected = fleet.filter(pl.col("policy").is_not_null())  # what fleet_plan planned
@@ -492,17 +531,29 @@ def _assumptions(
         else:
             found.append(Assumption("churn", f"{text}, from the fleet's churn_class", False))
     if measured:
-        found.append(Assumption("churn", f"measured GB a day for {vms(measured)}", False))
+        where = "fitted from the job history or given" if fit is not None else "given"
+        found.append(Assumption("churn", f"GB a day {where} for {vms(measured)}", False))
     rate = TRANSFER_DEFAULTS["incremental_throughput_mb_s"]
     own = 0 if plan.throughput_mb_s is None else int((~np.isnan(plan.throughput_mb_s)).sum())
-    found.append(
-        Assumption(
-            "throughput",
-            f"{rate:g} MB/s per disk incremental, {TRANSFER_DEFAULTS['initial_throughput_mb_s']:g}"
-            f" MB/s initial (model defaults after S18, X2) for {vms(plan.vms - own)}"
-            + (f"; measured for {vms(own)}" if own else ""),
+    initial = TRANSFER_DEFAULTS["initial_throughput_mb_s"]
+    where = "fitted from the job history or given" if fit is not None else "given"
+    if plan.vms - own:
+        found.append(
+            Assumption(
+                "throughput",
+                f"{rate:g} MB/s per disk incremental, {initial:g} MB/s initial (model defaults "
+                f"after S18, X2) for {vms(plan.vms - own)}"
+                + (f"; {where} for {vms(own)}" if own else ""),
+            )
         )
-    )
+    else:
+        found.append(
+            Assumption(
+                "throughput",
+                f"MB/s per disk {where} for {vms(own)}; {initial:g} MB/s for first backups",
+                assumed=False,
+            )
+        )
     overridden = (
         protected.group_by("vm_name")
         .agg(pl.col("schedule_hour").first())
@@ -525,9 +576,21 @@ def _assumptions(
         Assumption(
             "vault",
             f"VMs dealt to vaults of {DEFAULT_VMS_PER_VAULT:,} in file order, each ingesting "
-            f"{DEFAULT_VAULT_INGEST_MB_S:g} MB/s (X2's 100 VMs at the incremental rate); the "
-            f"snapshot-to-vault wait by hour of the {options.time_zone} clock from "
-            "datasets/peak_lag_profile.csv (S11)",
+            f"{DEFAULT_VAULT_INGEST_MB_S:g} MB/s (X2's 100 VMs at the incremental rate)",
+        )
+    )
+    fitted_hours = 0 if fit is None else int(fit.lag["fitted"].sum())
+    found.append(
+        Assumption(
+            "lag",
+            f"the snapshot-to-vault wait by hour of the {options.time_zone} clock "
+            + (
+                f"fitted from the job history for {fitted_hours} of 24 hours, "
+                "datasets/peak_lag_profile.csv for the others (S11)"
+                if fitted_hours
+                else "from datasets/peak_lag_profile.csv (S11)"
+            ),
+            assumed=fitted_hours < 24,
         )
     )
     found.append(
