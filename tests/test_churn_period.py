@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import polars as pl
 import pytest
@@ -112,7 +113,7 @@ def test_runs_match_a_block_by_block_count(
                 for b in range(o // block, (o + s - 1) // block + 1)
             }
         )
-        runs = 1 + sum(1 for a, b in zip(blocks, blocks[1:], strict=False) if b != a + 1)
+        runs = 1 + sum(1 for a, b in itertools.pairwise(blocks) if b != a + 1)
         assert row["changed_blocks"] == len(blocks)
         assert row["extents"] == runs
         assert row["written_bytes"] == rows["size_bytes"].sum()

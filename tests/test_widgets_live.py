@@ -31,7 +31,8 @@ def _benchmark() -> Any:
     spec = importlib.util.spec_from_file_location(
         "widgets_benchmark", ROOT / "benchmarks/widgets.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
