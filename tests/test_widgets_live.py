@@ -13,6 +13,7 @@ input error.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from collections.abc import Iterator
@@ -20,8 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+import numpy as np
 import pytest
+from matplotlib.collections import Collection
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.text import Text
 
+from vmbackup.apps._form import GREYED_CLASS, FigureImage
 from vmbackup.data import read_fleet, read_lag_profile, read_msr_trace, read_policies, read_prices
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,9 +71,41 @@ KNOWN_DEAD: dict[str, str] = {
 }
 
 
+def _chart_content(view: FigureImage[Any]) -> bytes:
+    """What a chart shows, without rasterising it: its limits, title, tick labels and every
+    visible artist's data and text. Stands in for the PNG in this test, which moves thousands of
+    controls (the PNG itself is tested in test_widgets_charts.py)."""
+    ax = view.ax
+    parts: list[object] = [ax.get_xlim(), ax.get_ylim(), ax.get_title(), ax.get_xlabel()]
+    parts += [t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels())]
+    for artist in ax.get_children():
+        if not artist.get_visible():
+            continue
+        if isinstance(artist, Text):
+            parts += [artist.get_text(), artist.get_position()]
+        elif isinstance(artist, Collection):
+            parts += [p.vertices.tobytes() for p in artist.get_paths()]
+            parts.append(np.asarray(artist.get_facecolor()).tobytes())
+        elif isinstance(artist, Line2D):
+            parts.append(np.asarray(artist.get_xydata()).tobytes())
+        elif isinstance(artist, Patch) and artist is not ax.patch:
+            parts.append(artist.get_patch_transform().transform(artist.get_path().vertices))
+    return hashlib.sha256(repr(parts).encode()).digest()
+
+
+@pytest.fixture(autouse=True)
+def _charts_without_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refresh(self: FigureImage[Any]) -> None:
+        self.image.value = _chart_content(self)
+        self.image.layout.display = None
+
+    monkeypatch.setattr(FigureImage, "refresh", refresh)
+
+
 def _outputs(widget: Any, controls: set[int]) -> Iterator[Any]:
-    """The output widgets (HTML, images) under ``widget``, not its controls."""
-    if id(widget) in controls:
+    """The output widgets (HTML, images) under ``widget``: not its controls, nor the line
+    saying which controls are greyed out (a change there alone is no result)."""
+    if id(widget) in controls or GREYED_CLASS in getattr(widget, "_dom_classes", ()):
         return
     if isinstance(widget, w.HTML | w.HTMLMath | w.Image):
         yield widget
@@ -87,6 +126,11 @@ def _is_slider(control: Any) -> bool:
     return not isinstance(control.value, bool) and not getattr(control, "options", None)
 
 
+def _option_values(control: Any) -> tuple[object, ...]:
+    """A drop-down's values (its options may be (label, value) pairs)."""
+    return tuple(control._options_values)
+
+
 def _candidates(control: Any) -> list[object]:
     """Other values of ``control``: its range's ends and middle, every other option, or the
     other state of a check box."""
@@ -94,7 +138,7 @@ def _candidates(control: Any) -> list[object]:
     if isinstance(start, bool):
         return [not start]
     if not _is_slider(control):
-        return [o for o in control.options if o != start]
+        return [o for o in _option_values(control) if o != start]
     low, high, step = control.min, control.max, control.step
     middle = low + round((high - low) / 2 / step) * step
     near = (min(start + step, high), max(start - step, low))

@@ -16,6 +16,7 @@ from vmbackup.apps.billing import (
     lifecycle_update,
 )
 from vmbackup.apps.capacity import premium_space_app, premium_space_update
+from vmbackup.apps.churn import churn_app, churn_update
 from vmbackup.apps.consistency import (
     ANY,
     consistency_app,
@@ -32,6 +33,8 @@ __all__ = [
     "ANY",
     "billing_whatif_app",
     "billing_whatif_update",
+    "churn_app",
+    "churn_update",
     "consistency_app",
     "consistency_report",
     "decision_table_app",

@@ -12,7 +12,7 @@ from typing import Any
 import ipywidgets as w
 import polars as pl
 
-from vmbackup.apps._form import Form, error_html
+from vmbackup.apps._form import Form, Gate, error_html
 from vmbackup.consistency import INPUTS, LEVELS, decide, decision_table
 from vmbackup.plots import LEVEL_COLOURS
 
@@ -20,6 +20,7 @@ __all__ = [
     "ANY",
     "consistency_app",
     "consistency_report",
+    "consistency_rules",
     "decision_table_app",
     "filter_decisions",
 ]
@@ -67,31 +68,61 @@ def _control(form: Form, name: str, allowed: tuple[Any, ...], value: Any) -> w.V
     return form.choice(label, allowed, value)
 
 
+def _decisive(inputs: Mapping[str, Any]) -> str:
+    """The reason of the rule that decides the level for ``inputs`` (after the extension's)."""
+    reasons = [r for r in decide(**inputs).reasons[1:] if not r.startswith("S8:")]
+    return reasons[0]
+
+
+def consistency_rules(values: Mapping[str, Any]) -> dict[str, str]:
+    """The explorer's inputs that change nothing in the current state, and why: an input of
+    the other OS, or one whose every value gives the same decision (the first matching rule
+    decides, S2-S6)."""
+    greyed: dict[str, str] = {}
+    try:
+        report = consistency_report(**values)
+        decisive = _decisive(values)
+    except ValueError:
+        return greyed
+    for name, allowed in INPUTS.items():
+        if name in _WINDOWS_ONLY and values["os"] != "windows":
+            greyed[name] = "Windows only"
+        elif name in _LINUX_ONLY and values["os"] != "linux":
+            greyed[name] = "Linux only"
+        elif all(
+            consistency_report(**{**values, name: other}) == report
+            for other in allowed
+            if other != values[name]
+        ):
+            greyed[name] = f"no effect in this state, where {decisive}"
+    return greyed
+
+
 def consistency_app(**start: Any) -> w.Box:
     """An app with a control for every input of ``decide`` and the report beside them.
 
-    Controls that do not apply to the chosen OS are greyed out.
+    Controls that do not apply to the chosen OS, or that cannot change the decision in the
+    current state, are greyed out with the reason.
     """
     defaults: dict[str, Any] = {name: allowed[0] for name, allowed in INPUTS.items()}
     defaults.update(continue_backup_on_failure=True, **start)
     form = Form(190, 420)
     controls = {name: _control(form, name, INPUTS[name], defaults[name]) for name in INPUTS}
     report = w.HTML(layout=w.Layout(width="560px"))
+    gate = Gate(controls, consistency_rules)
 
     def update(_: object = None) -> None:
-        values = {name: c.value for name, c in controls.items()}
-        for name in _WINDOWS_ONLY:
-            controls[name].disabled = values["os"] != "windows"
-        for name in _LINUX_ONLY:
-            controls[name].disabled = values["os"] != "linux"
-        report.value = consistency_report(**values)
+        if gate.busy:
+            return
+        report.value = consistency_report(**gate.settle())
 
     for control in controls.values():
         control.observe(update, names="value")
     update()
-    app = w.HBox([w.VBox(list(controls.values())), report])
+    app = w.HBox([w.VBox([*controls.values(), gate.note]), report])
     app.controls = controls
     app.report = report
+    app.note = gate.note
     return app
 
 
