@@ -332,7 +332,10 @@ def plot_monthly_bill(
 
 
 def plot_storage_growth(
-    days: pl.Series, storage_gb: Mapping[str, npt.ArrayLike], ax: Axes | None = None
+    days: pl.Series,
+    storage_gb: Mapping[str, npt.ArrayLike],
+    ax: Axes | None = None,
+    title: str = "Vault storage as recovery points accumulate",
 ) -> Axes:
     """Vault storage over time for one or more scenarios (label -> GB per day)."""
     ax = _axes(ax, (9, 4.5))
@@ -340,7 +343,7 @@ def plot_storage_growth(
         ax.plot(days.to_list(), np.asarray(values), label=label)
     ax.set_xlabel("date")
     ax.set_ylabel("data stored in the vault [GB]")
-    ax.set_title("Vault storage grows with retention, then levels off")
+    ax.set_title(title)
     ax.set_ylim(bottom=0)
     ax.legend(loc="lower right")
     ax.figure.autofmt_xdate()

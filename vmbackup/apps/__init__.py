@@ -27,10 +27,12 @@ from vmbackup.apps.consistency import (
 from vmbackup.apps.fleet import fleet_app, fleet_update
 from vmbackup.apps.policy import policy_app, policy_update
 from vmbackup.apps.restore import restore_app, restore_update
+from vmbackup.apps.table import Table, table_html
 from vmbackup.apps.transfer import transfer_app, transfer_update
 
 __all__ = [
     "ANY",
+    "Table",
     "billing_whatif_app",
     "billing_whatif_update",
     "churn_app",
@@ -50,6 +52,7 @@ __all__ = [
     "premium_space_update",
     "restore_app",
     "restore_update",
+    "table_html",
     "transfer_app",
     "transfer_update",
 ]

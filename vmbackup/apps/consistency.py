@@ -13,6 +13,7 @@ import ipywidgets as w
 import polars as pl
 
 from vmbackup.apps._form import Form, Gate, error_html
+from vmbackup.apps.table import table_html
 from vmbackup.consistency import INPUTS, LEVELS, decide, decision_table
 from vmbackup.plots import LEVEL_COLOURS
 
@@ -108,7 +109,7 @@ def consistency_app(**start: Any) -> w.Box:
     defaults.update(continue_backup_on_failure=True, **start)
     form = Form(190, 420)
     controls = {name: _control(form, name, INPUTS[name], defaults[name]) for name in INPUTS}
-    report = w.HTML(layout=w.Layout(width="560px"))
+    report = w.HTML()
     gate = Gate(controls, consistency_rules)
 
     def update(_: object = None) -> None:
@@ -119,7 +120,12 @@ def consistency_app(**start: Any) -> w.Box:
     for control in controls.values():
         control.observe(update, names="value")
     update()
-    app = w.HBox([w.VBox([*controls.values(), gate.note]), report])
+    report.layout.min_width = "360px"
+    report.layout.flex = "1 1 360px"
+    app = w.HBox(
+        [w.VBox([*controls.values(), gate.note], layout=w.Layout(width="440px")), report],
+        layout=w.Layout(flex_flow="row wrap", width="100%"),
+    )
     app.controls = controls
     app.report = report
     app.note = gate.note
@@ -148,16 +154,10 @@ def _table_html(rows: pl.DataFrame, shown: int) -> str:
     summary = ", ".join(
         f"{(level or 'retry')}: {n}" for level, n in counts.select("level", "len").iter_rows()
     )
-    head = rows.head(shown)
-    cells = "".join(f"<th>{html.escape(c)}</th>" for c in head.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in head.iter_rows()
-    )
+    head = rows.head(shown).with_columns(pl.col("level").fill_null("retry"))
     return (
         f"<p><b>{rows.height} matching combinations</b> ({summary}); "
-        f"showing {head.height}.</p>"
-        f'<table style="font-size:0.8em"><tr>{cells}</tr>{body}</table>'
+        f"showing {head.height}.</p>" + table_html(head, font_size="0.8em")
     )
 
 
@@ -170,7 +170,9 @@ def decision_table_app(shown: int = 15) -> w.Box:
         name: form.choice(name.replace("_", " "), (ANY, *values), ANY)
         for name, values in filter_columns.items()
     }
-    view = w.HTML()
+    for control in controls.values():  # as wide as its grid cell, which the window decides
+        control.layout.width = "auto"
+    view = w.HTML(layout=w.Layout(width="100%"))
 
     def update(_: object = None) -> None:
         rows = filter_decisions(table, {name: c.value for name, c in controls.items()})
@@ -180,7 +182,10 @@ def decision_table_app(shown: int = 15) -> w.Box:
         control.observe(update, names="value")
     update()
     grid = w.GridBox(
-        list(controls.values()), layout=w.Layout(grid_template_columns="repeat(3, 340px)")
+        list(controls.values()),
+        layout=w.Layout(
+            grid_template_columns="repeat(auto-fill, minmax(300px, 1fr))", width="100%"
+        ),
     )
     app = w.VBox([grid, view])
     app.controls = controls
