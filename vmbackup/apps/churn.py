@@ -12,6 +12,7 @@ import polars as pl
 from matplotlib.axes import Axes
 
 from vmbackup.apps._form import FigureImage, Form, Off, error_html, figure_app, new_axes
+from vmbackup.apps.table import table_html
 from vmbackup.churn import trace_churn
 from vmbackup.plots import ChurnChart
 
@@ -63,14 +64,19 @@ def churn_update(
         )
     except ValueError as error:
         return None, error_html(error), None
-    rows = "".join(
-        "<tr>"
-        f"<td>{_row_label(row)}</td><td>{row['disk_number']}</td>"
-        f"<td>{_gb(row['written_bytes'])}</td><td>{_gb(row['changed_bytes'])}</td>"
-        f"<td>{row['changed_bytes'] / row['written_bytes']:.0%}</td>"
-        f"<td>{row['extents']:,}</td><td>{row['fragmentation']:.2f}</td>"
-        "</tr>"
-        for row in table.iter_rows(named=True)
+    shown = pl.DataFrame(
+        {
+            "period": [_row_label(row) for row in table.iter_rows(named=True)],
+            "disk": table["disk_number"],
+            "written": [_gb(v) for v in table["written_bytes"]],
+            "sent (distinct)": [_gb(v) for v in table["changed_bytes"]],
+            "sent / written": [
+                f"{c / w:.0%}"
+                for c, w in zip(table["changed_bytes"], table["written_bytes"], strict=True)
+            ],
+            "extents": [f"{n:,}" for n in table["extents"]],
+            "fragmentation": [f"{f:.2f}" for f in table["fragmentation"]],
+        }
     )
     sent, days_sum = int(table["changed_bytes"].sum()), int(daily["changed_bytes"].sum())
     days = daily["day"].n_unique()
@@ -90,12 +96,7 @@ def churn_update(
         if period in ("week", "trace") and days <= 7 and weeks <= 1
         else ""
     )
-    text = (
-        f"<p><b>{html.escape(comparison)}</b>{html.escape(same)}</p>"
-        '<table style="font-size:0.85em;white-space:nowrap"><tr><th>period</th><th>disk</th>'
-        "<th>written</th><th>sent (distinct)</th><th>sent / written</th><th>extents</th>"
-        f"<th>fragmentation</th></tr>{rows}</table>"
-    )
+    text = f"<p><b>{html.escape(comparison)}</b>{html.escape(same)}</p>" + table_html(shown)
     size = {b: label for label, b in BLOCK_SIZES}.get(block_size_bytes, f"{block_size_bytes:,} B")
     title = f"Churn per {'backup' if period != 'day' else 'day'} at {size} blocks"
     if chart is None:

@@ -154,7 +154,8 @@ def _table_html(rows: pl.DataFrame, shown: int) -> str:
     summary = ", ".join(
         f"{(level or 'retry')}: {n}" for level, n in counts.select("level", "len").iter_rows()
     )
-    head = rows.head(shown).with_columns(pl.col("level").fill_null("retry"))
+    # "retry" is the level's null: the retry column would repeat it
+    head = rows.head(shown).with_columns(pl.col("level").fill_null("retry")).drop("retry")
     return (
         f"<p><b>{rows.height} matching combinations</b> ({summary}); "
         f"showing {head.height}.</p>" + table_html(head, font_size="0.8em")

@@ -29,6 +29,13 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _nowrap(value: object) -> str:
+    """A word or a short value ("all-succeeded", "0.083 GB") is never broken, not even at a
+    hyphen; longer text wraps between its words."""
+    text = _text(value)
+    return ";white-space:nowrap" if " " not in text or len(text) <= 12 else ""
+
+
 def table_html(
     frame: pl.DataFrame, *, font_size: str = "0.85em", wide: tuple[str, ...] = ()
 ) -> str:
@@ -42,7 +49,7 @@ def table_html(
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td style="{_CELL}{widths[c]}">{html.escape(_text(v))}</td>'
+            f'<td style="{_CELL}{widths[c]}{_nowrap(v)}">{html.escape(_text(v))}</td>'
             for c, v in zip(frame.columns, row, strict=True)
         )
         + "</tr>"
