@@ -151,7 +151,11 @@ def test_exercises_hide_their_answers_until_the_learner_acts(path: Path) -> None
         assert shown.startswith("Replace ... with your answer"), shown
     for cell in solutions:
         assert cell["metadata"]["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
-        text = "".join("".join(o.get("text", "")) for o in cell["outputs"])
+        # shown folded behind "Worked answer" (running every cell reveals nothing) ...
+        html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in cell["outputs"])
+        assert html.startswith('<details class="vmbackup-solution">'), html
+        # ... and checked by nbval in its text: the model agrees with the worked answer
+        text = "".join("".join(o.get("data", {}).get("text/plain", "")) for o in cell["outputs"])
         assert text.startswith("Correct:"), f"a worked answer the model disagrees with: {text}"
     exercises = cells[[_source(c).startswith("## Exercises") for c in cells].index(True) :]
     for cell in exercises:

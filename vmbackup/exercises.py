@@ -10,6 +10,7 @@ three right, not one of the choices) without giving the answer away.
 
 from __future__ import annotations
 
+import html
 import math
 import numbers
 import re
@@ -18,7 +19,7 @@ from typing import TypeGuard
 
 import numpy as np
 
-__all__ = ["check", "same_answer"]
+__all__ = ["Solution", "check", "same_answer", "solution"]
 
 #: Factors a number is often off by when its unit is wrong, with what to check.
 _UNIT_SLIPS = (
@@ -264,3 +265,41 @@ def check(
         return f"Correct: {expected}." + (f" Why: {why}" if why else "")
     message = f"Not yet: {_what_is_wrong(answer, expected, rel_tol, choices)}."
     return message + (f" Hint: {hint}" if hint else "")
+
+
+class Solution:
+    """A worked answer as a notebook shows it: folded behind "Worked answer" until clicked (so
+    running every cell reveals nothing), and as plain text (what nbval compares)."""
+
+    def __init__(self, verdict: str) -> None:
+        self.verdict = verdict
+
+    def _repr_html_(self) -> str:
+        return (
+            '<details class="vmbackup-solution"><summary>Worked answer: click to show</summary>'
+            f"<p>{html.escape(self.verdict)}</p></details>"
+        )
+
+    def __repr__(self) -> str:
+        return self.verdict
+
+
+def solution(
+    answer: object, expected: object, *, why: str = "", rel_tol: float = 0.001
+) -> Solution:
+    """The worked answer of an exercise, checked against the model like a learner's answer.
+
+    Raises AssertionError when the worked answer is wrong, so a notebook run (nbval) fails the
+    moment the model and the stored solution disagree.
+
+    >>> solution(176, 176.0, why="half of 2,048 GB must be free")
+    Correct: 176.0. Why: half of 2,048 GB must be free
+    >>> solution(170, 176.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    AssertionError: the worked answer 170 does not match the model: Not yet: 170 is too low ...
+    """
+    verdict = check(answer, expected, why=why, rel_tol=rel_tol)
+    if not verdict.startswith("Correct"):
+        raise AssertionError(f"the worked answer {answer!r} does not match the model: {verdict}")
+    return Solution(verdict)
