@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # jupyter refuses to run as root unless told; only pass the flag when we are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test lint typecheck pytest fuzz mutation notebooks pins clean
+.PHONY: lab test lint typecheck pytest fuzz mutation notebooks pins clean site
 
 $(STAMP): binder/requirements.txt binder/postBuild pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vmbackup needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -50,10 +50,15 @@ mutation: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py notebooks/*.ipynb
 
+# The course as a static, searchable website in build/site/ from the executed notebooks, the
+# README, the glossary and the trainer's kit (tools/build_site.py; open build/site/index.html).
+site: $(STAMP)
+	$(BIN)/python tools/build_site.py build/site
+
 # Re-pin binder/requirements.txt from pyproject.toml in a scratch environment.
 pins:
 	rm -rf /tmp/vmbackup-pins && $(PYTHON) -m venv /tmp/vmbackup-pins
-	/tmp/vmbackup-pins/bin/python -m pip install --quiet ".[lab,test]"
+	/tmp/vmbackup-pins/bin/python -m pip install --quiet ".[lab,test,site]"
 	{ sed -n '1,2p' binder/requirements.txt; /tmp/vmbackup-pins/bin/python -m pip freeze --exclude-editable | grep -v '^vmbackup'; } > binder/requirements.new
 	mv binder/requirements.new binder/requirements.txt
 

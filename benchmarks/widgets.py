@@ -31,7 +31,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from vmbackup.data import read_fleet, read_lag_profile, read_policies, read_prices
+from vmbackup.data import read_fleet, read_lag_profile, read_msr_trace, read_policies, read_prices
 
 GOAL_MS = 150.0
 ROUNDS = 3
@@ -87,7 +87,8 @@ def moves(control: Any) -> list[Any]:
     if isinstance(start, bool):
         values: list[Any] = [not start]
     elif getattr(control, "options", None):
-        values = [o for o in control.options if o != start]
+        # a drop-down's values (its options may be (label, value) pairs)
+        values = [o for o in control._options_values if o != start]
     else:
         low, high, step = control.min, control.max, control.step
         values = []
@@ -144,6 +145,7 @@ def main() -> None:
         "fleet": read_fleet(),
         "policies": read_policies(),
         "lag_profile_hours": read_lag_profile(),
+        "trace": read_msr_trace(),
     }
     load = os.getloadavg()[0]
     rows = []

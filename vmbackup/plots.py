@@ -25,6 +25,7 @@ __all__ = [
     "LEVEL_COLOURS",
     "BillChart",
     "Chart",
+    "ChurnChart",
     "InFlightChart",
     "PolicyChart",
     "RestoreChart",
@@ -36,6 +37,7 @@ __all__ = [
     "plot_in_flight",
     "plot_instant_restore_limits",
     "plot_job_durations",
+    "plot_lag_profile",
     "plot_level_grid",
     "plot_monthly_bill",
     "plot_pi_fee",
@@ -330,7 +332,10 @@ def plot_monthly_bill(
 
 
 def plot_storage_growth(
-    days: pl.Series, storage_gb: Mapping[str, npt.ArrayLike], ax: Axes | None = None
+    days: pl.Series,
+    storage_gb: Mapping[str, npt.ArrayLike],
+    ax: Axes | None = None,
+    title: str = "Vault storage as recovery points accumulate",
 ) -> Axes:
     """Vault storage over time for one or more scenarios (label -> GB per day)."""
     ax = _axes(ax, (9, 4.5))
@@ -338,7 +343,7 @@ def plot_storage_growth(
         ax.plot(days.to_list(), np.asarray(values), label=label)
     ax.set_xlabel("date")
     ax.set_ylabel("data stored in the vault [GB]")
-    ax.set_title("Vault storage grows with retention, then levels off")
+    ax.set_title(title)
     ax.set_ylim(bottom=0)
     ax.legend(loc="lower right")
     ax.figure.autofmt_xdate()
@@ -625,30 +630,120 @@ def plot_backup_timeline(timeline: Any, ax: Axes | None = None, title: str = "")
     return TimelineChart(ax).show(timeline, title)
 
 
+_CHURN_COLOURS = {"written": "#adb5bd", "changed": "#2a9d8f"}
+
+
+def _churn_labels(table: pl.DataFrame) -> list[str]:
+    """One tick label per row of a ``churn.trace_churn`` table: its period and disk."""
+    disks = [f"disk {n}" for n in table["disk_number"]]
+    if "day" in table.columns:
+        return [f"{d:%a %d %b}\n{disk}" for d, disk in zip(table["day"], disks, strict=True)]
+    return [
+        f"{d:%d %b} + {n} day{'s' if n != 1 else ''}\n{disk}"
+        for d, n, disk in zip(table["period_start"], table["period_days"], disks, strict=True)
+    ]
+
+
+class ChurnChart(Chart):
+    """Bytes written against distinct data changed [GB] per period and disk, on a log scale (an
+    OS disk's megabytes and a database disk's gigabytes side by side), each bar labelled with
+    its value; updated in place. ``plot_daily_churn`` draws one table with it."""
+
+    def __init__(self, ax: Axes) -> None:
+        super().__init__(ax)
+        self._written = _bars(ax, facecolor=_CHURN_COLOURS["written"], edgecolors="none")
+        self._changed = _bars(ax, facecolor=_CHURN_COLOURS["changed"], edgecolors="none")
+        self._values: list[Any] = []
+        ax.set_yscale("log")
+        ax.set_ylabel("data [GB], log scale")
+        ax.legend(
+            handles=[
+                Patch(color=_CHURN_COLOURS["written"], label="written"),
+                Patch(color=_CHURN_COLOURS["changed"], label="distinct changed: what is sent"),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+        )
+        self._keep(ax.get_legend())
+
+    def _label(self, index: int) -> Any:
+        while len(self._values) <= index:
+            self._values.append(
+                self.ax.annotate(
+                    "", (0, 0), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7
+                )
+            )
+        return self._values[index]
+
+    def show(self, table: pl.DataFrame, title: str = "") -> Axes:
+        """Draw ``table``, from ``churn.trace_churn`` (any period)."""
+        written = table["written_bytes"].to_numpy() / 1e9
+        changed = table["changed_bytes"].to_numpy() / 1e9
+        both = np.concatenate([written, changed])
+        positive = both[both > 0]
+        low = float(positive.min()) if positive.size else 1e-3
+        bottom = 10 ** np.floor(np.log10(low) - 0.3)
+        top = float(both.max(initial=1.0))
+        x = np.arange(table.height, dtype=np.float64)
+        _place(self._written, x - 0.38, bottom, 0.36, np.maximum(written - bottom, 0))
+        _place(self._changed, x + 0.02, bottom, 0.36, np.maximum(changed - bottom, 0))
+        for index, (left, value) in enumerate(
+            [
+                *((xi - 0.2, v) for xi, v in zip(x, written, strict=True)),
+                *((xi + 0.2, v) for xi, v in zip(x, changed, strict=True)),
+            ]
+        ):
+            text = self._label(index)
+            text.xy = (left, max(value, bottom))
+            text.set_text(f"{value:.3g}")
+            text.set_visible(True)
+        for text in self._values[2 * table.height :]:
+            text.set_visible(False)
+        self.ax.set_xticks(x, _churn_labels(table), fontsize=8)
+        self.ax.set_xlim(-0.6, max(table.height, 1) - 0.4)
+        self.ax.set_ylim(bottom, top * 4)
+        self._title(title or "Churn: data written vs distinct data changed (sent)")
+        return self.ax
+
+
 def plot_daily_churn(days: pl.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
-    """Bytes written against distinct bytes changed, per day and disk (``churn.trace_churn``)."""
-    ax = _axes(ax, (9, 4.5))
-    labels = [f"{d:%d %b}\ndisk {n}" for d, n in zip(days["day"], days["disk_number"], strict=True)]
-    x = np.arange(days.height)
-    ax.bar(
-        x - 0.2,
-        days["written_bytes"].to_numpy() / 1e9,
-        width=0.4,
-        label="bytes written",
-        color="#adb5bd",
-    )
-    ax.bar(
-        x + 0.2,
-        days["changed_bytes"].to_numpy() / 1e9,
-        width=0.4,
-        label="distinct changed (sent)",
-        color="#2a9d8f",
-    )
-    ax.set_xticks(x, labels, fontsize=8)
-    ax.set_xlabel("day and disk")
-    ax.set_ylabel("data [GB]")
-    ax.set_title(title or "Daily churn: written vs what a backup sends")
-    ax.legend(loc="upper left")
+    """Bytes written against distinct data changed [GB], per period and disk
+    (``churn.trace_churn``), on a log scale with each bar's value written on it."""
+    return ChurnChart(_axes(ax, (10, 4.5))).show(days, title)
+
+
+def plot_lag_profile(
+    lag_profile_hours: npt.ArrayLike,
+    ax: Axes | None = None,
+    *,
+    mark_hour: float | None = None,
+    title: str = "",
+) -> Axes:
+    """The wait for the vault by the hour a snapshot is taken (S11), one bar per hour; a
+    marked hour (a job's snapshot) is drawn in a stronger colour and labelled."""
+    lag = np.asarray(lag_profile_hours, dtype=np.float64)
+    ax = _axes(ax, (10, 3.2))
+    hours = np.arange(lag.size)
+    colours = ["#e9c46a"] * lag.size
+    if mark_hour is not None:
+        marked = int(mark_hour) % lag.size
+        colours[marked] = "#e76f51"
+        ax.annotate(
+            f"snapshot at {mark_hour:05.2f} h: waits {lag[marked]:g} h",
+            (marked + 0.4, lag[marked]),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="right" if marked > lag.size * 0.75 else "left" if marked < 4 else "center",
+            fontsize=8,
+        )
+    ax.bar(hours, lag, width=0.8, color=colours, align="edge")
+    ax.set_xticks(hours[::2], [f"{h:02d}:00" for h in hours[::2]], fontsize=8)
+    ax.set_xlim(0, lag.size)
+    ax.set_ylim(0, max(float(lag.max(initial=0.0)), 1.0) * 1.2)
+    ax.set_xlabel("hour the snapshot is taken (local time)")
+    ax.set_ylabel("wait for the vault [h]")
+    ax.set_title(title or "Lag profile: how long a snapshot waits for the vault, by hour")
     return ax
 
 

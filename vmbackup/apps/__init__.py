@@ -16,6 +16,7 @@ from vmbackup.apps.billing import (
     lifecycle_update,
 )
 from vmbackup.apps.capacity import premium_space_app, premium_space_update
+from vmbackup.apps.churn import churn_app, churn_update
 from vmbackup.apps.consistency import (
     ANY,
     consistency_app,
@@ -26,12 +27,16 @@ from vmbackup.apps.consistency import (
 from vmbackup.apps.fleet import fleet_app, fleet_update
 from vmbackup.apps.policy import policy_app, policy_update
 from vmbackup.apps.restore import restore_app, restore_update
+from vmbackup.apps.table import Table, table_html
 from vmbackup.apps.transfer import transfer_app, transfer_update
 
 __all__ = [
     "ANY",
+    "Table",
     "billing_whatif_app",
     "billing_whatif_update",
+    "churn_app",
+    "churn_update",
     "consistency_app",
     "consistency_report",
     "decision_table_app",
@@ -47,6 +52,7 @@ __all__ = [
     "premium_space_update",
     "restore_app",
     "restore_update",
+    "table_html",
     "transfer_app",
     "transfer_update",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import ipywidgets as w
@@ -28,6 +29,86 @@ Update = Callable[..., tuple[object, str, Axes | None]]
 
 
 C = TypeVar("C", bound=Chart)
+
+#: CSS class of the line that says which controls are greyed out and why.
+GREYED_CLASS = "vmbackup-greyed"
+
+
+@dataclass(frozen=True)
+class Off:
+    """A control greyed out in the current state: the one-line ``reason`` it cannot matter (or
+    may not be used) there, and the ``value`` it takes meanwhile if the model needs one
+    (``None``: it keeps its value)."""
+
+    reason: str
+    value: Any = None
+
+
+#: An app's rules: from the controls' values, the controls that are greyed out and why.
+Rules = Callable[[Mapping[str, Any]], Mapping[str, "str | Off"]]
+
+
+def greyed_html(controls: Mapping[str, w.ValueWidget], greyed: Mapping[str, Off]) -> str:
+    """One line per reason, naming the controls it greys out."""
+    by_reason: dict[str, list[str]] = {}
+    for name, off in greyed.items():
+        by_reason.setdefault(off.reason, []).append(controls[name].description)
+    lines = "".join(
+        f"<li><b>{html.escape(', '.join(names))}</b>: {html.escape(reason)}</li>"
+        for reason, names in by_reason.items()
+    )
+    return (
+        f'<div style="color:#555;font-size:0.9em"><i>Greyed out here:</i>'
+        f'<ul style="margin:0 0 0 1em;padding:0">{lines}</ul></div>'
+        if lines
+        else ""
+    )
+
+
+class Gate:
+    """Applies an app's :data:`Rules`: greys out each control that cannot matter in the current
+    state (disabled, its reason as tooltip and in the ``note`` line under the controls), sets
+    the value a greyed-out control must take, and brings the others back to life.
+
+    ``settle`` returns the controls' values once the rules hold; while it sets a value, the
+    change it causes is ignored (``busy``), so the app computes once per move.
+    """
+
+    def __init__(self, controls: Mapping[str, w.ValueWidget], rules: Rules | None) -> None:
+        self.controls, self.rules = controls, rules
+        self.note = w.HTML()
+        self.note.add_class(GREYED_CLASS)
+        self.busy = False
+
+    def values(self) -> dict[str, Any]:
+        return {name: c.value for name, c in self.controls.items()}
+
+    def settle(self) -> dict[str, Any]:
+        values = self.values()
+        if self.rules is None:
+            return values
+        self.busy = True
+        try:
+            for _ in range(len(self.controls) + 1):  # a value set by a rule may wake another
+                greyed = {
+                    name: off if isinstance(off, Off) else Off(off)
+                    for name, off in self.rules(values).items()
+                }
+                moved = False
+                for name, control in self.controls.items():
+                    off = greyed.get(name)
+                    if off is not None and off.value is not None and control.value != off.value:
+                        control.value = off.value
+                        moved = True
+                    control.disabled = off is not None
+                    control.tooltip = off.reason if off is not None else None
+                values = self.values()
+                if not moved:
+                    break
+        finally:
+            self.busy = False
+        self.note.value = greyed_html(self.controls, greyed)
+        return values
 
 
 def error_html(error: Exception) -> str:
@@ -223,15 +304,25 @@ class FigureImage(Generic[C]):
 
 
 def figure_app(
-    controls: Mapping[str, w.ValueWidget], update: Update, view: FigureImage[Any]
+    controls: Mapping[str, w.ValueWidget],
+    update: Update,
+    view: FigureImage[Any],
+    *,
+    rules: Rules | None = None,
 ) -> w.Box:
     """Controls on top, a summary and a figure below. On every change ``update`` gets the
     controls' values, returns (result, summary HTML, axes or None for an error) and has drawn
-    into ``view``'s axes; the figure is then refreshed, or hidden on an error."""
+    into ``view``'s axes; the figure is then refreshed, or hidden on an error.
+
+    ``rules`` greys out the controls that cannot matter in the current state, with the reason
+    (see :class:`Gate`): no control of an app is ever silently dead."""
     summary = w.HTML()
+    gate = Gate(controls, rules)
 
     def redraw(_: object = None) -> None:
-        _, text, ax = update(**{name: c.value for name, c in controls.items()})
+        if gate.busy:
+            return
+        _, text, ax = update(**gate.settle())
         if ax is None:
             view.hide()
         else:
@@ -241,9 +332,10 @@ def figure_app(
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
-    app = w.VBox([w.VBox(list(controls.values())), summary, view.image])
+    app = w.VBox([w.VBox(list(controls.values())), gate.note, summary, view.image])
     app.controls = controls
     app.summary = summary
     app.image = view.image
     app.view = view
+    app.note = gate.note
     return app

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+from collections.abc import Mapping
+from typing import Any
 
 import ipywidgets as w
 import polars as pl
 from matplotlib.axes import Axes
 
 from vmbackup._checks import non_negative
-from vmbackup.apps._form import FigureImage, Form, error_html, figure_app, new_axes
+from vmbackup.apps._form import FigureImage, Form, Off, error_html, figure_app, new_axes
 from vmbackup.billing import REDUNDANCIES, Event, Prices, monthly_bill, whatif_bill
 from vmbackup.plots import BILL_PARTS, BillChart
 from vmbackup.policy import Policy
@@ -17,8 +20,10 @@ from vmbackup.policy import Policy
 __all__ = [
     "LIFECYCLE_HORIZON_MONTHS",
     "billing_whatif_app",
+    "billing_whatif_rules",
     "billing_whatif_update",
     "lifecycle_app",
+    "lifecycle_rules",
     "lifecycle_update",
 ]
 
@@ -75,8 +80,9 @@ def lifecycle_update(
         events = [Event("protect", start, used_gb=used_gb)]
         if first_backup_month < LIFECYCLE_HORIZON_MONTHS:
             events.append(Event("first-backup", month(first_backup_month)))
-        if first_backup_month < grow_month < min(stop_month, LIFECYCLE_HORIZON_MONTHS):
+        if grow_month < LIFECYCLE_HORIZON_MONTHS:
             events.append(Event("resize", month(grow_month), used_gb=grow_to_gb))
+            events.sort(key=lambda e: (e.day, e.kind != "protect"))  # first backup, then growth
         if stop_month < LIFECYCLE_HORIZON_MONTHS:
             if stop_month <= first_backup_month:
                 raise ValueError(
@@ -107,7 +113,70 @@ def lifecycle_update(
         title="A VM's bill over its protection lifecycle",
         currency=prices.currency,
     )
-    return bill, _bill_summary(bill, prices.currency), ax
+    return bill, _bill_summary(bill, prices.currency) + _growth_note(**locals()), ax
+
+
+def _growth_note(
+    *,
+    used_gb: float,
+    grow_to_gb: float,
+    grow_month: int,
+    first_backup_month: int,
+    stop_month: int,
+    **_: Any,
+) -> str:
+    """What the growth event does to the bill, where the timeline puts it (S23, S25, S26)."""
+    if grow_month >= LIFECYCLE_HORIZON_MONTHS or first_backup_month >= LIFECYCLE_HORIZON_MONTHS:
+        return ""
+    if grow_month >= stop_month:
+        note = (
+            f"The data grows to {grow_to_gb:,.0f} GB in month {grow_month}, after protection "
+            f"stopped in month {stop_month}: no backup sees it, so the fee stays at the last "
+            "backup's size and the vault keeps the points it had (S25)."
+        )
+    elif grow_month <= first_backup_month:
+        note = (
+            f"The data grows from {used_gb:,.0f} to {grow_to_gb:,.0f} GB in month {grow_month}, "
+            f"before the first backup (month {first_backup_month}): nothing is billed until "
+            f"then, and the first backup already copies {grow_to_gb:,.0f} GB (S23, S26)."
+        )
+    else:
+        note = (
+            f"The data grows from {used_gb:,.0f} to {grow_to_gb:,.0f} GB in month {grow_month}: "
+            "the fee follows the data from the next backup on, and the vault grows with it "
+            "(S26)."
+        )
+    return f"<p>{html.escape(note)}</p>"
+
+
+def lifecycle_rules(values: Mapping[str, Any]) -> dict[str, str | Off]:
+    """The lifecycle app's controls that cannot matter in a state, and why (S23-S25, G5)."""
+    never = LIFECYCLE_HORIZON_MONTHS
+    if values["first_backup_month"] >= never:
+        nothing = Off("no backup succeeds in the 24 months, so nothing is billed (S23)")
+        stays = Off(nothing.reason, never)
+        return {
+            **dict.fromkeys(
+                ("used_gb", "grow_to_gb", "grow_month", "soft_delete_days", "redundancy"),
+                nothing,
+            ),
+            "stop_month": stays,
+            "delete_month": stays,
+        }
+    greyed: dict[str, str | Off] = {}
+    if values["grow_month"] >= never:
+        greyed["grow_to_gb"] = "the data never grows (growth month 24 = never)"
+    elif values["grow_month"] >= values["stop_month"]:
+        greyed["grow_to_gb"] = (
+            "the growth comes after protection stops: no backup sees it, the bill stays (S25)"
+        )
+    if values["stop_month"] >= never:
+        greyed["delete_month"] = Off(
+            "protection never stops, and backup data is deleted only after a stop (S24)", never
+        )
+    if values["stop_month"] >= never or values["delete_month"] >= never:
+        greyed["soft_delete_days"] = "the backup data is never deleted: no soft delete (G5)"
+    return greyed
 
 
 def lifecycle_app(prices: Prices) -> w.Box:
@@ -117,7 +186,7 @@ def lifecycle_app(prices: Prices) -> w.Box:
         "used_gb": form.real("used data [GB]", 200, 0, 3000, 10),
         "first_backup_month": form.whole("first successful backup (month)", 1, 0, months),
         "grow_to_gb": form.real("data grows to [GB]", 800, 0, 3000, 10),
-        "grow_month": form.whole("growth happens (month)", 6, 0, months),
+        "grow_month": form.whole("data grows (month, 24 = never)", 6, 0, months),
         "stop_month": form.whole("stop protection (month, 24 = never)", 12, 0, months),
         "delete_month": form.whole("delete data (month, 24 = never)", 18, 0, months),
         "soft_delete_days": form.whole("soft delete [days]", 14, 14, 180),
@@ -125,7 +194,10 @@ def lifecycle_app(prices: Prices) -> w.Box:
     }
     view = FigureImage(BillChart, *FIGSIZE_IN)
     return figure_app(
-        controls, lambda **values: lifecycle_update(prices=prices, chart=view.chart, **values), view
+        controls,
+        lambda **values: lifecycle_update(prices=prices, chart=view.chart, **values),
+        view,
+        rules=lifecycle_rules,
     )
 
 
@@ -172,12 +244,27 @@ def billing_whatif_update(
         )
     except ValueError as error:
         return None, error_html(error), None
+    kind = f"{policy_type} policy" + (", agentless" if consistency == "crash" else "")
     title = (
-        f"{used_gb:,.0f} GB VM, {daily_churn_percent:g}% daily churn, {policy_type} policy, "
-        f"{redundancy}: 12 months"
+        f"{used_gb:,.0f} GB VM, {daily_churn_percent:g}% daily churn, {kind}, {redundancy}: "
+        "12 months"
     )
     ax = _chart(chart).show(bill, title=title, currency=prices.currency)
     return bill, _bill_summary(bill, prices.currency), ax
+
+
+def billing_whatif_rules(values: Mapping[str, Any]) -> dict[str, str | Off]:
+    """The what-if app's controls that cannot matter in a state, and why (G1)."""
+    greyed: dict[str, str | Off] = {}
+    if values["policy_type"] != "enhanced":
+        greyed["consistency"] = Off(
+            "agentless crash-consistent backup needs an Enhanced policy today (G1)", "application"
+        )
+    if values["policy_type"] != "enhanced" or values["consistency"] != "crash":
+        greyed["provisioned_gb"] = (
+            "only agentless crash-consistent backups pay on the disks' size (half of it, G1)"
+        )
+    return greyed
 
 
 def billing_whatif_app(prices: Prices) -> w.Box:
@@ -193,11 +280,12 @@ def billing_whatif_app(prices: Prices) -> w.Box:
         "policy_type": form.choice("policy type", ("standard", "enhanced"), "standard"),
         "instant_restore_days": form.whole("Instant Restore [days]", 2, 1, 30),
         "consistency": form.choice("consistency", ("application", "crash"), "application"),
-        "provisioned_gb": form.real("disks provisioned [GB]", 1000, 0, 10000, 50),
+        "provisioned_gb": form.real("disks provisioned [GB]", 1200, 0, 10000, 50),
     }
     view = FigureImage(BillChart, *FIGSIZE_IN)
     return figure_app(
         controls,
         lambda **values: billing_whatif_update(prices=prices, chart=view.chart, **values),
         view,
+        rules=billing_whatif_rules,
     )

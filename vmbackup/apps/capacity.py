@@ -42,10 +42,24 @@ def premium_space_update(
     except ValueError as error:
         return None, error_html(error), None
     colour = _STATUS_COLOURS[check.status]
+    why_not = [
+        reason
+        for reason, holds in (
+            ("the disks are not premium storage", not premium),
+            ("the policy keeps no Instant Restore snapshot", not instant_restore),
+            ("the first backup is already done", first_backup_done),
+        )
+        if holds
+    ]
+    need = (
+        f"the first backup needs {check.required_free_gb:,.1f} GB free; "
+        f"shortfall {check.shortfall_gb:,.1f} GB"
+        if not why_not
+        else "no free space is needed: " + "; ".join(why_not) + " (S21)"
+    )
     text = (
         f'<p><b style="color:{colour}">{check.status}</b>: {html.escape(check.advice)}.</p>'
-        f"<p>free {check.free_gb:,.1f} GB of {allocated_gb:,.1f} GB; the first backup needs "
-        f"{check.required_free_gb:,.1f} GB free; shortfall {check.shortfall_gb:,.1f} GB.</p>"
+        f"<p>free {check.free_gb:,.1f} GB of {allocated_gb:,.1f} GB; {html.escape(need)}.</p>"
     )
     frame = pl.DataFrame(
         {

@@ -12,7 +12,8 @@ from typing import Any
 import ipywidgets as w
 import polars as pl
 
-from vmbackup.apps._form import Form, error_html
+from vmbackup.apps._form import Form, Gate, error_html
+from vmbackup.apps.table import table_html
 from vmbackup.consistency import INPUTS, LEVELS, decide, decision_table
 from vmbackup.plots import LEVEL_COLOURS
 
@@ -20,6 +21,7 @@ __all__ = [
     "ANY",
     "consistency_app",
     "consistency_report",
+    "consistency_rules",
     "decision_table_app",
     "filter_decisions",
 ]
@@ -67,31 +69,66 @@ def _control(form: Form, name: str, allowed: tuple[Any, ...], value: Any) -> w.V
     return form.choice(label, allowed, value)
 
 
+def _decisive(inputs: Mapping[str, Any]) -> str:
+    """The reason of the rule that decides the level for ``inputs`` (after the extension's)."""
+    reasons = [r for r in decide(**inputs).reasons[1:] if not r.startswith("S8:")]
+    return reasons[0]
+
+
+def consistency_rules(values: Mapping[str, Any]) -> dict[str, str]:
+    """The explorer's inputs that change nothing in the current state, and why: an input of
+    the other OS, or one whose every value gives the same decision (the first matching rule
+    decides, S2-S6)."""
+    greyed: dict[str, str] = {}
+    try:
+        report = consistency_report(**values)
+        decisive = _decisive(values)
+    except ValueError:
+        return greyed
+    for name, allowed in INPUTS.items():
+        if name in _WINDOWS_ONLY and values["os"] != "windows":
+            greyed[name] = "Windows only"
+        elif name in _LINUX_ONLY and values["os"] != "linux":
+            greyed[name] = "Linux only"
+        elif all(
+            consistency_report(**{**values, name: other}) == report
+            for other in allowed
+            if other != values[name]
+        ):
+            greyed[name] = f"no effect in this state, where {decisive}"
+    return greyed
+
+
 def consistency_app(**start: Any) -> w.Box:
     """An app with a control for every input of ``decide`` and the report beside them.
 
-    Controls that do not apply to the chosen OS are greyed out.
+    Controls that do not apply to the chosen OS, or that cannot change the decision in the
+    current state, are greyed out with the reason.
     """
     defaults: dict[str, Any] = {name: allowed[0] for name, allowed in INPUTS.items()}
     defaults.update(continue_backup_on_failure=True, **start)
     form = Form(190, 420)
     controls = {name: _control(form, name, INPUTS[name], defaults[name]) for name in INPUTS}
-    report = w.HTML(layout=w.Layout(width="560px"))
+    report = w.HTML()
+    gate = Gate(controls, consistency_rules)
 
     def update(_: object = None) -> None:
-        values = {name: c.value for name, c in controls.items()}
-        for name in _WINDOWS_ONLY:
-            controls[name].disabled = values["os"] != "windows"
-        for name in _LINUX_ONLY:
-            controls[name].disabled = values["os"] != "linux"
-        report.value = consistency_report(**values)
+        if gate.busy:
+            return
+        report.value = consistency_report(**gate.settle())
 
     for control in controls.values():
         control.observe(update, names="value")
     update()
-    app = w.HBox([w.VBox(list(controls.values())), report])
+    report.layout.min_width = "360px"
+    report.layout.flex = "1 1 360px"
+    app = w.HBox(
+        [w.VBox([*controls.values(), gate.note], layout=w.Layout(width="440px")), report],
+        layout=w.Layout(flex_flow="row wrap", width="100%"),
+    )
     app.controls = controls
     app.report = report
+    app.note = gate.note
     return app
 
 
@@ -117,16 +154,11 @@ def _table_html(rows: pl.DataFrame, shown: int) -> str:
     summary = ", ".join(
         f"{(level or 'retry')}: {n}" for level, n in counts.select("level", "len").iter_rows()
     )
-    head = rows.head(shown)
-    cells = "".join(f"<th>{html.escape(c)}</th>" for c in head.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in head.iter_rows()
-    )
+    # "retry" is the level's null: the retry column would repeat it
+    head = rows.head(shown).with_columns(pl.col("level").fill_null("retry")).drop("retry")
     return (
         f"<p><b>{rows.height} matching combinations</b> ({summary}); "
-        f"showing {head.height}.</p>"
-        f'<table style="font-size:0.8em"><tr>{cells}</tr>{body}</table>'
+        f"showing {head.height}.</p>" + table_html(head, font_size="0.8em")
     )
 
 
@@ -139,7 +171,9 @@ def decision_table_app(shown: int = 15) -> w.Box:
         name: form.choice(name.replace("_", " "), (ANY, *values), ANY)
         for name, values in filter_columns.items()
     }
-    view = w.HTML()
+    for control in controls.values():  # as wide as its grid cell, which the window decides
+        control.layout.width = "auto"
+    view = w.HTML(layout=w.Layout(width="100%"))
 
     def update(_: object = None) -> None:
         rows = filter_decisions(table, {name: c.value for name, c in controls.items()})
@@ -149,7 +183,10 @@ def decision_table_app(shown: int = 15) -> w.Box:
         control.observe(update, names="value")
     update()
     grid = w.GridBox(
-        list(controls.values()), layout=w.Layout(grid_template_columns="repeat(3, 340px)")
+        list(controls.values()),
+        layout=w.Layout(
+            grid_template_columns="repeat(auto-fill, minmax(300px, 1fr))", width="100%"
+        ),
     )
     app = w.VBox([grid, view])
     app.controls = controls

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 import ipywidgets as w
 import numpy.typing as npt
@@ -11,11 +13,11 @@ import polars as pl
 from matplotlib.axes import Axes
 
 from vmbackup._checks import non_negative
-from vmbackup.apps._form import FigureImage, Form, error_html, figure_app, new_axes
+from vmbackup.apps._form import FigureImage, Form, Off, error_html, figure_app, new_axes
 from vmbackup.plots import TimelineChart
 from vmbackup.transfer import Timeline, backup_timeline, extents_for
 
-__all__ = ["NEW_DISK", "WHATIF_DISKS", "transfer_app", "transfer_update"]
+__all__ = ["NEW_DISK", "WHATIF_DISKS", "transfer_app", "transfer_rules", "transfer_update"]
 
 #: The what-if VM of the transfer app: (disk, allocated GB, used GB).
 WHATIF_DISKS = (("os", 127.0, 60.0), ("data1", 1024.0, 700.0), ("data2", 2048.0, 1200.0))
@@ -97,6 +99,22 @@ def transfer_update(
     return timeline, text, chart.show(timeline)
 
 
+_CHURNS = ("churn_os_gb", "churn_data1_gb", "churn_data2_gb")
+
+
+def transfer_rules(values: Mapping[str, Any]) -> dict[str, str | Off]:
+    """The transfer app's controls that cannot matter in a state, and why (S12, S16, S17)."""
+    if values["first_backup"]:
+        copied = "a first backup copies all used data, whatever changed since (S12)"
+        return {
+            **dict.fromkeys((*_CHURNS, "fragmentation"), copied),
+            "snapshot_missing": "a first backup has no earlier snapshot to compare with (S17)",
+        }
+    if all(values[name] == 0 for name in _CHURNS):
+        return {"fragmentation": "no disk has churn: there are no changed blocks to scatter"}
+    return {}
+
+
 def transfer_app(lag_profile_hours: npt.ArrayLike) -> w.Box:
     """Churn per disk, fragmentation, start hour, first backup, new disk, snapshot deleted."""
     form = Form(210, 520)
@@ -115,4 +133,5 @@ def transfer_app(lag_profile_hours: npt.ArrayLike) -> w.Box:
         controls,
         lambda **v: transfer_update(lag_profile_hours=lag_profile_hours, chart=view.chart, **v),
         view,
+        rules=transfer_rules,
     )
