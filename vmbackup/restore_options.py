@@ -61,7 +61,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 import polars as pl
 
@@ -157,9 +156,7 @@ def _settings(overrides: Mapping[str, Any]) -> tuple[dict[str, float], dict[str,
     return figures, engine
 
 
-def _vms(
-    fleet: pl.DataFrame, policies: Mapping[str, Policy]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _vms(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The checked disks to restore (temporary disks dropped) and one row per VM
     (first-appearance order): data, disks, policy's Instant Restore days, managed, ADE, SSE."""
     frame = check_frame(fleet, _FLEET, name="fleet", label="vm_name")
@@ -337,16 +334,22 @@ def estate_rto(
 
     Examples
     --------
-    How ``python -m vmbackup plan`` can print it (the sample fleet, the newest point, one
-    account per VM):
+    How ``python -m vmbackup plan`` can print it (the sample fleet, a 3-day-old point: past
+    the Standard policy's 2 days of snapshots, within the others'; one account per VM):
 
     >>> from vmbackup.data import read_fleet, read_policies
-    >>> rto = estate_rto(read_fleet(), read_policies(), option="create-vm")
+    >>> rto = estate_rto(read_fleet(), read_policies(), recovery_point_age_days=3)
     >>> ok = rto.filter(pl.col("status") == "ok")
-    >>> print(f"RTO, create-vm from a 1-day-old point, one account per VM: {ok.height} VMs, "
-    ...       f"median {ok['rto_hours'].median():.2f} h, last {ok['rto_hours'].max():.2f} h "
-    ...       f"({(ok['tier'] == 'snapshot').sum()} from snapshots)")
-    RTO, create-vm from a 1-day-old point, one account per VM: 200 VMs, median 0.50 h, last 21.48 h (142 from snapshots)
+    >>> print(f"RTO (create-vm, 3-day-old point): median {ok['rto_hours'].median():.2f} h, "
+    ...       f"last VM {ok['rto_hours'].max():.2f} h; "
+    ...       f"{(ok['tier'] == 'snapshot').sum()} of {rto.height} VMs from snapshots")
+    RTO (create-vm, 3-day-old point): median 0.87 h, last VM 14.75 h; 50 of 200 VMs from snapshots
+    >>> for row in ok.sort("rto_hours", descending=True).head(3).iter_rows(named=True):
+    ...     print(f"  {row['vm_name']}: {row['rto_hours']:.2f} h from the {row['tier']} tier "
+    ...           f"({row['data_gb']:,.0f} GB)")
+      vm-lnx-110: 14.75 h from the vault tier (5,352 GB)
+      vm-lnx-081: 13.54 h from the vault tier (3,622 GB)
+      vm-win-023: 12.35 h from the vault tier (4,845 GB)
     """
     kind = choice("option", option, OPTIONS)
     figures, engine = _settings(overrides)
