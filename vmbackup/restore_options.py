@@ -71,12 +71,15 @@ from vmbackup._checks import (
     flag,
     instance,
     non_negative,
+    non_negative_array,
     positive,
+    whole,
 )
 from vmbackup.encryption import ADE_OPTIONS, PERMISSIONS, SSE_OPTIONS, encryption_outcome
 from vmbackup.policy import Policy
 from vmbackup.restore import (
     DEFAULTS,
+    MAX_ACCOUNTS,
     MB_PER_GB,
     MIB_MB,
     PLACEMENTS,
@@ -371,6 +374,10 @@ def estate_rto(
     queue_order = choice("order", order, ORDERS)
     choice("placement", placement, PLACEMENTS)
     choice("region_class", region_class, REGION_CLASSES)
+    whole("accounts", accounts, 1, MAX_ACCOUNTS)
+    load = non_negative_array("background_load", background_load)
+    if (load >= 1).any():
+        raise ValueError(f"background_load={load.max()} must be below 1 (a share of capacity)")
 
     age_hours = age_days * 24
     in_vault = age_hours >= figures["vault_lag_hours"]
@@ -579,10 +586,10 @@ def restore_options(
     polars.DataFrame
         One row per option: the columns of :func:`estate_rto`.
     """
-    if isinstance(vm_disks, pl.DataFrame) and "vm_name" in vm_disks.columns:
-        count = vm_disks["vm_name"].n_unique()
-        if count != 1:
-            raise ValueError(f"vm_disks holds {count} VMs; give the disks of one VM")
+    checked = check_frame(vm_disks, _FLEET, name="vm_disks", label="vm_name")
+    count = checked["vm_name"].n_unique()
+    if count != 1:
+        raise ValueError(f"vm_disks holds {count} VMs; give the disks of one VM")
     if isinstance(options, str) or not isinstance(options, Sequence) or not options:
         raise ValueError(f"options={options!r:.60} must be a list of {list(OPTIONS)}")
     chosen = [choice("options", o, OPTIONS) for o in options]
