@@ -25,8 +25,15 @@ def simulate_with_simpy(plan: RestorePlan) -> list[float]:
     on_account: list[set[Any]] = [set() for _ in range(n_accounts)]
     end = [0.0] * len(plan.vm_names)
 
+    known: dict[tuple[int, int], float] = {}
+
     def rate(a: int) -> float:
-        return float(plan.disk_rate_mb_s(a, len(on_account[a])))
+        """The plan's rate for the disks now on ``a`` (kept once computed: simpy is the
+        reference for the event logic, not a benchmark of the formula's numpy call)."""
+        key = (a, len(on_account[a]))
+        if key not in known:
+            known[key] = float(plan.disk_rate_mb_s(a, key[1]))
+        return known[key]
 
     def shake(a: int, me: Any) -> None:
         for other in list(on_account[a]):

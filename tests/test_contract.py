@@ -168,6 +168,7 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "cross_region_enabled": True,
             "permissions": ["vault-restore"],
             "files_gb": 5.0,
+            "alone": True,
             "create_vm_hours": 0.2,
         },
     ),

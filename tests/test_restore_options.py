@@ -283,6 +283,15 @@ def test_the_queue_order_changes_who_waits() -> None:
     assert first["data_gb"][0] == small["data_gb"].min()
 
 
+def test_alone_hours_can_be_left_out_for_a_large_estate() -> None:
+    """alone=False skips the second simulation: the same RTO, no alone_hours."""
+    kwargs = {"recovery_point_age_days": 10}
+    both = estate_rto(FLEET, SAMPLE_POLICIES, **kwargs)
+    estate_only = estate_rto(FLEET, SAMPLE_POLICIES, alone=False, **kwargs)
+    assert estate_only["rto_hours"].equals(both["rto_hours"])
+    assert estate_only["alone_hours"].null_count() == 200
+
+
 def test_blocked_vms_take_no_place_in_the_queue() -> None:
     """Unmanaged VMs cannot replace disks: they are blocked, unordered and without hours."""
     table = estate_rto(FLEET, SAMPLE_POLICIES, option="replace-disks")

@@ -575,14 +575,13 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
         active[a] += stop - first
         return a
 
-    queue = deque(sorted(range(n_vms), key=lambda vm: (ready_s[vm], vm)))
+    queue = deque(np.lexsort((np.arange(n_vms), plan.vm_ready_hours)).tolist())
     free = min(plan.vault_concurrency, n_vms)
     released = [inf]  # the ready time a release event is pending for
 
-    def fill(now: float) -> set[int]:
-        """Start the ready jobs while slots are free; return the accounts touched."""
+    def fill(now: float, touched: set[int]) -> None:
+        """Start the ready jobs while slots are free; add the accounts touched."""
         nonlocal free
-        touched: set[int] = set()
         while free and queue and ready_s[queue[0]] <= now:
             vm = queue.popleft()
             free -= 1
@@ -592,21 +591,22 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
         if free and queue and released[0] != ready_s[queue[0]]:
             released[0] = ready_s[queue[0]]
             push(events, (released[0], -2, 0))
-        return touched
 
-    for a in fill(0.0):
+    touched: set[int] = set()
+    fill(0.0, touched)
+    for a in touched:
         reschedule(a, 0.0)
     while events:
         now, a, tag = pop(events)
-        if a == -2:  # the next job in the queue is ready
-            released[0] = inf
-            for b in fill(now):
-                reschedule(b, now)
-            continue
-        if a == -1:  # a snapshot-tier job ends
-            end[tag] = now
-            free += 1
-            for b in fill(now):
+        if a < 0:
+            if a == -2:  # the next job in the queue is ready
+                released[0] = inf
+            else:  # a snapshot-tier job ends
+                end[tag] = now
+                free += 1
+            touched = set()
+            fill(now, touched)
+            for b in touched:
                 reschedule(b, now)
             continue
         if tag != version[a]:
@@ -616,7 +616,7 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
         heap = flows[a]
         done = virtual[a]
         limit = done + 1e-9 * (done if done > 1.0 else 1.0)
-        touched: set[int] = set()
+        touched = {a}
         while heap and heap[0][0] <= limit:
             vm = pop(heap)[1]
             active[a] -= 1
@@ -624,8 +624,8 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
             if remaining[vm] == 0:
                 end[vm] = now
                 free += 1
-                touched |= fill(now)
-        touched.add(a)
+                if queue:
+                    fill(now, touched)
         for b in touched:
             reschedule(b, now)
 

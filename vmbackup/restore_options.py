@@ -280,6 +280,7 @@ def estate_rto(
     cross_region_enabled: bool = False,
     permissions: Iterable[str] = PERMISSIONS,
     files_gb: float = 10.0,
+    alone: bool = True,
     **overrides: Any,
 ) -> pl.DataFrame:
     """Time until each VM of an estate is usable again (RTO), all restored at once.
@@ -322,6 +323,9 @@ def estate_rto(
         default; S30).
     files_gb
         Data copied per VM by ``file-recovery`` [GB].
+    alone
+        Whether to compute ``alone_hours`` (a second simulation, about as long as the first;
+        False leaves it null, for very large estates).
     overrides
         Any of :data:`OPTION_DEFAULTS` or :data:`vmbackup.restore.DEFAULTS`.
 
@@ -371,6 +375,7 @@ def estate_rto(
         raise ValueError(f"permissions={permissions!r:.60} must be a list of permission names")
     granted = tuple(choice("permissions", p, PERMISSIONS) for p in permissions)
     files = non_negative("files_gb", files_gb)
+    with_alone = flag("alone", alone)
     queue_order = choice("order", order, ORDERS)
     choice("placement", placement, PLACEMENTS)
     choice("region_class", region_class, REGION_CLASSES)
@@ -462,6 +467,7 @@ def estate_rto(
         placement=placement,
         background_load=background_load,
         region_class=region_class,
+        alone=with_alone,
     )
     result = vms.join(timed, on="vm_name", how="left", maintain_order="left")
     ok = pl.col("status") == "ok"
@@ -495,6 +501,7 @@ def _timeline(
     placement: str,
     background_load: npt.ArrayLike,
     region_class: str,
+    alone: bool,
 ) -> pl.DataFrame:
     """Start and end of each allowed VM's restore, in the estate and alone [h]."""
     schema = {
@@ -541,10 +548,11 @@ def _timeline(
         **engine,
     )
     estate = simulate_restore(plan)
-    own_load = plan.account_load[plan.vm_account]
-    alone_engine = engine | {"vault_concurrency": max(1, len(plan.vm_names))}
-    alone = simulate_restore(
-        restore_plan(
+    alone_end: pl.Series | pl.Expr = pl.lit(None, dtype=pl.Float64)
+    if alone:  # each VM in an account of its own (with its account's load), no queue
+        own_load = plan.account_load[plan.vm_account]
+        alone_engine = engine | {"vault_concurrency": max(1, len(plan.vm_names))}
+        alone_plan = restore_plan(
             disks,
             placement="round-robin",
             accounts=len(plan.vm_names),
@@ -552,12 +560,12 @@ def _timeline(
             region_class=region_class,
             **alone_engine,
         )
-    )
+        alone_end = simulate_restore(alone_plan)["end_hours"]
     return per_vm.select("vm_name", "order").with_columns(
         account=estate["account"],
         start_hours=estate["start_hours"],
         end_hours=estate["end_hours"],
-        alone_end_hours=alone["end_hours"],
+        alone_end_hours=alone_end,
     )
 
 
