@@ -664,8 +664,17 @@ def _apps() -> dict[str, tuple[Callable[..., Any], dict[str, Any], list[str]]]:
         ),
         "restore": (
             apps.restore_update,
-            {"fleet": fleet},
-            ["vms", "accounts", "placement", "background_load_percent", "vault_concurrency"],
+            {"fleet": fleet, "policies": POLICIES},
+            [
+                "vms",
+                "accounts",
+                "placement",
+                "background_load_percent",
+                "vault_concurrency",
+                "recovery_point_age_days",
+                "region_class",
+                "option",
+            ],
         ),
         "transfer": (
             apps.transfer_update,

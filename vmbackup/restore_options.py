@@ -334,8 +334,10 @@ def estate_rto(
     polars.DataFrame
         One row per VM, in fleet order: ``vm_name``, ``option``, ``status`` (``"ok"`` or
         ``"blocked"``), ``tier`` (``"snapshot"``, ``"vault"`` or ``"archive"``), ``order``
-        (place in the vault's queue, from 1), ``account``, ``data_gb``, ``rehydrate_hours``,
-        ``start_hours`` (the vault takes the job), ``end_hours`` (the data is restored),
+        (place in the vault's queue, from 1), ``account`` (the target account of a vault-tier
+        restore; null from a snapshot, which writes no staging account), ``data_gb``,
+        ``rehydrate_hours``, ``start_hours`` (the vault takes the job), ``end_hours`` (the data
+        is restored),
         ``finish_hours`` (steps after the copy), ``rto_hours`` (usable), ``alone_hours``
         (usable, were it restored alone) and ``findings``; hours are null for a blocked VM.
 
@@ -561,8 +563,9 @@ def _timeline(
             **alone_engine,
         )
         alone_end = simulate_restore(alone_plan)["end_hours"]
+    vault = per_vm["tier"] == "vault"  # a snapshot-tier restore writes no staging account
     return per_vm.select("vm_name", "order").with_columns(
-        account=estate["account"],
+        account=estate["account"].zip_with(vault, pl.Series([None], dtype=pl.Int64)),
         start_hours=estate["start_hours"],
         end_hours=estate["end_hours"],
         alone_end_hours=alone_end,
