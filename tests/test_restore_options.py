@@ -197,6 +197,13 @@ def test_g7_an_archived_point_is_rehydrated_first() -> None:
     assert "G7: the archived point is rehydrated first" in str(standard["findings"])
 
 
+def test_g7_high_priority_is_never_slower_than_standard() -> None:
+    """G7: at 10 GiB an hour a 700 GB point would take 65 h; high priority is capped at the
+    standard 15 h (an assumption: the page gives no standard-priority rate)."""
+    row = one(vm(700.0), archived=True, recovery_point_age_days=200, rehydration="high")
+    assert row["rehydrate_hours"] == 15.0
+
+
 def test_g7_an_archived_point_is_at_least_three_months_old() -> None:
     """G7: a point spends 3 months in the standard tier first: younger and archived is bad
     input."""

@@ -20,6 +20,7 @@ from vmbackup.plots import Chart, _account_colour, _axes, _bars, _padded, _place
 __all__ = [
     "PHASE_COLOURS",
     "RtoChart",
+    "plot_accounts_curves",
     "plot_disk_rates",
     "plot_rto_by_age",
     "plot_rto_options",
@@ -122,11 +123,44 @@ class RtoChart(Chart):
         return self.ax
 
 
-def plot_rto_timeline(rto: pl.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
-    """An estate restore VM by VM, from the request until each VM is usable (``estate_rto``)."""
+def plot_rto_timeline(
+    rto: pl.DataFrame, ax: Axes | None = None, title: str = "", *, rows: int | None = None
+) -> Axes:
+    """An estate restore VM by VM, from the request until each VM is usable (``estate_rto``);
+    with ``rows``, only the VMs usable last."""
     shown = rto.filter(pl.col("status") == "ok").height
+    shown = shown if rows is None else min(shown, max(rows, 10))
     ax = _axes(ax, (10, max(3.0, 0.22 * shown + 1.5)))
-    return RtoChart(ax).show(rto, title)
+    return RtoChart(ax, rows=rows).show(rto, title)
+
+
+def plot_accounts_curves(
+    accounts: Sequence[int],
+    hours: Mapping[str, Sequence[float]],
+    ax: Axes | None = None,
+    *,
+    ylabel: str = "hours until the VMs are usable [h]",
+    title: str = "An estate restore against the number of storage accounts",
+) -> Axes:
+    """Restore times against the number of target accounts, one line per scenario (median
+    and last VM, placements, other load)."""
+    ax = _axes(ax, (8, 4.5))
+    for label, values in hours.items():
+        dashed = "median" in label
+        ax.plot(
+            list(accounts),
+            list(values),
+            marker="o",
+            markersize=3,
+            linestyle="--" if dashed else "-",
+            label=label,
+        )
+    ax.set_xlabel("number of target storage accounts")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
 
 
 def plot_disk_rates(
