@@ -14,6 +14,7 @@ import numpy.typing as npt
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
+from matplotlib.ticker import NullFormatter
 
 from vmbackup.plots import Chart, _account_colour, _axes, _bars, _padded, _place
 
@@ -156,10 +157,18 @@ def plot_accounts_curves(
             label=label,
         )
     ax.set_xlabel("number of target storage accounts")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(f"{ylabel}, log scale")
+    ax.set_yscale("log")  # the median and the last VM differ tenfold
+    every = np.array([v for series in hours.values() for v in series], dtype=float)
+    every = every[np.isfinite(every) & (every > 0)]
+    if every.size:
+        low, high = float(every.min()), float(every.max())
+        steps = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+        ticks = [t for t in steps if low / 2.5 <= t <= high * 2.5]
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_title(title)
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="center right", fontsize=8)
     return ax
 
 
@@ -225,9 +234,10 @@ def plot_rto_by_age(
     """RTO against the age of the point restored, one line per scenario (a step where the
     point's snapshot expires, R2)."""
     ax = _axes(ax, (8, 4.5))
-    for label, hours in rto_hours.items():
+    widths = np.linspace(4.5, 1.5, max(len(rto_hours), 1))  # lines that coincide stay visible
+    for (label, hours), width in zip(rto_hours.items(), widths, strict=False):
         values = np.array([np.nan if h is None else h for h in hours], dtype=float)
-        ax.step(list(ages_days), values, where="post", label=label)
+        ax.step(list(ages_days), values, where="post", label=label, linewidth=width)
     ax.set_xlabel("age of the recovery point [days]")
     ax.set_ylabel("hours until the VM is usable (RTO) [h]")
     ax.set_title(title)
