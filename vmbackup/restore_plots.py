@@ -1,7 +1,8 @@
 """Figures of restores and recovery times (RTO): every function takes ``ax=None``.
 
-Drawn from the results of :mod:`vmbackup.restore` and :mod:`vmbackup.restore_options`; the
-restore timeline of the older notebooks stays in :mod:`vmbackup.plots` (``RestoreChart``).
+Drawn from the results of :mod:`vmbackup.restore` and :mod:`vmbackup.restore_options`, with
+the helpers and account colours of :mod:`vmbackup.plots` (whose ``RestoreChart``, copy times
+only, the app and notebook 05 no longer use).
 """
 
 from __future__ import annotations
