@@ -84,7 +84,7 @@ class RtoChart(Chart):
             bbox_to_anchor=(1.01, 1.0),
             fontsize=8,
         )
-        self._keep(ax.yaxis, ax.get_legend())
+        self._keep(ax.get_legend())
 
     def show(self, rto: pl.DataFrame, title: str = "") -> Axes:
         """Draw ``rto``, the output of :func:`vmbackup.restore_options.estate_rto` (blocked VMs
@@ -115,7 +115,6 @@ class RtoChart(Chart):
             slots = rows if self.rows is None else max(rows, self.min_rows)
             low, high = _padded(-0.35, max(slots, 1) - 0.65)
             self.ax.set_ylim(high, low)  # first row on top
-            self._keep(self.ax.yaxis, self.ax.get_legend())
         last = float(ordered["rto_hours"].max() or 0.0)  # type: ignore[arg-type]
         self.ax.set_xlim(0, max(last, 1e-3) * 1.05)
         default = f"{ordered.height} VMs usable after {last:.2f} h"
