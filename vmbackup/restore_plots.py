@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -17,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
-from vmbackup.plots import Chart, _account_colour, _axes, _bars, _padded, _place
+from vmbackup.plots import Chart, _axes, _bars, _padded, _place
 
 __all__ = [
     "PHASE_COLOURS",
@@ -45,6 +46,13 @@ _PHASE_LABELS = {
 _FINISH = PHASE_COLOURS["finish_hours"]
 #: Colour of a copy that writes no account (a snapshot-tier restore, a file recovery).
 _NO_ACCOUNT = (0.6, 0.6, 0.6, 1.0)
+#: Account colours: matplotlib's tab10 without its grey, which means "no account" here.
+_ACCOUNT_COLOURS = np.array([plt.get_cmap("tab10")(i) for i in range(10) if i != 7])
+
+
+def _account_colour(account: npt.ArrayLike) -> Any:
+    """The colour (RGBA) of storage account number(s) ``account``, repeating every 9."""
+    return _ACCOUNT_COLOURS[np.asarray(account) % len(_ACCOUNT_COLOURS)]
 
 
 class RtoChart(Chart):

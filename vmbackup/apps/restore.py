@@ -85,7 +85,7 @@ def restore_update(
         return None, error_html(error), None
     ok = rto.filter(pl.col("status") == "ok")
     blocked = rto.height - ok.height
-    text = _summary(rto, ok, vms, placement, region_class, load)
+    text = _summary(rto, ok, vms, region_class, load)
     if chart is None:
         chart = RtoChart(new_axes(*FIGSIZE_IN), rows=CHART_ROWS)
     if ok.height == 0:
@@ -97,9 +97,7 @@ def restore_update(
     return rto, text, chart.show(rto)
 
 
-def _summary(
-    rto: pl.DataFrame, ok: pl.DataFrame, vms: int, placement: str, region: str, load: float
-) -> str:
+def _summary(rto: pl.DataFrame, ok: pl.DataFrame, vms: int, region: str, load: float) -> str:
     """The app's text: when the VMs are usable, where the time goes, what is blocked."""
     parts = []
     if ok.height:
@@ -130,9 +128,6 @@ def _summary(
             f"<p style='color:#b00020'>{blocked.height} VM(s) blocked, e.g. "
             f"{html.escape(first['findings'])}</p>"
         )
-    note = accounts_note(placement, vms)
-    if note:
-        parts.append(f"<p><i>{html.escape(note)}.</i></p>")
     return "".join(parts)
 
 
