@@ -530,6 +530,7 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
     bounds = np.searchsorted(plan.disk_vm[order], np.arange(n_vms + 1)).tolist()
     flat = plan.disk_mb[order].tolist()  # disk sizes, VM by VM: flat[bounds[vm]:bounds[vm + 1]]
     table, offset = _rate_table(plan)
+    before = [o - 1 for o in offset]  # table[before[a] + n]: the rate of n disks on account a
     snapshot_seconds = plan.snapshot_restore_hours * 3600.0
     vm_account: list[int] = plan.vm_account.tolist()
     from_snapshot = plan.vm_from_snapshot.tolist()
@@ -551,7 +552,7 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
     def reschedule(a: int, now: float) -> None:
         version[a] += 1
         n = active[a]
-        r = rate[a] = table[offset[a] + n - 1] if n else 0.0
+        r = rate[a] = table[before[a] + n] if n else 0.0
         heap = flows[a]
         if heap:
             wait = (heap[0][0] - virtual[a]) / r if r > 0 else inf
@@ -579,23 +580,24 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
     free = min(plan.vault_concurrency, n_vms)
     released = [inf]  # the ready time a release event is pending for
 
-    def fill(now: float, touched: set[int]) -> None:
-        """Start the ready jobs while slots are free; add the accounts touched."""
+    def fill(now: float, touched: list[int]) -> None:
+        """Start the ready jobs while slots are free; list the accounts touched."""
         nonlocal free
         while free and queue and ready_s[queue[0]] <= now:
             vm = queue.popleft()
             free -= 1
             a = begin(vm, now)
             if a >= 0:
-                touched.add(a)
+                touched.append(a)
         if free and queue and released[0] != ready_s[queue[0]]:
             released[0] = ready_s[queue[0]]
             push(events, (released[0], -2, 0))
 
-    touched: set[int] = set()
+    touched: list[int] = []
     fill(0.0, touched)
-    for a in touched:
+    for a in set(touched):
         reschedule(a, 0.0)
+    touched.clear()
     while events:
         now, a, tag = pop(events)
         if a < 0:
@@ -604,10 +606,10 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
             else:  # a snapshot-tier job ends
                 end[tag] = now
                 free += 1
-            touched = set()
             fill(now, touched)
-            for b in touched:
+            for b in set(touched):
                 reschedule(b, now)
+            touched.clear()
             continue
         if tag != version[a]:
             continue  # superseded by a later rate change
@@ -616,7 +618,6 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
         heap = flows[a]
         done = virtual[a]
         limit = done + 1e-9 * (done if done > 1.0 else 1.0)
-        touched = {a}
         while heap and heap[0][0] <= limit:
             vm = pop(heap)[1]
             active[a] -= 1
@@ -626,8 +627,12 @@ def simulate_restore(plan: RestorePlan) -> pl.DataFrame:
                 free += 1
                 if queue:
                     fill(now, touched)
-        for b in touched:
-            reschedule(b, now)
+        reschedule(a, now)
+        if touched:
+            for b in touched:  # a repeat only bumps the version once more
+                if b != a:
+                    reschedule(b, now)
+            touched.clear()
 
     start_h = np.asarray(start) / 3600.0
     end_h = np.asarray(end) / 3600.0
