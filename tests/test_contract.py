@@ -29,6 +29,7 @@ from vmbackup import (
     consistency,
     encryption,
     restore,
+    restore_options,
     retention,
     transfer,
 )
@@ -64,6 +65,7 @@ TRACE = read_msr_trace().head(300)
 LAG = [0.25] * 24
 PRICES = read_prices(region="westeurope")
 POLICY = read_policy(dataset_path("policies/standard_daily.json"))
+POLICIES = read_policies()
 ARM = json.loads(dataset_path("policies/standard_daily.json").read_text())
 VMS = json.loads(dataset_path("azure/vms.json").read_text())
 DISKS = json.loads(dataset_path("azure/disks.json").read_text())
@@ -160,6 +162,48 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "account_iops": 20_000.0,
             "io_size_kib": 32.0,
             "vault_concurrency": 10,
+            "region_class": "other",
+            "disk_iops": 500.0,
+        },
+    ),
+    "disk_rate_mb_s": (
+        restore.disk_rate_mb_s,
+        {
+            "disks_on_account": [1, 5],
+            "background_load": 0.2,
+            "account_capacity_mb_s": 3125.0,
+            "disk_capacity_mb_s": 62.9,
+        },
+    ),
+    "estate_rto": (
+        restore_options.estate_rto,
+        {
+            "fleet": FLEET,
+            "policies": POLICIES,
+            "option": "restore-disks",
+            "recovery_point_age_days": 3.0,
+            "accounts": 2,
+            "placement": "balanced",
+            "background_load": 0.1,
+            "region_class": "major",
+            "order": "smallest-first",
+            "archived": False,
+            "rehydration": "high",
+            "vms_exist": True,
+            "cross_region_enabled": True,
+            "permissions": ["vault-restore"],
+            "files_gb": 5.0,
+            "alone": True,
+            "create_vm_hours": 0.2,
+        },
+    ),
+    "restore_options": (
+        restore_options.restore_options,
+        {
+            "vm_disks": FLEET.filter(pl.col("vm_name") == FLEET["vm_name"][0]),
+            "policies": POLICIES,
+            "options": ["create-vm", "file-recovery"],
+            "recovery_point_age_days": 3.0,
         },
     ),
     "Policy": (
@@ -288,6 +332,7 @@ TABLE_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any], str, pl.
         "disks",
         FLEET,
     ),
+    "estate_rto": (restore_options.estate_rto, {"policies": POLICIES}, "fleet", FLEET),
     "trace_churn": (trace_churn, {"block_size_bytes": 4096}, "trace", TRACE),
     "fit_history": (
         fit_history,
@@ -691,8 +736,17 @@ def _apps() -> dict[str, tuple[Callable[..., Any], dict[str, Any], list[str]]]:
         ),
         "restore": (
             apps.restore_update,
-            {"fleet": fleet},
-            ["vms", "accounts", "placement", "background_load_percent", "vault_concurrency"],
+            {"fleet": fleet, "policies": POLICIES},
+            [
+                "vms",
+                "accounts",
+                "placement",
+                "background_load_percent",
+                "vault_concurrency",
+                "recovery_point_age_days",
+                "region_class",
+                "option",
+            ],
         ),
         "transfer": (
             apps.transfer_update,

@@ -29,7 +29,8 @@ from vmbackup.apps import (
 from vmbackup.apps.restore import CHART_ROWS
 from vmbackup.data import read_fleet, read_lag_profile, read_policies, read_prices
 from vmbackup.fleet import BIN_HOURS
-from vmbackup.plots import BillChart, InFlightChart, RestoreChart, SpaceChart, TimelineChart
+from vmbackup.plots import BillChart, InFlightChart, SpaceChart, TimelineChart
+from vmbackup.restore_plots import RtoChart
 
 PRICES, FLEET, POLICIES, LAG = read_prices(), read_fleet(), read_policies(), read_lag_profile()
 
@@ -37,7 +38,7 @@ APPS: dict[str, Callable[[], Any]] = {
     "lifecycle": lambda: lifecycle_app(PRICES),
     "whatif": lambda: billing_whatif_app(PRICES),
     "space": premium_space_app,
-    "restore": lambda: restore_app(FLEET),
+    "restore": lambda: restore_app(FLEET, POLICIES),
     "transfer": lambda: transfer_app(LAG),
     "fleet": lambda: fleet_app(FLEET, POLICIES, LAG),
 }
@@ -121,8 +122,8 @@ UPDATES: dict[
         {"allocated_gb": 4096.0, "used_gb": 100.0, "first_backup_done": True},
     ),
     "restore": (
-        partial(RestoreChart, rows=CHART_ROWS),
-        partial(restore_update, fleet=FLEET),
+        partial(RtoChart, rows=CHART_ROWS),
+        partial(restore_update, fleet=FLEET, policies=POLICIES),
         {"vms": 60, "accounts": 20, "vault_concurrency": 5},
         {"vms": 5, "accounts": 3},
     ),
@@ -168,25 +169,25 @@ def test_event_labels_sit_on_their_markers() -> None:
 
 
 def test_a_large_restore_stays_bounded_and_says_so() -> None:
-    """60 VMs: the chart keeps its size and shows the 20 VMs that finish last."""
-    result, text, ax = restore_update(fleet=FLEET, vms=60)
+    """60 VMs: the chart keeps its size and shows the 20 VMs that are usable last."""
+    result, text, ax = restore_update(fleet=FLEET, policies=POLICIES, vms=60)
     assert result is not None
     assert ax is not None
     shown = [label.get_text() for label in ax.get_yticklabels()]
     assert len(shown) == CHART_ROWS
-    last = result.sort("end_hours").tail(CHART_ROWS)["vm_name"].to_list()
+    last = result.sort("rto_hours").tail(CHART_ROWS)["vm_name"].to_list()
     assert sorted(shown) == sorted(last)
-    assert ax.get_title().endswith(f"the {CHART_ROWS} that finish last")
+    assert ax.get_title().endswith(f"the {CHART_ROWS} that are usable last")
     assert "All 60 VMs restored" in text
-    small = restore_update(fleet=FLEET, vms=12)[2]
+    small = restore_update(fleet=FLEET, policies=POLICIES, vms=12)[2]
     assert small is not None
     assert list(small.figure.get_size_inches()) == list(ax.figure.get_size_inches())
-    assert "finish last" not in small.get_title()
+    assert "usable last" not in small.get_title()
 
 
 def test_only_the_heavy_restore_app_reports_on_release() -> None:
     """Restore (the slowest update) waits for a slider's release; the others follow a drag."""
-    sliders = [c for c in restore_app(FLEET).controls.values() if hasattr(c, "max")]
+    sliders = [c for c in restore_app(FLEET, POLICIES).controls.values() if hasattr(c, "max")]
     assert sliders
     assert not any(c.continuous_update for c in sliders)
     for app in (lifecycle_app(PRICES), fleet_app(FLEET, POLICIES, LAG), transfer_app(LAG)):
