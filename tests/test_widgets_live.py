@@ -60,10 +60,6 @@ INPUTS = {
 #: reason; each entry says what fails, so the owner can fix it and drop the entry (the test is a
 #: strict xfail: it stops at the first problem, and fails once the app is fixed).
 KNOWN_DEAD: dict[str, str] = {
-    "vmbackup.apps.restore.restore_app": (
-        "the accounts slider does nothing under the one-account and per-vm placements, and the "
-        "background load does nothing when restoring from snapshots; owner: restore app"
-    ),
     "vmbackup.apps.policy.policy_app": (
         "the hourly interval and window are greyed out for a daily or weekly schedule without "
         "a reason (no tooltip, no line in the app); owner: policy app"

@@ -164,6 +164,7 @@ def restore_app(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> w.Box:
     def follow(_: object = None) -> None:
         reason = accounts_note(str(controls["placement"].value), int(controls["vms"].value))
         slider.disabled = bool(reason)
+        slider.tooltip = reason or None  # the reason also shows on hover
         note.value = f"<small><i>{html.escape(reason)}</i></small>" if reason else ""
 
     box = app.children[0]
