@@ -67,6 +67,9 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         redundancy=args.redundancy,
         time_zone=args.time_zone,
         history=tuple(args.history or ()),
+        restore_option=args.restore_option,
+        restore_point_age_days=args.restore_age,
+        restore_accounts=args.restore_accounts,
     )
     estate = build_plan(options, progress=Progress(err))
     print_plan(estate, out)
@@ -77,11 +80,69 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"\nWrote {lines.height:,} invoice lines (per VM and meter) to {args.bill_out}",
             file=out,
         )
+    if args.rto_out:
+        rto = estate.rto_table()
+        rto.write_csv(args.rto_out)
+        print(f"\nWrote the RTO of {rto.height:,} VMs to {args.rto_out}", file=out)
     if args.out:
         table = estate.jobs_table()
         table.write_parquet(args.out)
         print(f"\nWrote {table.height:,} jobs to {args.out}", file=out)
     return 0
+
+
+def rto_lines(estate: EstatePlan, slowest: int = 3) -> list[str]:
+    """The restore estimate as text: the RTO of every protected VM restored at once."""
+    import polars as pl
+
+    own, shared, options = estate.restore_per_vm, estate.restore_shared, estate.options
+    ok = own.filter(pl.col("status") == "ok")
+    age = options.restore_point_age_days
+    lines = [
+        f"\nRestore of every protected VM at once (RTO: until each VM is usable; R1, R2, S19, "
+        f"S20): {options.restore_option} from a point {age:g} day{'s' if age != 1 else ''} old"
+    ]
+    if ok.height:
+        snapshots = int((ok["tier"] == "snapshot").sum())
+        shared_ok = shared.filter(pl.col("status") == "ok")
+        accounts = estate.restore_accounts
+        median, last = float(ok["rto_hours"].median()), float(ok["rto_hours"].max())  # type: ignore[arg-type]
+        shared_median = float(shared_ok["rto_hours"].median())  # type: ignore[arg-type]
+        shared_last = float(shared_ok["rto_hours"].max())  # type: ignore[arg-type]
+        lines.append(
+            f"  into one storage account per VM: median {median:.1f} h, last VM "
+            f"{last:.1f} h; "
+            + (
+                "every VM from its snapshot (Instant Restore; a point older than the policy's "
+                "Instant Restore days comes from the vault: try --restore-age 30)"
+                if snapshots == ok.height
+                else "every VM from the vault"
+                if snapshots == 0
+                else f"{snapshots} of {ok.height} VMs from their snapshots (Instant Restore), "
+                "the others from the vault"
+            )
+        )
+        lines.append(
+            f"  into {accounts} balanced account{'s' if accounts != 1 else ''}: median "
+            f"{shared_median:.1f} h, last VM {shared_last:.1f} h"
+        )
+        for row in ok.sort("rto_hours", descending=True).head(slowest).iter_rows(named=True):
+            alone = row.get("alone_hours")
+            lines.append(
+                f"  {row['vm_name']}: {row['rto_hours']:.1f} h from the {row['tier']} tier "
+                f"({row['data_gb']:,.0f} GB"
+                + (f"; {alone:.1f} h were it restored alone" if alone is not None else "")
+                + ")"
+            )
+    blocked = own.filter(pl.col("status") == "blocked")
+    if blocked.height:
+        reasons = blocked.group_by("findings").len().sort("len", descending=True)
+        first = reasons.row(0, named=True)
+        lines.append(
+            f"  blocked: {blocked.height} VM{'s' if blocked.height != 1 else ''} cannot restore "
+            f"this way; {first['len']} because {first['findings']}"
+        )
+    return lines
 
 
 def print_plan(estate: EstatePlan, out: TextIO) -> None:
@@ -183,14 +244,8 @@ def print_plan(estate: EstatePlan, out: TextIO) -> None:
             file=out,
         )
     if estate.restore_per_vm.height:
-        own = float(estate.restore_per_vm["end_hours"].max())  # type: ignore[arg-type]
-        shared = float(estate.restore_shared["end_hours"].max())  # type: ignore[arg-type]
-        print(
-            f"\nRestore of every VM from the vault (S19, S20): {own:.1f} h into one account "
-            f"per VM; {shared:.1f} h into {estate.restore_accounts} balanced account"
-            + ("s" if estate.restore_accounts != 1 else ""),
-            file=out,
-        )
+        for line in rto_lines(estate):
+            print(line, file=out)
     stagger = estate.stagger
     chosen = stagger.filter(pl.col("chosen")).row(0, named=True)
     base = stagger.row(0, named=True)
@@ -368,6 +423,29 @@ def main(
         "--used-sizes", help="CSV of measured used sizes: disk_name, used_gb (and vm_name)"
     )
     p.add_argument(
+        "--restore-option",
+        default="create-vm",
+        choices=["create-vm", "restore-disks", "replace-disks", "cross-region", "file-recovery"],
+        help="the restore the RTO estimate assumes (default create-vm)",
+    )
+    p.add_argument(
+        "--restore-age",
+        type=float,
+        default=1.0,
+        metavar="DAYS",
+        help="age of the recovery point restored [days] (default 1: last night's)",
+    )
+    p.add_argument(
+        "--restore-accounts",
+        type=int,
+        default=None,
+        metavar="N",
+        help="target storage accounts of the shared RTO estimate (default one per 10 VMs)",
+    )
+    p.add_argument(
+        "--rto-out", help="write each VM's RTO (one account per VM, and shared) to this CSV"
+    )
+    p.add_argument(
         "--history",
         nargs="+",
         metavar="FILE",
@@ -494,6 +572,7 @@ def main(
             return reconcile(args, out, err)
         _check_output(args.out)
         _check_output(args.bill_out)
+        _check_output(args.rto_out)
         return plan(args, out, err)
     except (ValueError, OSError) as error:
         if args.debug:

@@ -40,6 +40,7 @@ from vmbackup.fleet import (
     simulate_fleet,
 )
 from vmbackup.policy import Policy
+from vmbackup.restore_options import OPTIONS as RESTORE_OPTIONS
 from vmbackup.schema import FLEET_VALUES
 from vmbackup.timezones import iana_zone
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
@@ -50,6 +51,8 @@ __all__ = ["Assumption", "EstatePlan", "PlanOptions", "build_plan"]
 STAGGER_DAYS = 7
 #: S20: the restore estimate also deals the VMs to one account per this many VMs.
 VMS_PER_SHARED_ACCOUNT = 10
+#: Above this many VMs the RTO estimate skips each VM's restore-alone time (a second simulation).
+ALONE_RTO_MAX_VMS = 100_000
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,12 @@ class PlanOptions:
         The price table (default ``datasets/prices.csv``), its region, the vault redundancy.
     time_zone
         The plan's clock (times printed and the lag profile's hours), default UTC.
+    restore_option, restore_point_age_days
+        The restore the RTO estimate assumes (``vmbackup.restore_options.OPTIONS``; R1, R2,
+        G10) and the age of the point restored [days]: within the policy's Instant Restore
+        days a VM restores from its snapshot.
+    restore_accounts
+        Target storage accounts of the shared RTO estimate (S20); None: one per 10 VMs.
     history
         The estate's own records (``az backup job list`` JSON, Backup report CSVs; H1, H2):
         each VM's churn and throughput per disk and the lag profile are fitted from them
@@ -110,6 +119,9 @@ class PlanOptions:
     redundancy: str = "GRS"
     time_zone: str = "UTC"
     history: tuple[str | Path, ...] = ()
+    restore_option: str = "create-vm"
+    restore_point_age_days: float = 1.0
+    restore_accounts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -161,10 +173,13 @@ class EstatePlan:
         Premium VMs whose used size is assumed: ``vm_name``, ``premium_allocated_gb``,
         ``short_above_gb`` (the used GB above which S21 would find them short).
     restore_per_vm, restore_shared
-        Restore of every protected VM from the vault into one account per VM, and into
-        ``restore_accounts`` balanced accounts (``restore.simulate_restore`` tables).
+        The RTO of every protected VM restored at once (an estate-wide disaster), with
+        ``options.restore_option`` from a point ``options.restore_point_age_days`` old: into one
+        storage account per VM, and into ``restore_accounts`` balanced accounts
+        (``restore_options.estate_rto`` tables: one row per VM with ``rto_hours``, ``tier``,
+        ``order``, ``status`` and ``findings``).
     restore_accounts
-        Accounts of the shared estimate (S20: one per 10 VMs).
+        Accounts of the shared estimate (S20: one per 10 VMs unless given).
     stagger_offsets_hours, stagger, stagger_days
         The proposed start offsets per VM [h] and the table of candidates
         (``fleet.propose_stagger``), over ``stagger_days`` days.
@@ -225,6 +240,20 @@ class EstatePlan:
         names = pl.Series("vm_name", self.plan.vm_names)
         return lines.with_columns(vm_name=names.gather(lines["vm"])).drop("vm")
 
+    def rto_table(self) -> pl.DataFrame:
+        """Each protected VM's RTO [h] in an estate-wide restore: into its own account
+        (``rto_hours``), into the shared accounts (``shared_rto_hours``), and alone."""
+        columns = ["vm_name", "option", "status", "tier", "order", "data_gb", "rto_hours"]
+        own = self.restore_per_vm
+        if not own.height:
+            return own
+        shared = self.restore_shared.select("vm_name", shared_rto_hours="rto_hours")
+        return (
+            own.select(*columns, "alone_hours", "findings")
+            .join(shared, on="vm_name", how="left", maintain_order="left")
+            .select(*columns, "shared_rto_hours", "alone_hours", "findings")
+        )
+
     def jobs_table(self) -> pl.DataFrame:
         """Every job with its VM's name and proposed start offset [h]."""
         jobs = self.result.jobs
@@ -236,6 +265,10 @@ class EstatePlan:
 def _check(options: PlanOptions) -> PlanOptions:
     """The options' own values, checked before any file is read."""
     whole("days", options.days, 1, 3660)
+    bounded("restore_point_age_days", options.restore_point_age_days, 0, 36_500)
+    choice("restore_option", options.restore_option, RESTORE_OPTIONS)
+    if options.restore_accounts is not None:
+        whole("restore_accounts", options.restore_accounts, 1, 10_000_000)
     bounded("used_fraction", options.used_fraction, 0, 1)
     choice("redundancy", options.redundancy, REDUNDANCIES)
     if options.churn_class is not None:
@@ -307,7 +340,7 @@ def build_plan(
         read_vm_settings,
     )
     from vmbackup.inventory import assign_protection
-    from vmbackup.restore import restore_plan, simulate_restore
+    from vmbackup.restore_options import estate_rto
 
     options = _check(options)
     steps = 6
@@ -358,13 +391,41 @@ def build_plan(
     space, unknown = _premium_space(fleet, premium_space_check)  # protected or to be
     protected = fleet.filter(pl.col("policy").is_not_null())  # what fleet_plan planned
 
-    report(4, "restore estimate")
-    accounts = max(1, math.ceil(plan.vms / VMS_PER_SHARED_ACCOUNT))
+    report(4, "restore estimate (RTO)")
+    accounts = options.restore_accounts or max(1, math.ceil(plan.vms / VMS_PER_SHARED_ACCOUNT))
     if plan.vms:
-        restore_own = simulate_restore(restore_plan(protected, placement="per-vm"))
-        shared = simulate_restore(restore_plan(protected, placement="balanced", accounts=accounts))
+        option, age = options.restore_option, options.restore_point_age_days
+        planned = {p.name: p for p in plan.policies}  # each VM's policy as the plan assigned it
+        assigned = pl.DataFrame(
+            {
+                "vm_name": plan.vm_names,
+                "policy": np.array([p.name for p in plan.policies])[plan.policy_index],
+            }
+        )
+        protected = protected.drop("policy").join(
+            assigned, on="vm_name", how="inner", maintain_order="left"
+        )
+        restore_own = estate_rto(
+            protected,
+            planned,
+            option=option,
+            recovery_point_age_days=age,
+            placement="per-vm",
+            alone=plan.vms <= ALONE_RTO_MAX_VMS,
+        )
+        shared = estate_rto(
+            protected,
+            planned,
+            option=option,
+            recovery_point_age_days=age,
+            placement="balanced",
+            accounts=accounts,
+            alone=False,
+        )
     else:  # nothing protected yet: nothing to restore
-        restore_own = shared = pl.DataFrame(schema={"vm_name": pl.String, "end_hours": pl.Float64})
+        restore_own = shared = pl.DataFrame(
+            schema={"vm_name": pl.String, "status": pl.String, "rto_hours": pl.Float64}
+        )
 
     report(5, "staggering (S13)")
     stagger_days = min(options.days, STAGGER_DAYS)
