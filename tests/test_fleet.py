@@ -420,7 +420,7 @@ def test_cli_plan_prints_the_summary_and_writes_jobs(tmp_path: Path) -> None:
     assert "Backups over 10 days: 2,000 jobs" in text
     assert "Cost per month (USD):" in text
     assert "Premium space before the first backup (S21): 43 VMs short" in text
-    assert "Restore of every VM from the vault" in text
+    assert "Restore of every protected VM at once (RTO" in text
     assert "Staggering (S13)" in text
     assert "6/6 done" in err.getvalue()
     jobs = pl.read_parquet(target)
