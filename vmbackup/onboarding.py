@@ -498,8 +498,9 @@ def plan_onboarding(
 def _served(asked: npt.NDArray[np.float64], capacity: float) -> npt.NDArray[np.float64]:
     """What each vault serves of the steady state per hour of the day [MB/s], shape
     (vaults, 24): a fluid queue served at most ``capacity`` an hour, its backlog carried to the
-    next hour, run day after day until a day repeats the one before (at most 30 days; a
-    backlog still growing then means the steady state needs more than the capacity).
+    next hour, run day after day until a day repeats the one before. A backlog that grows from
+    one day to the next, or a vault busy every hour, leaves no room for first backups: a
+    ValueError naming the capacity.
 
     >>> _served(np.array([[0.0] * 22 + [300.0, 300.0]]), 200.0)[0, [22, 23, 0, 1]].tolist()
     [200.0, 200.0, 200.0, 0.0]
@@ -507,19 +508,26 @@ def _served(asked: npt.NDArray[np.float64], capacity: float) -> npt.NDArray[np.f
     backlog = np.zeros(asked.shape[0])
     served = np.zeros_like(asked)
     previous = np.full_like(asked, -1.0)
+    full: npt.NDArray[np.bool_] = np.ones(asked.shape[0], dtype=bool)
     for _day in range(30):  # a handful of days, every vault at once
+        carried = backlog.copy()
         for hour in range(24):
             waiting = backlog + asked[:, hour]
             served[:, hour] = np.minimum(waiting, capacity)
             backlog = waiting - served[:, hour]
+        # the vaults left no room: a backlog growing from day to day, or busy every hour
+        full = (backlog > carried + 1e-9) | (served >= capacity - 1e-9).all(axis=1)
+        if full.any():
+            break
         if np.allclose(served, previous, rtol=0, atol=1e-9):
             return served
         previous = served.copy()
-    worst = int(np.argmax(asked.sum(axis=1)))
+    worst = int(np.flatnonzero(full)[0]) if full.any() else 0
     raise ValueError(
         f"vault_ingest_mb_s={capacity:g}: the steady-state jobs of vault {worst} ask "
-        f"{asked[worst].sum() * 3600 / 1e6:,.1f} TB a day, more than it ingests "
-        f"({capacity * 86400 / 1e6:,.1f} TB); raise the capacity or put fewer VMs in a vault"
+        f"{asked[worst].sum() * 3600 / 1e6:,.1f} TB a day, as much as it ingests or more "
+        f"({capacity * 86400 / 1e6:,.1f} TB), leaving no room for first backups; raise the "
+        "capacity or put fewer VMs in a vault"
     )
 
 
