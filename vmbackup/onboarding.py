@@ -509,14 +509,16 @@ def _served(asked: npt.NDArray[np.float64], capacity: float) -> npt.NDArray[np.f
     served = np.zeros_like(asked)
     previous = np.full_like(asked, -1.0)
     full: npt.NDArray[np.bool_] = np.ones(asked.shape[0], dtype=bool)
-    for _day in range(30):  # a handful of days, every vault at once
+    for day in range(30):  # a handful of days, every vault at once
         carried = backlog.copy()
         for hour in range(24):
             waiting = backlog + asked[:, hour]
             served[:, hour] = np.minimum(waiting, capacity)
             backlog = waiting - served[:, hour]
         # the vaults left no room: a backlog growing from day to day, or busy every hour
-        full = (backlog > carried + 1e-9) | (served >= capacity - 1e-9).all(axis=1)
+        full = np.all(served >= capacity - 1e-9, axis=1)
+        if day > 0:  # the first day starts empty: only later days can show a growing backlog
+            full = full | (backlog > carried + 1e-9)
         if full.any():
             break
         if np.allclose(served, previous, rtol=0, atol=1e-9):
