@@ -960,7 +960,8 @@ def _notes(
             f"({capacity:g} MB/s) alone: each runs with no other first backup of its vault"
         )
     notes.append(
-        f"S11: steady-state jobs of protected VMs while the waves run: worst {worst:.1f} h "
-        f"({alone_worst:.1f} h without onboarding), {over} beyond the 24 h window"
+        f"S11: steady-state jobs of protected VMs while the waves run (hourly, at mean churn): "
+        f"worst {worst:.1f} h ({alone_worst:.1f} h without onboarding), {over} beyond the 24 h "
+        "window"
     )
     return tuple(notes)
