@@ -21,6 +21,7 @@ import pytest
 from contract import bad_values, call_by_contract
 from hypothesis import given
 from hypothesis import strategies as st
+from report_inputs import sample_inputs
 
 from vmbackup import (
     billing,
@@ -33,11 +34,22 @@ from vmbackup import (
     transfer,
 )
 from vmbackup.churn import trace_churn
-from vmbackup.data import dataset_path, read_fleet, read_msr_trace, read_policy, read_prices
+from vmbackup.data import (
+    dataset_path,
+    read_fleet,
+    read_msr_trace,
+    read_policies,
+    read_policy,
+    read_prices,
+)
+from vmbackup.eligibility import scan_estate
+from vmbackup.fleet import fleet_plan
 from vmbackup.inventory import estate_disks, estate_to_fleet
 from vmbackup.lint import lint_policy
+from vmbackup.onboarding import plan_onboarding
 from vmbackup.policy import MonthlyDay, Policy
 from vmbackup.policy_json import policies_from_document
+from vmbackup.report import plan_report
 
 IMAGE = np.arange(5000, dtype=np.uint8)
 FLEET = read_fleet().filter(
@@ -216,6 +228,22 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     ),
     "Event": (billing.Event, {"kind": "resize", "day": dt.date(2026, 1, 1), "used_gb": 10.0}),
     "fragmentation": (blocks.fragmentation, {"runs": [[0, 2], [3, 1]]}),
+    "plan_onboarding": (
+        plan_onboarding,
+        {
+            "plan": fleet_plan(FLEET, read_policies()),
+            "lag_profile_hours": LAG,
+            "protected": np.array([False, True, False, False]),
+            "new_disk": np.arange(FLEET.filter(pl.col("disk_role") != "temp").height) == 1,
+            "vault_ingest_mb_s": 700.0,
+            "vms_per_vault": 2,
+            "fragmentation": 0.3,
+            "max_days": 30,
+            "initial_throughput_mb_s": 20.0,
+        },
+    ),
+    "scan_estate": (scan_estate, {"disks": FLEET, "policies": read_policies()}),
+    "plan_report": (plan_report, dict(sample_inputs())),
 }
 
 
@@ -257,6 +285,7 @@ TABLE_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any], str, pl.
         FLEET,
     ),
     "trace_churn": (trace_churn, {"block_size_bytes": 4096}, "trace", TRACE),
+    "scan_estate": (scan_estate, {}, "disks", FLEET),
 }
 
 

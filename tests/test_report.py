@@ -94,6 +94,17 @@ def test_input_texts_are_escaped() -> None:
     assert "<title>&lt;b&gt;plan&lt;/b&gt;</title>" in page
 
 
+def test_a_name_the_font_cannot_draw_is_not_an_error() -> None:
+    """A VM name with a control character is drawn with a box in the figures, not refused."""
+    inputs = sample_inputs()
+    name = inputs["space"].filter(pl.col("status") == "short")["vm_name"][0]
+    page = plan_report(
+        **inputs
+        | {"space": inputs["space"].with_columns(pl.col("vm_name").replace({name: "vm\x1b"}))}
+    )
+    assert "vm\x1b" in page
+
+
 def test_parts_not_computed_are_said_so() -> None:
     """Without an eligibility scan or an onboarding plan, their sections say so; every section
     is still there."""
@@ -108,6 +119,8 @@ def test_parts_not_computed_are_said_so() -> None:
     [
         ({"daily": pl.DataFrame({"day": [0]})}, "daily"),
         ({"job_hours": np.array([1.0, -2.0])}, "job_hours"),
+        ({"job_hours": []}, "job_hours"),
+        ({"daily": sample_inputs()["daily"].clear()}, "daily"),
         ({"concurrency": "many"}, "concurrency"),
         ({"bin_hours": 0.0}, "bin_hours"),
         ({"restore": [1, 2]}, "restore"),
@@ -116,6 +129,8 @@ def test_parts_not_computed_are_said_so() -> None:
         ({"eligibility": pl.DataFrame({"vm_name": ["a"]})}, "eligibility"),
         ({"assumptions": "used size 50%"}, "assumptions"),
         ({"currency": ""}, "currency"),
+        ({"currency": "euro"}, "currency"),
+        ({"title": 3}, "title"),
         ({"fleet": pl.DataFrame({"vm_name": ["a"]})}, "fleet"),
         ({"monthly": pl.DataFrame({"month": [1]})}, "monthly"),
         ({"stagger": pl.DataFrame({"spread_minutes": [0]})}, "stagger"),

@@ -438,7 +438,9 @@ def plan_onboarding(
     day_hours = 24.0 * day
     start_transfer: npt.NDArray[np.float64] = job_start[jobs] + day_hours
     finish: npt.NDArray[np.float64] = job_end[jobs] + day_hours
-    delay = _integral_at(lost, job_vault, finish) - _integral_at(lost, job_vault, start_transfer)
+    delay = np.maximum(
+        _integral_at(lost, job_vault, finish) - _integral_at(lost, job_vault, start_transfer), 0.0
+    )  # a difference of sums: clipped at 0 against rounding
     finish = finish + delay
     start = plan.start_hour[jobs] + day_hours
     success_day = np.floor(finish / 24).astype(np.int64)

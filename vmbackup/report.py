@@ -24,6 +24,7 @@ import html
 import io
 import math
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -213,9 +214,14 @@ def figure(
     matplotlib's math mode).
     """
     canvas = MplFigure(figsize=size, layout="constrained")
-    draw(canvas.add_subplot())
     buffer = io.BytesIO()
-    canvas.savefig(buffer, format="png", dpi=dpi)
+    with warnings.catch_warnings():
+        # a name with a character the font lacks is drawn with a box, not refused
+        warnings.filterwarnings(
+            "ignore", message="Glyph .* missing from font", category=UserWarning
+        )
+        draw(canvas.add_subplot())
+        canvas.savefig(buffer, format="png", dpi=dpi)
     return Figure(buffer.getvalue(), alt, caption)
 
 
@@ -400,10 +406,25 @@ def plan_report(
         eligibility = check_frame(eligibility, _ELIGIBILITY, name="eligibility", label="vm_name")
     if onboarding is not None:
         instance("onboarding", onboarding, Onboarding, "an Onboarding (plan_onboarding)")
-    if isinstance(assumptions, str) or not all(isinstance(a, str) for a in assumptions):
+    if (
+        isinstance(assumptions, str)
+        or not isinstance(assumptions, Sequence)
+        or not all(isinstance(a, str) for a in assumptions)
+    ):
         raise ValueError("assumptions must be a sequence of sentences (str)")
-    if not isinstance(currency, str) or not currency.strip():
-        raise ValueError(f"currency={currency!r} must be a currency code such as 'USD'")
+    for name, text in (("title", title), ("subtitle", subtitle)):
+        if not isinstance(text, str):
+            raise ValueError(f"{name}={text!r:.60} must be text")
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ValueError(f"currency={currency!r:.30} must be a currency code such as 'USD'")
+    for name, size in (
+        ("daily", daily.height),
+        ("job_hours", hours.size),
+        ("concurrency", in_flight.size),
+        ("monthly", monthly.height),
+    ):
+        if size == 0:
+            raise ValueError(f"{name}: holds no value; the report needs a simulated day at least")
     days = daily.height
     sections = [
         _estate(fleet),
