@@ -48,6 +48,7 @@ def sample_inputs(days: int = 7) -> dict[str, Any]:
         "currency": prices.currency,
         "eligibility": scan_estate(fleet, policies=policies),
         "onboarding": plan_onboarding(plan, lag_profile_hours=lag),
+        "onboarding_on_demand": plan_onboarding(plan, lag_profile_hours=lag, trigger="on-demand"),
         "assumptions": (
             "churn per VM from its class: low 2%, moderate 4%, high 7% of used data a day (P6)",
             *scan_assumptions(fleet),

@@ -239,6 +239,7 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "vms_per_vault": 2,
             "fragmentation": 0.3,
             "max_days": 30,
+            "trigger": "on-demand",
             "initial_throughput_mb_s": 20.0,
         },
     ),

@@ -63,6 +63,8 @@ def test_the_numbers_come_from_the_inputs(page: str) -> None:
     inputs = sample_inputs()
     onboarding = inputs["onboarding"]
     assert f"after {onboarding.days_to_protected} day(s)" in page
+    faster = inputs["onboarding_on_demand"].days_to_protected
+    assert f"would take {faster} day(s) instead of {onboarding.days_to_protected}" in page
     short = inputs["space"].filter(pl.col("status") == "short")
     assert f"{short.height:,} of" in page
     assert f"{float(short['shortfall_gb'].sum()):,.0f} GB to free" in page
@@ -108,7 +110,9 @@ def test_a_name_the_font_cannot_draw_is_not_an_error() -> None:
 def test_parts_not_computed_are_said_so() -> None:
     """Without an eligibility scan or an onboarding plan, their sections say so; every section
     is still there."""
-    page = plan_report(**sample_inputs() | {"eligibility": None, "onboarding": None})
+    page = plan_report(
+        **sample_inputs() | {"eligibility": None, "onboarding": None, "onboarding_on_demand": None}
+    )
     assert re.findall(r"<h2>(.*?)</h2>", page) == list(PLAN_SECTIONS)
     assert "not scanned for eligibility" in page
     assert "first backups were not planned" in page
@@ -126,6 +130,7 @@ def test_parts_not_computed_are_said_so() -> None:
         ({"restore": [1, 2]}, "restore"),
         ({"restore": {"x": pl.DataFrame({"vm_name": ["a"]})}}, "restore"),
         ({"onboarding": "waves"}, "onboarding"),
+        ({"onboarding_on_demand": 3}, "onboarding_on_demand"),
         ({"eligibility": pl.DataFrame({"vm_name": ["a"]})}, "eligibility"),
         ({"assumptions": "used size 50%"}, "assumptions"),
         ({"currency": ""}, "currency"),

@@ -329,6 +329,7 @@ def plan_report(
     currency: str = "USD",
     eligibility: pl.DataFrame | None = None,
     onboarding: Onboarding | None = None,
+    onboarding_on_demand: Onboarding | None = None,
     assumptions: Sequence[str] = (),
     title: str = "Azure VM Backup plan",
     subtitle: str = "",
@@ -358,6 +359,8 @@ def plan_report(
         :func:`vmbackup.eligibility.scan_estate`'s table (None: not scanned).
     onboarding
         :func:`vmbackup.onboarding.plan_onboarding`'s result (None: not planned).
+    onboarding_on_demand
+        The same estate planned with ``trigger="on-demand"``, to compare (None: not shown).
     assumptions
         Every assumption that filled a gap, one sentence each (printed as given, escaped).
     title, subtitle
@@ -404,8 +407,9 @@ def plan_report(
         meters = check_frame(meters, _METERS, name="meters")
     if eligibility is not None:
         eligibility = check_frame(eligibility, _ELIGIBILITY, name="eligibility", label="vm_name")
-    if onboarding is not None:
-        instance("onboarding", onboarding, Onboarding, "an Onboarding (plan_onboarding)")
+    for name, plan in (("onboarding", onboarding), ("onboarding_on_demand", onboarding_on_demand)):
+        if plan is not None:
+            instance(name, plan, Onboarding, "an Onboarding (plan_onboarding)")
     if (
         isinstance(assumptions, str)
         or not isinstance(assumptions, Sequence)
@@ -429,7 +433,7 @@ def plan_report(
     sections = [
         _estate(fleet),
         _eligibility(eligibility),
-        _onboarding(onboarding),
+        _onboarding(onboarding, onboarding_on_demand),
         _steady(daily, hours, days),
         _jams(stagger, in_flight, bin_width, daily),
         _space(space),
@@ -530,19 +534,26 @@ def _eligibility(scan: pl.DataFrame | None) -> Section:
     return Section("Eligibility", tuple(blocks))
 
 
-def _onboarding(result: Onboarding | None) -> Section:
+def _onboarding(result: Onboarding | None, other: Onboarding | None = None) -> Section:
     heading = "Onboarding waves"
+    if result is None:
+        result, other = other, None
     if result is None:
         return Section(heading, (Paragraph("The first backups were not planned."),))
     first = result.vms.filter(pl.col("kind") == "first backup")
     new_disks = result.vms.filter(pl.col("kind") == "new disk")
+    when = (
+        "that starts first backups at their scheduled hours"
+        if result.trigger == "scheduled"
+        else "that triggers first backups on demand"
+    )
     text = (
         f"{first.height:,} VMs need their first backup (S12, with the extension install, S14)"
         f" and {new_disks.height:,} protected VMs a new disk's (S15). Enabled in the waves "
         f"below, every VM has its first recovery point after {result.days_to_protected} day(s);"
-        f" no plan that starts first backups at their scheduled hours can do it in fewer than "
-        f"{result.lower_bound_days}. {result.over_24h.height:,} first backups take more than "
-        "24 hours. Each VM's bill starts on the day its first backup succeeds (S23)."
+        f" no plan {when} can do it in fewer than {result.lower_bound_days}. "
+        f"{result.over_24h.height:,} first backups take more than 24 hours. Each VM's bill "
+        "starts on the day its first backup succeeds (S23)."
     )
     steady = (
         "The waves leave the steady-state jobs the ingest they need, hour by hour, so those "
@@ -566,9 +577,10 @@ def _onboarding(result: Onboarding | None) -> Section:
         "vm_name", "wave_day", "duration_hours", "sent_gb", "first_success_day"
     )
     wide = result.vms.filter(~pl.col("within_capacity"))
-    blocks: list[Block] = [
-        Paragraph(text),
-        Paragraph(steady),
+    blocks: list[Block] = [Paragraph(text), Paragraph(steady)]
+    if other is not None:
+        blocks += _compare_triggers(result, other)
+    blocks += [
         figure(
             lambda ax: plots.plot_onboarding_waves(result.waves, ax),
             "Bars: VMs enabled per day; line: VMs with a recovery point by the end of each day",
@@ -611,6 +623,36 @@ def _onboarding(result: Onboarding | None) -> Section:
             )
         )
     return Section(heading, tuple(blocks))
+
+
+def _compare_triggers(result: Onboarding, other: Onboarding) -> list[Block]:
+    """The same estate's first backups at their scheduled hours and triggered on demand."""
+    plans = sorted((result, other), key=lambda plan: plan.trigger != "scheduled")
+    table = pl.DataFrame(
+        {
+            "first backups": [
+                "at the scheduled hour (S1)" if plan.trigger == "scheduled" else "on demand (X3)"
+                for plan in plans
+            ],
+            "days until every VM is protected": [plan.days_to_protected for plan in plans],
+            "lower bound [days]": [plan.lower_bound_days for plan in plans],
+            "over 24 h": [plan.over_24h.height for plan in plans],
+        }
+    )
+    scheduled, on_demand = plans
+    text = (
+        f"Triggered on demand ('Backup now', at the hours the plan picks, X3) instead of at "
+        f"their scheduled hours, the first backups would take {on_demand.days_to_protected} "
+        f"day(s) instead of {scheduled.days_to_protected}: VMs that share a schedule hour "
+        "(S13) otherwise all wait for the same hour of the day."
+    )
+    if on_demand.days_to_protected >= scheduled.days_to_protected:
+        text = (
+            "Triggering the first backups on demand ('Backup now', X3) would not protect the "
+            f"estate sooner ({on_demand.days_to_protected} day(s))."
+        )
+    blocks: list[Block] = [Paragraph(text), Table(table, "Scheduled or on-demand first backups")]
+    return blocks
 
 
 def _steady(daily: pl.DataFrame, hours: npt.NDArray[np.float64], days: int) -> Section:
