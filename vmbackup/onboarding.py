@@ -810,8 +810,10 @@ def _first_hour_with(
     keys = np.where(np.isfinite(best), best, top - _EPS_MB_S) + lane[:, None]
     index = np.searchsorted(keys.ravel(), (at_least - _EPS_MB_S + lane[:, None]).ravel())
     index = index.reshape(at_least.shape) - width * np.arange(rows.size)[:, None]
-    found: npt.NDArray[np.int64] = frontier[:, None] + np.clip(index, 0, width - 1)
-    return found
+    found = frontier[:, None] + np.clip(index, 0, width - 1)
+    # every hour from busy_until on is free: no first hour lies beyond it (a lower bound)
+    earliest: npt.NDArray[np.int64] = np.minimum(found, np.maximum(busy_until, frontier)[:, None])
+    return earliest
 
 
 def _first_room(
