@@ -53,12 +53,13 @@ at some hour of some day and the room varies by hour, so no such bound is proven
 :attr:`Onboarding.lower_bound_days` gives a bound no plan can beat, to compare the plan with:
 the longest first backup run alone from day 0; each vault's first-backup data over its daily
 room; and, with scheduled triggers, the VMs that start transferring in the same hour over that
-hour's room. On the sample estate the plan meets the bound (10 days scheduled, 3 on demand);
-scaled to 1,000-VM vaults it is within about 15% of it (65 days against 57 scheduled, 17
-against 16 on demand). What the greedy trades: a VM is never moved once placed (no
-backtracking); the reserve counts VMs not yet protected; hours are coarse (a peak inside an hour
-is averaged). It steps through each vault's VMs in that order, every vault at once, vectorised
-over vaults and candidates; there is no loop over days or disks.
+hour's room. ``benchmarks/onboarding.py`` prints both; when this was written, the plan met the
+bound on the sample estate (10 days scheduled, 3 on demand) and came within about 15% of it
+with 1,000-VM vaults (65 days against 57 scheduled, 17 against 16 on demand). What the greedy
+trades: a VM is never moved once placed (no backtracking); the reserve counts VMs not yet
+protected; hours are coarse (a peak inside an hour is averaged). It steps through each vault's
+VMs in that order, every vault at once, vectorised over vaults and candidates; there is no loop
+over days or disks.
 
 Assumptions (each a parameter or a documented default):
 
