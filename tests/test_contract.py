@@ -21,6 +21,7 @@ import pytest
 from contract import bad_values, call_by_contract
 from hypothesis import given
 from hypothesis import strategies as st
+from report_inputs import sample_inputs
 
 from vmbackup import (
     billing,
@@ -43,6 +44,7 @@ from vmbackup.data import (
     read_policy,
     read_prices,
 )
+from vmbackup.eligibility import scan_estate
 from vmbackup.fleet import fleet_plan
 from vmbackup.inventory import (
     apply_used_sizes,
@@ -52,10 +54,12 @@ from vmbackup.inventory import (
     protected_items,
 )
 from vmbackup.lint import lint_policy
+from vmbackup.onboarding import plan_onboarding
 from vmbackup.policy import MonthlyDay, Policy
 from vmbackup.policy_json import policies_from_document
 from vmbackup.reconcile import reconcile
 from vmbackup.records import read_backup_jobs, read_cost_export
+from vmbackup.report import plan_report
 
 IMAGE = np.arange(5000, dtype=np.uint8)
 FLEET = read_fleet().filter(
@@ -292,6 +296,23 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     ),
     "Event": (billing.Event, {"kind": "resize", "day": dt.date(2026, 1, 1), "used_gb": 10.0}),
     "fragmentation": (blocks.fragmentation, {"runs": [[0, 2], [3, 1]]}),
+    "plan_onboarding": (
+        plan_onboarding,
+        {
+            "plan": fleet_plan(FLEET, read_policies()),
+            "lag_profile_hours": LAG,
+            "protected": np.array([False, True, False, False]),
+            "new_disk": np.arange(FLEET.filter(pl.col("disk_role") != "temp").height) == 1,
+            "vault_ingest_mb_s": 700.0,
+            "vms_per_vault": 2,
+            "fragmentation": 0.3,
+            "max_days": 30,
+            "trigger": "on-demand",
+            "initial_throughput_mb_s": 20.0,
+        },
+    ),
+    "scan_estate": (scan_estate, {"disks": FLEET, "policies": read_policies()}),
+    "plan_report": (plan_report, dict(sample_inputs())),
 }
 
 
@@ -359,6 +380,7 @@ TABLE_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any], str, pl.
         "settings",
         VM_SETTINGS,
     ),
+    "scan_estate": (scan_estate, {}, "disks", FLEET),
 }
 
 

@@ -40,11 +40,13 @@ __all__ = [
     "plot_lag_profile",
     "plot_level_grid",
     "plot_monthly_bill",
+    "plot_onboarding_waves",
     "plot_pi_fee",
     "plot_restore_curves",
     "plot_restore_gantt",
     "plot_space_check",
     "plot_storage_growth",
+    "plot_vault_ingest",
 ]
 
 #: One colour per outcome, used wherever a consistency level is drawn.
@@ -914,3 +916,57 @@ class PolicyChart(Chart):
         self.ax.set_xlabel(f"storage cost [{currency} per month]")
         self._title(title or "The same VMs under the policy and its Enhanced twins")
         return self.ax
+
+
+def plot_onboarding_waves(waves: pl.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
+    """The onboarding waves (``Onboarding.waves`` of :func:`vmbackup.onboarding.plan_onboarding`):
+    VMs enabled each day, and VMs with a first recovery point by the end of each day."""
+    ax = _axes(ax, (9, 4.0))
+    day = waves["day"].to_numpy()
+    ax.bar(day, waves["vms"].to_numpy(), width=0.7, color="#2a9d8f", label="VMs enabled that day")
+    ax.step(
+        day,
+        waves["protected_vms"].to_numpy(),
+        where="mid",
+        color="#264653",
+        linewidth=2,
+        label="VMs with a recovery point (end of day)",
+    )
+    ax.set_xlabel("day of the roll-out")
+    ax.set_ylabel("VMs")
+    ax.set_xticks(day if day.size <= 31 else day[:: int(np.ceil(day.size / 31))])
+    ax.set_ylim(0, max(float(waves["protected_vms"].max() or 0), 1.0) * 1.1)  # type: ignore[arg-type]
+    ax.set_title(title or "Onboarding waves: first backups by day (S12, S23)")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_vault_ingest(hourly: pl.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
+    """The vaults' ingest per hour while the waves run (``Onboarding.hourly``): what the steady
+    state is served and what the first backups send, against the capacity."""
+    ax = _axes(ax, (10, 4.0))
+    hour = hourly["hour"].to_numpy()
+    steady = hourly["steady_mb_s"].to_numpy()
+    onboarding = hourly["onboarding_mb_s"].to_numpy()
+    ax.fill_between(hour, 0, steady, step="post", color="#e9c46a", label="steady-state jobs")
+    ax.fill_between(
+        hour, steady, steady + onboarding, step="post", color="#2a9d8f", label="first backups"
+    )
+    ax.step(
+        hour,
+        hourly["capacity_mb_s"].to_numpy(),
+        where="post",
+        color="#b00020",
+        linestyle="--",
+        linewidth=1,
+        label="ingest capacity",
+    )
+    for day in range(24, int(hour.max(initial=0)) + 1, 24):
+        ax.axvline(day, color="#adb5bd", linewidth=0.8, linestyle=":")
+    ax.set_xlim(0, max(float(hour.max(initial=0)) + 1, 24.0))
+    ax.set_ylim(0, max(float((steady + onboarding).max(initial=0.0)), 1.0) * 1.3)
+    ax.set_xlabel("hours since the first day's midnight")
+    ax.set_ylabel("vault ingest, all vaults [MB/s]")
+    ax.set_title(title or "Vault ingest while the waves run (S11, S13)")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax

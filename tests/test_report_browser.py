@@ -1,0 +1,78 @@
+"""The plan report in a real browser: the sample estate's report opened from a file in Debian's
+headless Chromium (Playwright), every section heading shown and every figure loaded, nothing
+requested from anywhere. The screenshot goes to ``test-artifacts/plan_report.png``.
+
+Chromium is found and skipped as in ``tests/test_browser.py``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from report_inputs import sample_inputs
+
+from vmbackup.report import PLAN_SECTIONS, plan_report
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium not found: install it with 'apt-get install -y chromium' (Debian) to run "
+        "the browser tests; .ci/run does this",
+    ),
+]
+
+IMAGES_LOADED = """() => [...document.images].map(i => ({
+    alt: i.alt, complete: i.complete, width: i.naturalWidth, height: i.naturalHeight}))"""
+
+
+def test_the_report_opens_with_every_section_and_figure(tmp_path: Path) -> None:
+    """The report of the 200-VM sample, from a file:// URL: each section heading is visible,
+    each figure has loaded (naturalWidth > 0), and the page made no request but its own."""
+    from playwright.sync_api import sync_playwright
+
+    report = tmp_path / "plan.html"
+    report.write_text(plan_report(**sample_inputs()), encoding="utf-8")
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(report.as_uri())
+            page.wait_for_load_state("load")
+            headings = page.locator("main h2")
+            assert headings.all_inner_texts() == list(PLAN_SECTIONS)
+            for index in range(headings.count()):
+                assert headings.nth(index).is_visible()
+            pictures = page.evaluate(IMAGES_LOADED)
+            assert len(pictures) >= 6
+            for picture in pictures:
+                assert picture["complete"], picture["alt"]
+                assert picture["width"] > 0, picture["alt"]
+                assert picture["height"] > 0, picture["alt"]
+            links = page.locator("nav a")
+            assert links.count() == len(PLAN_SECTIONS)
+            links.nth(len(PLAN_SECTIONS) - 1).click()  # the contents lead to each section
+            assert page.evaluate("window.location.hash") == "#assumptions"
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "plan_report.png"), full_page=True)
+        finally:
+            browser.close()
+    others = [url for url in requested if not url.startswith(("file:", "data:"))]
+    assert others == [], f"the report requested {others}"
+    assert [url for url in requested if url.startswith("file:")] == [report.as_uri()]
