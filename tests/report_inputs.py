@@ -14,7 +14,7 @@ from vmbackup.data import read_fleet, read_lag_profile, read_policies, read_pric
 from vmbackup.eligibility import scan_assumptions, scan_estate
 from vmbackup.fleet import BIN_HOURS, fleet_plan, propose_stagger, simulate_fleet
 from vmbackup.onboarding import plan_onboarding
-from vmbackup.restore import restore_plan, simulate_restore
+from vmbackup.restore_options import estate_rto
 
 
 @functools.cache
@@ -29,9 +29,11 @@ def sample_inputs(days: int = 7) -> dict[str, Any]:
     _offsets, stagger = propose_stagger(plan, lag_profile_hours=lag, days=min(days, 7))
     accounts = max(1, math.ceil(plan.vms / 10))
     restore = {
-        "one account per VM (S20)": simulate_restore(restore_plan(fleet, placement="per-vm")),
-        f"{accounts} balanced accounts": simulate_restore(
-            restore_plan(fleet, placement="balanced", accounts=accounts)
+        "one account per VM (S20)": estate_rto(
+            fleet, policies, placement="per-vm", recovery_point_age_days=30
+        ),
+        f"{accounts} balanced accounts": estate_rto(
+            fleet, policies, placement="balanced", accounts=accounts, recovery_point_age_days=30
         ),
     }
     return {

@@ -72,3 +72,23 @@ def test_bad_restore_inputs_exit_2_naming_the_field(argv: list[str], message: st
     lines = [line for line in err.getvalue().splitlines() if line.startswith("error:")]
     assert len(lines) == 1
     assert message in lines[0]
+
+
+def test_the_report_carries_every_section_and_each_vms_rto(tmp_path: Path) -> None:
+    """Issue 13/15: ``plan --report`` writes one self-contained page with every section, the
+    slowest VMs' RTO, the onboarding waves and the eligibility scan."""
+    from vmbackup.report import PLAN_SECTIONS
+
+    target = tmp_path / "plan.html"
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["plan", SAMPLE, "--days", "2", "--restore-age", "30", "--report", str(target)]
+    assert main(argv, out, err) == 0, err.getvalue()
+    page = target.read_text(encoding="utf-8")
+    for heading in PLAN_SECTIONS:
+        assert f">{heading}</h2>" in page
+    slowest = plan(restore_point_age_days=30).restore_per_vm.sort("rto_hours").row(-1, named=True)
+    assert slowest["vm_name"] in page
+    assert "The slowest VMs to come back" in page
+    assert "days until every VM is protected" in page
+    assert "<script" not in page
+    assert "http://" not in page

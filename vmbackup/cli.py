@@ -70,6 +70,7 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         restore_option=args.restore_option,
         restore_point_age_days=args.restore_age,
         restore_accounts=args.restore_accounts,
+        onboarding=args.onboarding,
     )
     estate = build_plan(options, progress=Progress(err))
     print_plan(estate, out)
@@ -80,6 +81,11 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"\nWrote {lines.height:,} invoice lines (per VM and meter) to {args.bill_out}",
             file=out,
         )
+    if args.report:
+        from vmbackup.report import estate_report
+
+        Path(args.report).write_text(estate_report(estate), encoding="utf-8")
+        print(f"\nWrote the plan as one HTML page to {args.report}", file=out)
     if args.rto_out:
         rto = estate.rto_table()
         rto.write_csv(args.rto_out)
@@ -145,6 +151,70 @@ def rto_lines(estate: EstatePlan, slowest: int = 3) -> list[str]:
     return lines
 
 
+def eligibility_lines(estate: EstatePlan) -> list[str]:
+    """The eligibility scan as text: who can be protected, under which policy type, why not."""
+    import polars as pl
+
+    scan = estate.eligibility
+    if scan is None or not scan.height:
+        return []
+    refused = scan.filter(~pl.col("protectable"))
+    by_type = scan.filter(pl.col("protectable")).group_by("policy_type").len().sort("policy_type")
+    kinds = ", ".join(f"{row['len']} {row['policy_type']}" for row in by_type.iter_rows(named=True))
+    lines = [
+        f"\nEligibility (G8, G11, X1): {scan.height - refused.height} of {scan.height} VMs can be "
+        f"protected (simplest policy type: {kinds or 'none'})"
+    ]
+    for row in refused.head(5).iter_rows(named=True):
+        lines.append(f"  {row['vm_name']}: cannot be protected: {row['reasons']}")
+    wrong = scan.filter(pl.col("protectable") & (pl.col("assigned_ok") == False))  # noqa: E712
+    for row in wrong.head(5).iter_rows(named=True):
+        lines.append(
+            f"  {row['vm_name']}: its policy {row['assigned_policy']} cannot protect it: "
+            f"{row['reasons'] or 'needs ' + str(row['policy_type'])}"
+        )
+    risky = scan.filter(pl.col("risks").fill_null("") != "")
+    if risky.height:
+        first = risky.row(0, named=True)
+        lines.append(f"  {risky.height} VMs at risk, e.g. {first['vm_name']}: {first['risks']}")
+    return lines
+
+
+def onboarding_lines(estate: EstatePlan) -> list[str]:
+    """The first backups' wave plan as text (S12, S14, S15, S23)."""
+    plan, fast = estate.onboarding, estate.onboarding_on_demand
+    if plan is None:
+        return []
+    todo = int((plan.vms["kind"] != "protected").sum())
+    if not todo:
+        return ["\nOnboarding: every VM already has its first recovery point"]
+    whose = "pending by the backup items" if estate.options.items else "of the whole estate"
+    lines = [
+        f"\nOnboarding (S12, S14, S15): first backups {whose}, {todo} VMs: every VM protected "
+        f"after {plan.days_to_protected} day(s) at the policies' times (no plan does it in "
+        f"fewer than {plan.lower_bound_days})"
+        + (
+            f"; {fast.days_to_protected} day(s) with on-demand first backups spread over the "
+            "hours the vault is free"
+            if fast is not None
+            else ""
+        ),
+        f"  {plan.over_24h.height} first backup(s) take more than 24 h; steady-state jobs keep "
+        f"their window (worst {plan.worst_steady_hours:.1f} h); billing starts per VM at its "
+        "first success (S23)",
+    ]
+    waves = plan.waves.head(5)
+    lines.append(
+        "  waves (day: VMs enabled, TB copied): "
+        + "; ".join(
+            f"{row['day']}: {row['vms']}, {row['first_backup_gb'] / 1000:.1f}"
+            for row in waves.iter_rows(named=True)
+        )
+        + (" ..." if plan.waves.height > 5 else "")
+    )
+    return lines
+
+
 def print_plan(estate: EstatePlan, out: TextIO) -> None:
     """The plan as text: the estate and its assumptions, then each section."""
     import polars as pl
@@ -196,6 +266,9 @@ def print_plan(estate: EstatePlan, out: TextIO) -> None:
         print("Fitted from the estate's job history (H1, H2):", file=out)
         for line in describe_fit(estate.fit):
             print(f"  {line}", file=out)
+
+    for line in eligibility_lines(estate) + onboarding_lines(estate):
+        print(line, file=out)
 
     first = int(jobs["first_backup"].sum()) if jobs.height else 0
     snapshots = int(jobs["snapshots"].sum()) if jobs.height else 0
@@ -443,6 +516,17 @@ def main(
         help="target storage accounts of the shared RTO estimate (default one per 10 VMs)",
     )
     p.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="write the whole plan as one self-contained HTML page (figures embedded)",
+    )
+    p.add_argument(
+        "--no-onboarding",
+        dest="onboarding",
+        action="store_false",
+        help="skip the first backups' wave plan (quicker for very large estates)",
+    )
+    p.add_argument(
         "--rto-out", help="write each VM's RTO (one account per VM, and shared) to this CSV"
     )
     p.add_argument(
@@ -573,6 +657,7 @@ def main(
         _check_output(args.out)
         _check_output(args.bill_out)
         _check_output(args.rto_out)
+        _check_output(args.report)
         return plan(args, out, err)
     except (ValueError, OSError) as error:
         if args.debug:

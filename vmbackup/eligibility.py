@@ -188,7 +188,7 @@ SCAN_COLUMNS: dict[str, Column] = {
     "data_access_auth": Column("bool", required=False),
     "cores": Column("int", low=0, required=False),
     "memory_gb": Column("float", low=0, required=False),
-    "policy": Column("str", required=False),
+    "policy": Column("str", required=False, nullable=True),
 }
 
 

@@ -39,6 +39,7 @@ from vmbackup.fleet import (
     propose_stagger,
     simulate_fleet,
 )
+from vmbackup.onboarding import Onboarding
 from vmbackup.policy import Policy
 from vmbackup.restore_options import OPTIONS as RESTORE_OPTIONS
 from vmbackup.schema import FLEET_VALUES
@@ -51,6 +52,8 @@ __all__ = ["Assumption", "EstatePlan", "PlanOptions", "build_plan"]
 STAGGER_DAYS = 7
 #: S20: the restore estimate also deals the VMs to one account per this many VMs.
 VMS_PER_SHARED_ACCOUNT = 10
+#: Above this many VMs the onboarding plan skips its on-demand variant (seconds per 10,000 VMs).
+ON_DEMAND_MAX_VMS = 20_000
 #: Above this many VMs the RTO estimate skips each VM's restore-alone time (a second simulation).
 ALONE_RTO_MAX_VMS = 100_000
 
@@ -96,6 +99,11 @@ class PlanOptions:
         days a VM restores from its snapshot.
     restore_accounts
         Target storage accounts of the shared RTO estimate (S20); None: one per 10 VMs.
+    onboarding
+        Plan the first backups (``vmbackup.onboarding``; S12, S14, S15): of the VMs whose
+        first backup is pending by the backup items, or, without items, of the whole estate
+        (a roll-out). The on-demand variant is planned too up to
+        :data:`ON_DEMAND_MAX_VMS` VMs.
     history
         The estate's own records (``az backup job list`` JSON, Backup report CSVs; H1, H2):
         each VM's churn and throughput per disk and the lag profile are fitted from them
@@ -122,6 +130,7 @@ class PlanOptions:
     restore_option: str = "create-vm"
     restore_point_age_days: float = 1.0
     restore_accounts: int | None = None
+    onboarding: bool = True
 
 
 @dataclass(frozen=True)
@@ -185,6 +194,12 @@ class EstatePlan:
         (``fleet.propose_stagger``), over ``stagger_days`` days.
     fit
         What was fitted from the estate's history (``calibrate.HistoryFit``), or None.
+    eligibility
+        Per VM of the estate: whether it can be protected, under which policy type, why not
+        (``eligibility.scan_estate``; G8, G11, X1).
+    onboarding, onboarding_on_demand
+        The first backups' wave plan with the policies' schedules and with on-demand backups
+        (``onboarding.plan_onboarding``), or None where not planned.
     """
 
     options: PlanOptions
@@ -207,6 +222,9 @@ class EstatePlan:
     stagger: pl.DataFrame
     stagger_days: int
     fit: HistoryFit | None = None
+    eligibility: pl.DataFrame | None = None
+    onboarding: Onboarding | None = None
+    onboarding_on_demand: Onboarding | None = None
 
     @property
     def used_tb(self) -> float:
@@ -391,20 +409,22 @@ def build_plan(
     space, unknown = _premium_space(fleet, premium_space_check)  # protected or to be
     protected = fleet.filter(pl.col("policy").is_not_null())  # what fleet_plan planned
 
+    # each VM's policy as the plan assigned it (one policy given: every protected VM's)
+    planned = {p.name: p for p in plan.policies}
+    names = pl.DataFrame(
+        {
+            "vm_name": plan.vm_names,
+            "policy": np.array([p.name for p in plan.policies])[plan.policy_index],
+        },
+        schema={"vm_name": pl.String, "policy": pl.String},
+    )
+    assigned = fleet.drop("policy").join(names, on="vm_name", how="left", maintain_order="left")
+
     report(4, "restore estimate (RTO)")
     accounts = options.restore_accounts or max(1, math.ceil(plan.vms / VMS_PER_SHARED_ACCOUNT))
     if plan.vms:
         option, age = options.restore_option, options.restore_point_age_days
-        planned = {p.name: p for p in plan.policies}  # each VM's policy as the plan assigned it
-        assigned = pl.DataFrame(
-            {
-                "vm_name": plan.vm_names,
-                "policy": np.array([p.name for p in plan.policies])[plan.policy_index],
-            }
-        )
-        protected = protected.drop("policy").join(
-            assigned, on="vm_name", how="inner", maintain_order="left"
-        )
+        protected = assigned.filter(pl.col("policy").is_not_null())
         restore_own = estate_rto(
             protected,
             planned,
@@ -427,7 +447,22 @@ def build_plan(
             schema={"vm_name": pl.String, "status": pl.String, "rto_hours": pl.Float64}
         )
 
-    report(5, "staggering (S13)")
+    report(5, "staggering (S13), eligibility, onboarding")
+    from vmbackup.eligibility import scan_estate
+    from vmbackup.onboarding import plan_onboarding
+
+    eligibility = scan_estate(assigned, policies=planned)
+    onboarding = on_demand = None
+    if options.onboarding and plan.vms:
+        done = None  # no backup items: plan the roll-out of the whole estate
+        if options.items is not None:  # the items say whose first backup is still to come
+            pending = plan.first_backup_pending
+            done = np.ones(plan.vms, dtype=bool) if pending is None else ~pending
+        onboarding = plan_onboarding(plan, lag_profile_hours=lag, protected=done)
+        if plan.vms <= ON_DEMAND_MAX_VMS:
+            on_demand = plan_onboarding(
+                plan, lag_profile_hours=lag, protected=done, trigger="on-demand"
+            )
     stagger_days = min(options.days, STAGGER_DAYS)
     offsets, stagger = propose_stagger(
         plan, lag_profile_hours=lag, days=stagger_days, seed=options.seed, start=options.start
@@ -459,6 +494,9 @@ def build_plan(
         stagger=stagger,
         stagger_days=stagger_days,
         fit=fit,
+        eligibility=eligibility,
+        onboarding=onboarding,
+        onboarding_on_demand=on_demand,
     )
 
 

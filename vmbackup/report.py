@@ -27,6 +27,8 @@ import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +41,9 @@ from vmbackup._checks import Column, check_frame, instance, non_negative_array, 
 from vmbackup.onboarding import Onboarding
 from vmbackup.schema import fleet_columns
 from vmbackup.transfer import WINDOW_HOURS
+
+if TYPE_CHECKING:
+    from vmbackup.planning import EstatePlan
 
 __all__ = [
     "PLAN_SECTIONS",
@@ -285,9 +290,11 @@ _SPACE = {
 }
 _RESTORE = {
     "vm_name": Column("str"),
-    "account": Column("int", low=0),
-    "end_hours": Column("float", low=0),
-    "wait_hours": Column("float", low=0),
+    "status": Column("str", allowed=("ok", "blocked")),
+    "tier": Column("str", nullable=True),
+    "data_gb": Column("float", low=0, nullable=True),
+    "rto_hours": Column("float", low=0, nullable=True),
+    "findings": Column("str", nullable=True),
 }
 _MONTHLY = {
     "month": Column("date"),
@@ -351,7 +358,9 @@ def plan_report(
     space
         :func:`vmbackup.capacity.premium_space_check`'s table.
     restore
-        Scenario label -> :func:`vmbackup.restore.simulate_restore`'s table.
+        Scenario label -> :func:`vmbackup.restore_options.estate_rto`'s table (the RTO of
+        every VM restored at once, R1, R2, S19, S20); the first scenario's slowest VMs are
+        listed.
     monthly, meters, currency
         ``FleetResult.monthly`` and ``FleetResult.meters`` (None: no meter table), and the
         prices' currency.
@@ -767,35 +776,63 @@ def _space(space: pl.DataFrame) -> Section:
 def _restore(restore: Mapping[str, pl.DataFrame]) -> Section:
     if not restore:
         return Section("Restore estimate", (Paragraph("No restore was estimated."),))
-    rows = [
-        (
-            label,
-            table.height,
-            table["account"].n_unique(),
-            float(table["end_hours"].max() or 0.0),  # type: ignore[arg-type]
-            float(table["end_hours"].median() or 0.0),  # type: ignore[arg-type]
-            float(table["wait_hours"].max() or 0.0),  # type: ignore[arg-type]
+    rows = []
+    for label, table in restore.items():
+        ok = table.filter(pl.col("status") == "ok")
+        rows.append(
+            (
+                label,
+                table.height,
+                int((ok["tier"] == "snapshot").sum()),
+                int(table.height - ok.height),
+                float(ok["rto_hours"].median() or 0.0) if ok.height else 0.0,  # type: ignore[arg-type]
+                float(ok["rto_hours"].max() or 0.0) if ok.height else 0.0,  # type: ignore[arg-type]
+            )
         )
-        for label, table in restore.items()
-    ]
     frame = pl.DataFrame(
         rows,
         schema=[
             "scenario",
             "VMs",
-            "storage accounts",
-            "all restored after [h]",
-            "half restored after [h]",
-            "longest queue wait [h]",
+            "from snapshots",
+            "blocked",
+            "median RTO [h]",
+            "last VM usable after [h]",
         ],
         orient="row",
     )
-    fastest = min(rows, key=lambda r: r[3])
+    fastest = min(rows, key=lambda r: r[5])
     text = (
-        f"Restoring every VM from the vault (S19, S20): the fastest scenario, "
-        f"'{fastest[0]}', restores them all in {fastest[3]:.1f} h."
+        "Every protected VM restored at once, as after a regional disaster: the RTO of a VM is "
+        "the time until it is usable again (its data restored from the snapshot or the vault "
+        "tier, then the option's finishing steps; R1, R2). Targets shared by many disks slow "
+        f"each other (S19, S20, S22): the fastest scenario, '{fastest[0]}', has every VM back "
+        f"after {fastest[5]:.1f} h."
     )
-    return Section("Restore estimate", (Paragraph(text), Table(frame, "Restore scenarios")))
+    first_label, first = next(iter(restore.items()))
+    slowest = (
+        first.filter(pl.col("status") == "ok")
+        .sort("rto_hours", descending=True)
+        .head(10)
+        .select(
+            pl.col("vm_name").alias("VM"),
+            pl.col("tier").alias("from"),
+            pl.col("data_gb").alias("data [GB]"),
+            pl.col("rto_hours").alias("RTO [h]"),
+        )
+    )
+    blocks: list[Paragraph | Table] = [
+        Paragraph(text),
+        Table(frame, "Restore scenarios"),
+        Table(slowest, f"The slowest VMs to come back ({first_label})"),
+    ]
+    blocked = first.filter(pl.col("status") == "blocked")
+    if blocked.height:
+        reasons = blocked.group_by("findings").agg(VMs=pl.len()).sort("VMs", descending=True)
+        blocks.append(
+            Table(reasons.rename({"findings": "why blocked"}), "VMs that cannot restore this way")
+        )
+    return Section("Restore estimate", tuple(blocks))
 
 
 def _bill(monthly: pl.DataFrame, meters: pl.DataFrame | None, currency: str) -> Section:
@@ -834,3 +871,62 @@ def _bill(monthly: pl.DataFrame, meters: pl.DataFrame | None, currency: str) -> 
             )
         )
     return Section("Bill per month and per meter", tuple(blocks))
+
+
+def estate_report(estate: EstatePlan) -> str:
+    """The HTML page of an architect's plan (:class:`vmbackup.planning.EstatePlan`, what
+    ``python -m vmbackup plan ... --report plan.html`` writes): :func:`plan_report` fed from
+    the plan's parts, with the RTO in one account per VM and in the shared accounts."""
+    from vmbackup.capacity import premium_space_check
+    from vmbackup.fleet import BIN_HOURS
+
+    options, result = estate.options, estate.result
+    space = estate.premium_space
+    if space.height == 0 or "status" not in space.columns:
+        space = premium_space_check(estate.fleet.head(0))
+    accounts = estate.restore_accounts
+    restore = {}
+    if estate.restore_per_vm.height:
+        restore = {
+            "one storage account per VM (S20)": estate.restore_per_vm,
+            f"{accounts} balanced account{'s' if accounts != 1 else ''}": estate.restore_shared,
+        }
+    age = options.restore_point_age_days
+    subtitle = (
+        f"{Path(str(options.fleet)).name}: {estate.plan.vms:,} protected VMs, {options.days} "
+        f"simulated days from {options.start:%Y-%m-%d}; prices {estate.prices.region} "
+        f"({estate.prices.currency}, {estate.prices.dated()}); restore: {options.restore_option} "
+        f"from a point {age:g} day(s) old"
+    )
+    # a blank start time is the policy's run time (in the policy's own time zone, S1)
+    plan = estate.plan
+    run_hour = pl.DataFrame(
+        {
+            "vm_name": plan.vm_names,
+            "policy_run_hour": np.array([p.run_hour for p in plan.policies])[plan.policy_index],
+        },
+        schema={"vm_name": pl.String, "policy_run_hour": pl.Float64},
+    )
+    fleet = (
+        estate.fleet.join(run_hour, on="vm_name", how="left", maintain_order="left")
+        .with_columns(schedule_hour=pl.col("schedule_hour").fill_null(pl.col("policy_run_hour")))
+        .drop("policy_run_hour")
+    )
+    return plan_report(
+        fleet=fleet,
+        daily=result.daily,
+        job_hours=result.jobs["duration_hours"].to_numpy(),
+        concurrency=result.concurrency,
+        bin_hours=BIN_HOURS,
+        stagger=estate.stagger,
+        space=space,
+        restore=restore,
+        monthly=result.monthly,
+        meters=result.meters,
+        currency=estate.prices.currency,
+        eligibility=estate.eligibility,
+        onboarding=estate.onboarding,
+        onboarding_on_demand=estate.onboarding_on_demand,
+        assumptions=tuple(str(a) for a in estate.assumptions),
+        subtitle=subtitle,
+    )
