@@ -64,10 +64,6 @@ KNOWN_DEAD: dict[str, str] = {
         "the accounts slider does nothing under the one-account and per-vm placements, and the "
         "background load does nothing when restoring from snapshots; owner: restore app"
     ),
-    "vmbackup.apps.policy.policy_app": (
-        "the hourly interval and window are greyed out for a daily or weekly schedule without "
-        "a reason (no tooltip, no line in the app); owner: policy app"
-    ),
 }
 
 
