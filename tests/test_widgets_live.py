@@ -59,12 +59,7 @@ INPUTS = {
 #: Apps owned by other engineers with a control that is still dead or greyed out without a
 #: reason; each entry says what fails, so the owner can fix it and drop the entry (the test is a
 #: strict xfail: it stops at the first problem, and fails once the app is fixed).
-KNOWN_DEAD: dict[str, str] = {
-    "vmbackup.apps.policy.policy_app": (
-        "the hourly interval and window are greyed out for a daily or weekly schedule without "
-        "a reason (no tooltip, no line in the app); owner: policy app"
-    ),
-}
+KNOWN_DEAD: dict[str, str] = {}
 
 
 def _chart_content(view: FigureImage[Any]) -> bytes:

@@ -79,3 +79,25 @@ def test_every_control_changes_the_result_or_is_disabled_with_a_reason() -> None
             else:
                 assert after != before, f"{name} changed nothing under a {frequency} schedule"
             control.value = start
+
+
+def test_an_hourly_schedule_makes_the_policy_enhanced_and_greys_out_what_cannot_matter() -> None:
+    """Y1/G2: only an Enhanced policy backs up hourly, so choosing hourly under Standard sets
+    Enhanced (not an input error) and greys the type out with the reason; a daily or weekly
+    schedule greys out the interval and window with theirs."""
+    app = policy_app(PRICES, LAG)
+    controls = app.controls  # type: ignore[attr-defined]
+    hourly_only = ("hourly_interval_hours", "window_hours")
+    for name in hourly_only:
+        assert controls[name].disabled
+        assert "only an hourly one has an interval and a window" in controls[name].tooltip
+    controls["frequency"].value = "hourly"
+    assert controls["policy_type"].value == "enhanced"
+    assert controls["policy_type"].disabled
+    assert "Y1" in controls["policy_type"].tooltip
+    assert "Azure accepts" in app.summary.value  # type: ignore[attr-defined]
+    assert not any(controls[name].disabled for name in hourly_only)
+    controls["frequency"].value = "weekly"
+    assert not controls["policy_type"].disabled
+    assert "once a week" in controls["window_hours"].tooltip
+    assert "weekly points" in app.summary.value  # type: ignore[attr-defined]

@@ -4,6 +4,8 @@ same VMs would cost and recover under its Enhanced twins (G1-G4, Y1-Y3, P4)."""
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
+from typing import Any
 
 import ipywidgets as w
 import numpy.typing as npt
@@ -11,13 +13,13 @@ import polars as pl
 from matplotlib.axes import Axes
 
 from vmbackup._checks import non_negative
-from vmbackup.apps._form import FigureImage, Form, error_html, figure_app, new_axes
+from vmbackup.apps._form import FigureImage, Form, Off, error_html, figure_app, new_axes
 from vmbackup.billing import Prices
 from vmbackup.lint import enhanced_whatif, lint_policy
 from vmbackup.plots import PolicyChart
 from vmbackup.policy import Finding, Policy
 
-__all__ = ["policy_app", "policy_update"]
+__all__ = ["policy_app", "policy_rules", "policy_update"]
 
 #: Size [inches] of the what-if chart.
 FIGSIZE_IN = (9.0, 3.2)
@@ -37,12 +39,17 @@ def _findings_html(policy: Policy, found: list[Finding], rules: str) -> str:
         for f in found
     )
     rpo = f"RPO {policy.rpo_hours():g} h, {policy.backups_per_day()} backup(s) a backup day"
+    kept = (
+        f"the vault keeps {policy.weekly_retention_weeks} weekly points (retention days / 7)"
+        if policy.frequency == "weekly"
+        else f"the vault keeps {policy.daily_retention_days} daily points"
+    )
     kind = (
         "agentless crash-consistent snapshots (no extension, no scripts; G1)"
         if policy.consistency == "crash"
         else "application- or file-system-consistent snapshots through the extension (S2)"
     )
-    return f"<p>{verdict}; {rpo}; {kind}.</p>" + (f"<ul>{lines}</ul>" if lines else "")
+    return f"<p>{verdict}; {rpo}; {kept}; {kind}.</p>" + (f"<ul>{lines}</ul>" if lines else "")
 
 
 def policy_update(
@@ -101,6 +108,25 @@ def policy_update(
     return table, text, ax
 
 
+def policy_rules(values: Mapping[str, Any]) -> dict[str, str | Off]:
+    """The policy app's controls that cannot matter in a state, and why (Y1, G2).
+
+    An interval and a window belong to an hourly schedule only; an hourly schedule exists only
+    in an Enhanced policy, so choosing it sets the policy type to Enhanced (rather than showing
+    an input error) and greys the type out until the schedule changes back.
+    """
+    if values["frequency"] == "hourly":
+        return {
+            "policy_type": Off("only an Enhanced policy backs up hourly (Y1, G2)", "enhanced"),
+        }
+    once = "once a week (Sundays)" if values["frequency"] == "weekly" else "once a day"
+    reason = (
+        f"a {values['frequency']} schedule backs up {once} at the run time; "
+        "only an hourly one has an interval and a window (G2)"
+    )
+    return dict.fromkeys(("hourly_interval_hours", "window_hours"), reason)
+
+
 def policy_app(prices: Prices, lag_profile_hours: npt.ArrayLike) -> w.Box:
     """A policy's settings and rule set: what Azure says, and its Enhanced twins side by side."""
     form = Form(220, 520)
@@ -117,15 +143,6 @@ def policy_app(prices: Prices, lag_profile_hours: npt.ArrayLike) -> w.Box:
         "used_gb": form.real("used data [GB]", 100, 10, 5000, 10),
         "daily_churn_percent": form.real("daily churn [%]", 2, 0, 20, 0.5),
     }
-    hourly_only = ("hourly_interval_hours", "window_hours")
-
-    def enable(_: object = None) -> None:
-        # the interval and window matter only for an hourly schedule: say so, do not pretend
-        for name in hourly_only:
-            controls[name].disabled = controls["frequency"].value != "hourly"
-
-    controls["frequency"].observe(enable, names="value")
-    enable()
     view = FigureImage(PolicyChart, *FIGSIZE_IN)
     return figure_app(
         controls,
@@ -133,4 +150,5 @@ def policy_app(prices: Prices, lag_profile_hours: npt.ArrayLike) -> w.Box:
             prices=prices, lag_profile_hours=lag_profile_hours, chart=view.chart, **values
         ),
         view,
+        rules=policy_rules,
     )
