@@ -324,3 +324,18 @@ def test_bad_input_names_the_field(options: dict[str, Any], field: str) -> None:
     arguments = {"plan": plan_of([("a", 10.0), ("b", 20.0)]), "lag_profile_hours": FLAT_LAG}
     with pytest.raises(ValueError, match=field):
         plan_onboarding(**(arguments | options))
+
+
+def test_s1_first_backups_run_at_the_policys_time_on_the_plans_clock_like_the_fleet() -> None:
+    """S1: DailyPolicy runs at 22:30 W. Europe time, 21:30 on the plan's UTC clock in January;
+    the onboarding's scheduled first backups and the fleet's jobs start at the same hour."""
+    from vmbackup.fleet import clock_start_hours, simulate_fleet
+
+    plan = fleet_plan(read_fleet(), read_policies())
+    daily = np.array([plan.policies[i].name == "DailyPolicy" for i in plan.policy_index])
+    assert np.allclose(clock_start_hours(plan)[daily], 21.5)
+    waves = plan_onboarding(plan, lag_profile_hours=read_lag_profile())
+    assert np.allclose(waves.vms["trigger_hour"].to_numpy()[daily], 21.5)
+    jobs = simulate_fleet(plan, lag_profile_hours=read_lag_profile(), days=1).jobs
+    first = jobs.filter(pl.col("day") == 0).sort("vm")["start_hours"].to_numpy()
+    assert np.allclose(first[daily[jobs.filter(pl.col("day") == 0).sort("vm")["vm"]]], 21.5)

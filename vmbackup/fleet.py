@@ -511,6 +511,39 @@ def _day_numbers(name: str, value: object, size: int, days: int) -> npt.NDArray[
     return array.astype(np.int64)
 
 
+def _clock_shift(
+    plan: FleetPlan, local: npt.NDArray[np.float64], start: dt.date, days: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Summer time: the shift [h] from each policy's zone to the plan's clock, per (zone, local
+    hour) group and day, and each VM's group (a handful of zones, not a loop over VMs)."""
+    zone_names = [iana_zone(p.time_zone) for p in plan.policies]
+    zone_list = sorted(set(zone_names))
+    zone_code = np.array([zone_list.index(z) for z in zone_names], dtype=np.int64)[
+        plan.policy_index
+    ]
+    keys = pl.DataFrame({"zone": zone_code, "hour": local}).with_columns(
+        group=pl.struct("zone", "hour").rank("dense").cast(pl.Int64) - 1
+    )
+    groups = keys.unique("group").sort("group")
+    shift = np.empty((groups.height, days))
+    for (code,), members in groups.group_by("zone"):
+        rows = members["group"].to_numpy()
+        shift[rows] = clock_shift_hours(
+            zone_list[int(str(code))], plan.time_zone, start, days, members["hour"].to_numpy()
+        )
+    return shift, keys["group"].to_numpy()
+
+
+def clock_start_hours(plan: FleetPlan, start: dt.date = FLEET_START) -> npt.NDArray[np.float64]:
+    """Each VM's first snapshot of the day ``start`` on the plan's clock [h, 0-24) (S1): its
+    policy's run time in the policy's time zone (``plan.start_hour``) moved to
+    ``plan.time_zone``, summer time included."""
+    if not plan.vms:
+        return np.zeros(0)
+    shift, group = _clock_shift(plan, plan.start_hour, start, 1)
+    return np.asarray((plan.start_hour + shift[group, 0]) % 24, dtype=np.float64)
+
+
 def _schedule(
     plan: FleetPlan,
     start: dt.date,
@@ -533,21 +566,7 @@ def _schedule(
     step = np.array([p.hourly_interval_hours or 24 for p in policies], dtype=np.float64)
     last_offset = np.where(hourly, (per_day - 1) * step, 0.0)  # Y2: the last snapshot is sent
     local = plan.start_hour + last_offset[index]
-    # summer time: the shift from each policy's zone to the clock, per (zone, local hour) and day
-    zone_names = [iana_zone(p.time_zone) for p in policies]
-    zone_list = sorted(set(zone_names))
-    zone_code = np.array([zone_list.index(z) for z in zone_names], dtype=np.int64)[index]
-    keys = pl.DataFrame({"zone": zone_code, "hour": local}).with_columns(
-        group=pl.struct("zone", "hour").rank("dense").cast(pl.Int64) - 1
-    )
-    groups = keys.unique("group").sort("group")
-    shift = np.empty((groups.height, days))
-    for (code,), members in groups.group_by("zone"):  # a handful of zones, not VMs
-        rows = members["group"].to_numpy()
-        shift[rows] = clock_shift_hours(
-            zone_list[int(str(code))], plan.time_zone, start, days, members["hour"].to_numpy()
-        )
-    group = keys["group"].to_numpy()
+    shift, group = _clock_shift(plan, local, start, days)
     base = local + shift[group, 0]
     varying = (shift != shift[:, :1]).any(axis=1)
     day_shift = (shift - shift[:, :1])[group] if varying.any() else None

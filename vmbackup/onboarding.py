@@ -72,6 +72,7 @@ Assumptions (each a parameter or a documented default):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +81,13 @@ import numpy.typing as npt
 import polars as pl
 
 from vmbackup._checks import bounded, choice, instance, non_negative_array, positive, whole
-from vmbackup.fleet import DEFAULT_VAULT_INGEST_MB_S, DEFAULT_VMS_PER_VAULT, FleetPlan
+from vmbackup.fleet import (
+    DEFAULT_VAULT_INGEST_MB_S,
+    DEFAULT_VMS_PER_VAULT,
+    FLEET_START,
+    FleetPlan,
+    clock_start_hours,
+)
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
 from vmbackup.transfer import MAX_LAG_HOURS, WINDOW_HOURS, backup_jobs, extents_for
 
@@ -317,6 +324,7 @@ def plan_onboarding(
     fragmentation: float = 0.3,
     max_days: int = 365,
     trigger: str = "scheduled",
+    start_date: dt.date = FLEET_START,
     **overrides: float,
 ) -> Onboarding:
     """Plan the first backups of an estate in waves (see the module notes).
@@ -345,6 +353,9 @@ def plan_onboarding(
         ``"scheduled"``: each first backup runs at its VM's scheduled hour on its wave day;
         ``"on-demand"``: the plan also chooses the hour at which it is triggered (a "Backup now",
         X3), the one that finishes it soonest.
+    start_date
+        The first day of the roll-out: each policy's run time in its own time zone is read on
+        the plan's clock (``plan.time_zone``) as of that day (S1), like the fleet's jobs.
     overrides
         Any of :data:`vmbackup.transfer.DEFAULTS` (throughputs, extension install time, ...).
 
@@ -393,13 +404,14 @@ def plan_onboarding(
     churn = plan.disk_used_gb * plan.churn_share[vm_of]  # mean daily churn per disk [GB]
     added = added & done[vm_of]  # a new disk matters only on a protected VM (S15)
     todo = ~done | np.bincount(vm_of, added, vms).astype(bool)
+    clock_hours = clock_start_hours(plan, start_date)  # on the plan's clock, as the fleet
     common: dict[str, Any] = {
         "disk_vm": vm_of,
         "used_gb": plan.disk_used_gb,
         "allocated_gb": plan.disk_allocated_gb,
         "churn_gb": churn,
         "extents": extents_for(churn, fragmentation),
-        "start_hour": plan.start_hour,
+        "start_hour": clock_hours,
         "agentless": agentless,
         "lag_profile_hours": profile,
         "overrides": options,
@@ -433,7 +445,7 @@ def plan_onboarding(
     needed = first.end[job_disks] - first.transfer_start[job_disks]  # at full speed [h]
     rate = first.rate_mb_s[job_disks]
     room = share * capacity  # what first backups may use per hour of the day [MB/s]
-    hours = plan.start_hour.copy()
+    hours = clock_hours.copy()
     begin = first.transfer_start[job_disks]
     if trigger == "on-demand":
         kind = np.where(done[jobs], 2, agentless[jobs].astype(np.int64))
@@ -488,7 +500,7 @@ def plan_onboarding(
     worst, alone_worst, over = _steady_check(
         steady,
         vm_of,
-        plan.start_hour,
+        clock_hours,
         vault_of_vm,
         asked,
         onboarding_load,

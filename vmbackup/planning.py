@@ -458,10 +458,16 @@ def build_plan(
         if options.items is not None:  # the items say whose first backup is still to come
             pending = plan.first_backup_pending
             done = np.ones(plan.vms, dtype=bool) if pending is None else ~pending
-        onboarding = plan_onboarding(plan, lag_profile_hours=lag, protected=done)
+        onboarding = plan_onboarding(
+            plan, lag_profile_hours=lag, protected=done, start_date=options.start
+        )
         if plan.vms <= ON_DEMAND_MAX_VMS:
             on_demand = plan_onboarding(
-                plan, lag_profile_hours=lag, protected=done, trigger="on-demand"
+                plan,
+                lag_profile_hours=lag,
+                protected=done,
+                trigger="on-demand",
+                start_date=options.start,
             )
     stagger_days = min(options.days, STAGGER_DAYS)
     offsets, stagger = propose_stagger(
