@@ -151,6 +151,10 @@ def rto_lines(estate: EstatePlan, slowest: int = 3) -> list[str]:
     return lines
 
 
+#: Characters per line of the printed plan (JupyterLab shows about 120 at 1280 px).
+PLAN_WIDTH = 116
+
+
 def eligibility_lines(estate: EstatePlan) -> list[str]:
     """The eligibility scan as text: who can be protected, under which policy type, why not."""
     import polars as pl
@@ -199,9 +203,9 @@ def onboarding_lines(estate: EstatePlan) -> list[str]:
             if fast is not None
             else ""
         ),
-        f"  {plan.over_24h.height} first backup(s) take more than 24 h; steady-state jobs keep "
-        f"their window (worst {plan.worst_steady_hours:.1f} h); billing starts per VM at its "
-        "first success (S23)",
+        f"  {plan.over_24h.height} first backup(s) take more than 24 h; the nightly jobs keep "
+        f"their window meanwhile (longest at mean churn {plan.worst_steady_hours:.1f} h); "
+        "billing starts per VM at its first success (S23)",
     ]
     waves = plan.waves.head(5)
     lines.append(
@@ -215,8 +219,32 @@ def onboarding_lines(estate: EstatePlan) -> list[str]:
     return lines
 
 
-def print_plan(estate: EstatePlan, out: TextIO) -> None:
-    """The plan as text: the estate and its assumptions, then each section."""
+def print_plan(estate: EstatePlan, out: TextIO, width: int | None = None) -> None:
+    """The plan as text: the estate and its assumptions, then each section. With ``width``
+    (a notebook: :data:`PLAN_WIDTH`), lines longer than that wrap between words, their
+    continuation indented, so no word is cut in two; the command line leaves wrapping to the
+    terminal (one line per fact, for grep)."""
+    import io
+    import textwrap
+
+    text = io.StringIO()
+    _print_plan(estate, text)
+    if width is None:
+        out.write(text.getvalue())
+        return
+    for line in text.getvalue().split("\n")[:-1]:
+        indent = " " * (len(line) - len(line.lstrip(" ")))
+        wrapped = textwrap.wrap(
+            line,
+            width=width,
+            subsequent_indent=indent + "    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        out.write("\n".join(wrapped or [""]) + "\n")
+
+
+def _print_plan(estate: EstatePlan, out: TextIO) -> None:
     import polars as pl
 
     from vmbackup.planning import policy_lines
