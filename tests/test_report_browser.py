@@ -8,10 +8,14 @@ Chromium is found and skipped as in ``tests/test_browser.py``.
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
-import pytest
+from test_browser import (  # type: ignore[import-not-found]
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    pytestmark,
+)
 
 from vmbackup.cli import main
 from vmbackup.data import dataset_path
@@ -19,26 +23,7 @@ from vmbackup.report import PLAN_SECTIONS
 
 AZURE_FILES = ("vms.json", "disks.json", "items.json", "policies.json", "used_sizes.csv")
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="Chromium not found: install it with 'apt-get install -y chromium' (Debian) to run "
-        "the browser tests; .ci/run does this",
-    ),
-]
+__all__ = ["pytestmark"]  # the browser markers, shared with test_browser.py
 
 IMAGES_LOADED = """() => [...document.images].map(i => ({
     alt: i.alt, complete: i.complete, width: i.naturalWidth, height: i.naturalHeight}))"""
