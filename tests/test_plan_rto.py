@@ -92,3 +92,24 @@ def test_the_report_carries_every_section_and_each_vms_rto(tmp_path: Path) -> No
     assert "days until every VM is protected" in page
     assert "<script" not in page
     assert "http://" not in page
+
+
+def test_g8_g11_the_plan_scans_azure_json_with_its_skus_and_security_types() -> None:
+    """G8, G11: from ``az vm list -d`` / ``az disk list`` the plan's eligibility scan sees what
+    the fleet table drops: an Ultra disk needs Enhanced, a confidential VM cannot be protected,
+    a shared disk is refused under Standard."""
+    estate = build_plan(
+        PlanOptions(
+            fleet=str(dataset_path("azure/eligibility_vms.json")),
+            disks=str(dataset_path("azure/eligibility_disks.json")),
+            days=2,
+        )
+    )
+    assert estate.eligibility is not None
+    scan = {row["vm_name"]: row for row in estate.eligibility.iter_rows(named=True)}
+    assert scan["db-ultra-01"]["policy_type"] == "enhanced"
+    assert scan["cluster-01"]["policy_type"] == "enhanced"
+    assert scan["cvm-01"]["protectable"] is False
+    assert scan["web-eph-01"]["protectable"] is False
+    assert scan["file-01"]["policy_type"] == "standard"
+    assert scan["db-ultra-01"]["assigned_ok"] is False  # DailyPolicy is a Standard policy

@@ -174,8 +174,8 @@ def eligibility_lines(estate: EstatePlan) -> list[str]:
     wrong = scan.filter(pl.col("protectable") & (pl.col("assigned_ok") == False))  # noqa: E712
     for row in wrong.head(5).iter_rows(named=True):
         lines.append(
-            f"  {row['vm_name']}: its policy {row['assigned_policy']} cannot protect it: "
-            f"{row['reasons'] or 'needs ' + str(row['policy_type'])}"
+            f"  {row['vm_name']}: "
+            + (row["reasons"] or f"its policy {row['assigned_policy']} cannot protect it")
         )
     risky = scan.filter(pl.col("risks").fill_null("") != "")
     if risky.height:

@@ -451,7 +451,17 @@ def build_plan(
     from vmbackup.eligibility import scan_estate
     from vmbackup.onboarding import plan_onboarding
 
-    eligibility = scan_estate(assigned, policies=planned)
+    scanned = assigned
+    if from_json and options.disks is not None:  # Azure's JSON says more: SKUs, security
+        from vmbackup.data import read_estate_disks
+
+        per_vm = assigned.group_by("vm_name", maintain_order=True).agg(
+            pl.col("policy", "cores", "memory_gb").first()
+        )
+        scanned = read_estate_disks(options.fleet, options.disks).join(
+            per_vm, on="vm_name", how="left", maintain_order="left"
+        )
+    eligibility = scan_estate(scanned, policies=planned)
     onboarding = on_demand = None
     if options.onboarding and plan.vms:
         done = None  # no backup items: plan the roll-out of the whole estate
