@@ -407,7 +407,6 @@ def build_plan(
 
     report(3, "premium space (S21)")
     space, unknown = _premium_space(fleet, premium_space_check)  # protected or to be
-    protected = fleet.filter(pl.col("policy").is_not_null())  # what fleet_plan planned
 
     # each VM's policy as the plan assigned it (one policy given: every protected VM's)
     planned = {p.name: p for p in plan.policies}

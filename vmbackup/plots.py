@@ -28,7 +28,6 @@ __all__ = [
     "ChurnChart",
     "InFlightChart",
     "PolicyChart",
-    "RestoreChart",
     "SpaceChart",
     "TimelineChart",
     "plot_backup_timeline",
@@ -42,8 +41,6 @@ __all__ = [
     "plot_monthly_bill",
     "plot_onboarding_waves",
     "plot_pi_fee",
-    "plot_restore_curves",
-    "plot_restore_gantt",
     "plot_space_check",
     "plot_storage_growth",
     "plot_vault_ingest",
@@ -349,118 +346,6 @@ def plot_storage_growth(
     ax.set_ylim(bottom=0)
     ax.legend(loc="lower right")
     ax.figure.autofmt_xdate()
-    return ax
-
-
-class RestoreChart(Chart):
-    """One bar per VM restore (queue wait hatched, copy solid), grouped and coloured by account,
-    updated in place.
-
-    With ``rows`` set the chart stays that size: a restore of more VMs shows the ``rows`` VMs
-    that finish last and says so in the title, so the figure never grows with the input (it
-    keeps room for at least ``min_rows``). Without it every VM gets a row, as in
-    ``plot_restore_gantt``.
-    """
-
-    def __init__(self, ax: Axes, rows: int | None = None, min_rows: int = 10) -> None:
-        if rows is not None and rows < 1:
-            raise ValueError(f"rows={rows!r} must be a whole number >= 1 or None")
-        super().__init__(ax)
-        self.rows, self.min_rows = rows, min_rows
-        self._copy = _bars(ax, edgecolors="none")
-        self._wait = _bars(ax, facecolors="none", hatch="//", linewidths=0.5, hatchcolors="edge")
-        self._accounts: tuple[int, ...] = ()
-        self._note = ax.text(
-            0.99, 0.01, "", transform=ax.transAxes, ha="right", va="bottom", fontsize=8
-        )
-        ax.set_xlabel("hours since the restore was requested")
-        ax.set_ylabel("VM (grouped by target storage account)")
-
-    def _legend(self, accounts: tuple[int, ...]) -> None:
-        if accounts == self._accounts:
-            return
-        self._accounts = accounts
-        legend = self.ax.get_legend()
-        if legend is not None:
-            legend.remove()
-        many = len(accounts) > 10
-        self._note.set_text(f"{len(accounts)} accounts (colours repeat)" if many else "")
-        if not many:
-            self.ax.legend(
-                handles=[Patch(color=_account_colour(a), label=f"account {a}") for a in accounts],
-                loc="upper left",
-                bbox_to_anchor=(1.01, 1.0),
-                fontsize=8,
-                title="solid: copying\nhatched: queued",
-                title_fontsize=8,
-            )
-        self._keep(self.ax.yaxis, self.ax.get_legend())
-
-    def show(self, result: pl.DataFrame, title: str = "") -> Axes:
-        """Draw ``result``, the output of :func:`vmbackup.restore.simulate_restore`."""
-        ordered = result.with_row_index("queue")
-        shown = ordered
-        if self.rows is not None and ordered.height > self.rows:
-            shown = ordered.sort("end_hours", "queue").tail(self.rows)
-        shown = shown.sort("account", "queue")
-        rows = shown.height
-        y = np.arange(rows) - 0.35
-        colours = _account_colour(shown["account"].to_numpy())
-        _place(
-            self._copy, shown["start_hours"].to_numpy(), y, shown["duration_hours"].to_numpy(), 0.7
-        )
-        self._copy.set_facecolor(colours)
-        wait = shown["wait_hours"].to_numpy()
-        queued = wait > 0
-        _place(self._wait, 0.0, y[queued], wait[queued], 0.7)
-        self._wait.set_edgecolor(colours[queued])
-        used = tuple(int(a) for a in np.unique(ordered["account"].to_numpy()))
-        self._legend(used)
-        if self._yticks(shown["vm_name"].to_list(), fontsize=7):
-            slots = rows if self.rows is None else max(rows, self.min_rows)
-            low, high = _padded(-0.35, slots - 0.65)
-            self.ax.set_ylim(high, low)  # first row on top
-            self._keep(self.ax.yaxis, self.ax.get_legend())
-        end = float(ordered["end_hours"].max())  # type: ignore[arg-type]
-        self.ax.set_xlim(0, max(end, 1e-3) * 1.05)
-        default = f"Restoring {ordered.height} VMs into {len(used)} storage account(s)"
-        if rows < ordered.height:
-            default += f": the {rows} that finish last"
-        self._title(title or default)
-        return self.ax
-
-
-def _account_colour(account: Any) -> Any:
-    """The colour (RGBA) of storage account number(s) ``account``: tab10, repeating."""
-    return plt.get_cmap("tab10")(np.asarray(account) % 10)
-
-
-def plot_restore_gantt(result: pl.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
-    """One bar per VM restore (queue wait hatched, copy solid), grouped and coloured by account.
-
-    ``result`` is the output of :func:`vmbackup.restore.simulate_restore`.
-    """
-    ax = _axes(ax, (10, max(3.0, 0.22 * result.height + 1.5)))
-    return RestoreChart(ax).show(result, title)
-
-
-def plot_restore_curves(
-    x: Sequence[float],
-    curves: Mapping[str, Sequence[float]],
-    ax: Axes | None = None,
-    *,
-    xlabel: str,
-    title: str,
-) -> Axes:
-    """Restore time (hours) against a planning choice, one line per scenario."""
-    ax = _axes(ax, (8, 4.5))
-    for label, hours in curves.items():
-        ax.plot(list(x), list(hours), marker="o", markersize=3, label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("time until the last VM is restored [h]")
-    ax.set_title(title)
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right")
     return ax
 
 

@@ -1,8 +1,7 @@
 """Figures of restores and recovery times (RTO): every function takes ``ax=None``.
 
 Drawn from the results of :mod:`vmbackup.restore` and :mod:`vmbackup.restore_options`, with
-the helpers and account colours of :mod:`vmbackup.plots` (whose ``RestoreChart``, copy times
-only, the app and notebook 05 no longer use).
+the helpers and account colours of :mod:`vmbackup.plots`.
 """
 
 from __future__ import annotations
@@ -60,8 +59,7 @@ class RtoChart(Chart):
     or rehydrating), the copy (solid, coloured by target account; grey from a snapshot) and the
     steps after it (yellow), ending when the VM is usable (its RTO).
 
-    With ``rows`` set the chart keeps that size and shows the VMs that are usable last, as
-    :class:`vmbackup.plots.RestoreChart` does.
+    With ``rows`` set the chart keeps that size and shows the VMs that are usable last.
     """
 
     def __init__(self, ax: Axes, rows: int | None = None, min_rows: int = 10) -> None:
