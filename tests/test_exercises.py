@@ -76,6 +76,8 @@ def test_the_old_call_still_works() -> None:
         ("fast", "crash", "not one of the choices"),
         ("crash", 3.0, "answer with a number"),
         (3, "crash", "text in quotes"),
+        (3, "crash", "you gave a number"),
+        ({"a": 1}, "crash", "you gave a dict"),
         ("maybe", True, "True or False"),
         (["x"], ["a", "b"], "has 2 items; you gave 1"),
         (["a", "x"], ["a", "b"], "1 of your 2 items are right"),

@@ -80,3 +80,44 @@ def test_every_price_row_has_a_source_and_as_of_and_assumptions_say_so() -> None
             assert p.rows.height == 12
     derived = table.filter(pl.col("region") == "uksouth")
     assert derived["source"].str.starts_with("ASSUMPTION").sum() >= 10
+
+
+def _item(**changes: object) -> dict[str, object]:
+    item: dict[str, object] = {
+        "currencyCode": "USD",
+        "armRegionName": "eastus",
+        "productName": "Backup",
+        "meterName": "Standard LRS Data Stored",
+        "unitOfMeasure": "1 GB/Month",
+        "retailPrice": 0.0224,
+        "tierMinimumUnits": 0.0,
+        "type": "Consumption",
+        "effectiveStartDate": "2024-06-01T00:00:00Z",
+        "meterId": "m-lrs",
+    }
+    item.update(changes)
+    return item
+
+
+def test_p7_a_reservation_is_rejected_by_its_type_or_by_its_product_alone() -> None:
+    """P7: either sign of a reserved-capacity term is enough to keep it out of the price table."""
+    from vmbackup.retail_prices import rows_from_retail_items
+
+    by_type = _item(type="Reservation", retailPrice=2000.0)
+    by_product = _item(productName="Backup Reserved Capacity", retailPrice=2000.0)
+    got = rows_from_retail_items([("a", by_type), ("b", by_product), ("c", _item())])
+    assert got.reservations == 2
+    assert got.rows["price"].to_list() == [0.0224]
+
+
+def test_p7_the_newest_price_of_a_meter_wins_and_each_row_cites_its_meter_id() -> None:
+    """P7: an older and a newer price of one meter give one row, the newer, sourced by meterId."""
+    from vmbackup.retail_prices import rows_from_retail_items
+
+    old = _item(retailPrice=0.03, effectiveStartDate="2023-01-01T00:00:00Z", meterId="m-old")
+    new = _item(retailPrice=0.0224, effectiveStartDate="2024-06-01T00:00:00Z", meterId="m-new")
+    got = rows_from_retail_items([("p.json Items[0]", new), ("p.json Items[1]", old)])
+    assert got.rows.height == 1
+    assert got.rows["price"].item() == 0.0224
+    assert got.rows["as_of"].item() == "2024-06-01"
+    assert "meterId m-new" in got.rows["source"].item()
