@@ -118,6 +118,10 @@ def test_reports_alone_fit_churn_and_lag_but_not_throughput() -> None:
     unknown = fit.vms.filter(pl.col("throughput_mb_s_per_disk").is_null())
     assert unknown.height >= 5
     assert (unknown["method"] == "durations: not identifiable").all()
+    # a throughput fitted from noisy durations carries its standard error, never zero
+    known = fit.vms.filter(pl.col("throughput_mb_s_per_disk").is_not_null())
+    assert known.height >= 1
+    assert (known["throughput_spread_mb_s"] > 0).all()
 
 
 def test_recovery_holds_for_another_seed_and_every_hour_of_the_day() -> None:
