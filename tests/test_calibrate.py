@@ -301,3 +301,20 @@ def test_the_sample_parameters_file_matches_the_generator_constants() -> None:
     assert TRUTH["onboarded"] == generator().ONBOARDED.isoformat()
     assert json.loads(Path(history_file("generating_parameters.json")).read_text()) == TRUTH
     assert dt.date.fromisoformat(TRUTH["onboarded"]) < generator().WINDOW[0]
+
+
+def test_the_slopes_standard_error_has_n_minus_2_degrees_of_freedom() -> None:
+    """With three jobs at one hour (the fewest ``min_jobs`` allows by default), the fitted slope's
+    standard error is the textbook one of a straight line: residuals over n - 2 = 1 degree of
+    freedom, divided by the spread of the data sent."""
+    from vmbackup.calibrate import _solve
+
+    a = np.array([10.0, 20.0, 40.0])
+    y = np.array([1.5, 2.4, 4.7])  # about 0.5 h lag + a / 10, with noise
+    lag, k, se_k = _solve(np.zeros(3, np.intp), np.full(3, 4), a, y, np.full(1, np.nan))
+    slope, intercept = np.polyfit(a, y, 1)
+    residual = y - (intercept + slope * a)
+    expected = np.sqrt(residual @ residual / (3 - 2) / ((a - a.mean()) @ (a - a.mean())))
+    assert k[0] == pytest.approx(slope)
+    assert lag[4] == pytest.approx(intercept)
+    assert se_k[0] == pytest.approx(expected)
