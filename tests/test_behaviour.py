@@ -117,6 +117,9 @@ def test_the_trace_extent_and_response_time_units() -> None:
     assert trace["response_time_s"][0] == pytest.approx(int(raw[6]) / 1e7)
     assert trace["offset_bytes"][0] == int(raw[4])
     assert trace["size_bytes"][0] == int(raw[5])
+    # timestamps: FILETIME, 100 ns ticks since 1601-01-01 (UTC), read to the microsecond
+    since_1601 = dt.timedelta(microseconds=int(raw[0]) // 10)
+    assert trace["timestamp"][0] == dt.datetime(1601, 1, 1, tzinfo=dt.UTC) + since_1601
     one = trace.head(1).with_columns(
         type=pl.lit("Write"),
         offset_bytes=pl.lit(0, pl.Int64),
@@ -208,3 +211,37 @@ def test_the_lag_profile_is_read_in_hour_order() -> None:
     profile = read_lag_profile()
     assert profile.shape == (24,)
     assert np.argmax(profile) in (0, 23)
+
+
+# --- errors: rejected and accepted at each boundary, and the message names field and rule -------
+
+
+def test_a_flag_column_accepts_booleans_and_refuses_words_saying_what_it_must_hold() -> None:
+    """Clear errors: a flag column of words is refused, naming the file, the column and that it
+    must hold True or False; real booleans pass unchanged."""
+    from vmbackup._checks import Column, check_frame
+
+    flags = {"agentless": Column("bool")}
+    ok = check_frame(pl.DataFrame({"agentless": [True, False]}), flags, name="fleet.csv")
+    assert ok["agentless"].to_list() == [True, False]
+    with pytest.raises(ValueError) as refused:
+        check_frame(pl.DataFrame({"agentless": ["yes"]}), flags, name="fleet.csv")
+    assert str(refused.value) == (
+        "fleet.csv: column 'agentless' holds String values; it must hold True or False"
+    )
+
+
+def test_recovery_points_refuse_a_datetime_for_either_date_naming_which() -> None:
+    """Clear errors: both dates of ``recovery_points`` must be dates (a datetime has a time of
+    day the points do not); each refusal names its own argument."""
+    from vmbackup.data import dataset_path, read_policy
+    from vmbackup.retention import recovery_points
+
+    policy = read_policy(dataset_path("policies/standard_daily.json"))
+    day = dt.date(2026, 1, 1)
+    assert recovery_points(policy, day, dt.date(2026, 1, 10)).height > 0
+    noon = dt.datetime(2026, 1, 10, 12)
+    with pytest.raises(ValueError, match=r"^on=datetime"):
+        recovery_points(policy, day, noon)
+    with pytest.raises(ValueError, match=r"^first_backup=datetime"):
+        recovery_points(policy, noon, dt.date(2026, 1, 10))

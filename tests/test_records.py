@@ -305,3 +305,27 @@ def test_the_shipped_history_is_reproducible() -> None:
         shipped = pl.read_csv(history_file(name), infer_schema=False).fill_null("")
         assert made[key].equals(shipped), name
     assert made["truth"] == json.loads(Path(history_file("generating_parameters.json")).read_text())
+
+
+def test_h2_a_backup_vaults_report_names_its_vms_keeps_vm_jobs_and_reads_like_the_job_list(
+    tmp_path: Path,
+) -> None:
+    """H2: a Backup vault's flattened export names each job's VM itself (no CoreAzureBackup
+    needed); a workload job (SQL in a VM) is not a VM backup; each job ends its duration after
+    it starts; and the table has the job list's columns and types, so the fit reads either."""
+    header = (
+        "OperationName,JobUniqueId,JobOperation,JobStatus,JobStartDateTime,JobDurationInSecs,"
+        "DataTransferredInMB,BackupItemUniqueId,BackupItemFriendlyName,BackupManagementType"
+    )
+    rows = [
+        "Job,j1,Backup,Completed,2025-11-01T22:00:00Z,5400,1200,i1,vm-a,IaaSVM",
+        "Job,j2,Backup,Completed,2025-11-01T23:00:00Z,60,5,i2,sqldb-01,AzureWorkload",
+    ]
+    path = tmp_path / "jobs.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    jobs = read_report_jobs(path)
+    assert jobs["vm_name"].to_list() == ["vm-a"]
+    assert jobs["end_time"].item() - jobs["start_time"].item() == dt.timedelta(hours=1.5)
+    assert jobs["transferred_gb"].item() == pytest.approx(1.2)
+    from_json = read_backup_jobs(history_file("jobs.json"))
+    assert jobs.schema == from_json.schema
