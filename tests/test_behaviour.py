@@ -224,7 +224,7 @@ def test_a_flag_column_accepts_booleans_and_refuses_words_saying_what_it_must_ho
     flags = {"agentless": Column("bool")}
     ok = check_frame(pl.DataFrame({"agentless": [True, False]}), flags, name="fleet.csv")
     assert ok["agentless"].to_list() == [True, False]
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(ValueError, match="agentless") as refused:
         check_frame(pl.DataFrame({"agentless": ["yes"]}), flags, name="fleet.csv")
     assert str(refused.value) == (
         "fleet.csv: column 'agentless' holds String values; it must hold True or False"
@@ -245,3 +245,16 @@ def test_recovery_points_refuse_a_datetime_for_either_date_naming_which() -> Non
         recovery_points(policy, day, noon)
     with pytest.raises(ValueError, match=r"^first_backup=datetime"):
         recovery_points(policy, noon, dt.date(2026, 1, 10))
+
+
+def test_vault_storage_refuses_a_negative_used_size_naming_it() -> None:
+    """Clear errors: ``vault_storage_gb`` takes sizes >= 0; a negative one is named."""
+    from vmbackup.data import dataset_path, read_policy
+    from vmbackup.retention import vault_storage_gb
+
+    policy = read_policy(dataset_path("policies/standard_daily.json"))
+    days = pl.date_range(dt.date(2026, 1, 1), dt.date(2026, 1, 10), "1d", eager=True)
+    assert vault_storage_gb(policy, days, 100.0, 1.0).shape == (days.len(),)
+    assert (vault_storage_gb(policy, days, 0.0, 0.0) == 0).all()
+    with pytest.raises(ValueError, match=r"^used_gb"):
+        vault_storage_gb(policy, days, -1.0, 1.0)

@@ -275,3 +275,21 @@ def test_az_estates_start_at_the_policys_time_with_assumed_used_sizes() -> None:
     assert ESTATE["vm_id"].str.starts_with("/subscriptions/").all()
     pinned = estate_to_fleet(VMS, DISKS, schedule_hour=3.5)
     assert pinned["schedule_hour"].unique().to_list() == [3.5]
+
+
+def test_an_items_policy_is_the_last_segment_of_its_id_even_with_a_trailing_slash() -> None:
+    """Backup items: ``policyId`` ending in a slash still names the policy by its last segment,
+    and a name is kept whole (a policy called 'NightlyX' is not cut to 'Nightly')."""
+    items = copy.deepcopy(ITEMS)
+    base = items[0]["properties"]["policyId"].rsplit("/", 1)[0]
+    items[0]["properties"]["policyId"] = base + "/NightlyX/"
+    items[0]["properties"].pop("policyName", None)  # the id alone names it
+    got = protected_items(items)
+    assert got["policy"][0] == "NightlyX"
+
+
+def test_broken_items_are_named_items_when_no_file_name_is_given() -> None:
+    """Clear errors: without a file name, an error in the items names them ``items``."""
+    with pytest.raises(ValueError, match=r"^items: "):
+        protected_items({"not": "a list"})
+    assert protected_items(ITEMS).height == len(ITEMS)

@@ -329,3 +329,12 @@ def test_h2_a_backup_vaults_report_names_its_vms_keeps_vm_jobs_and_reads_like_th
     assert jobs["transferred_gb"].item() == pytest.approx(1.2)
     from_json = read_backup_jobs(history_file("jobs.json"))
     assert jobs.schema == from_json.schema
+
+
+def test_h2_storage_records_keep_their_time_and_the_documented_columns() -> None:
+    """H2: each item's newest AddonAzureBackupStorage record, with the time it was generated."""
+    items = read_report_items(history_file("CoreAzureBackup.csv"))
+    storage = read_report_storage(history_file("AddonAzureBackupStorage.csv"), items)
+    assert storage.columns == ["item_id", "vm_name", "time", "storage_gb"]
+    assert storage["time"].null_count() == 0
+    assert storage["time"].dtype == pl.Datetime("us", "UTC")
