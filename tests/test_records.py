@@ -338,3 +338,12 @@ def test_h2_storage_records_keep_their_time_and_the_documented_columns() -> None
     assert storage.columns == ["item_id", "vm_name", "time", "storage_gb"]
     assert storage["time"].null_count() == 0
     assert storage["time"].dtype == pl.Datetime("us", "UTC")
+
+
+def test_h3_cost_lines_keep_their_product_and_meter_category() -> None:
+    """H3: each cost line keeps the export's ProductName and MeterCategory (the report groups by
+    them); the sample's backup lines are the Backup product."""
+    costs = read_cost_export(history_file("cost_export.csv"))
+    assert costs["product"].null_count() == 0
+    assert costs["meter_category"].null_count() == 0
+    assert "Backup" in costs["product"].to_list()
