@@ -293,3 +293,43 @@ def test_broken_items_are_named_items_when_no_file_name_is_given() -> None:
     with pytest.raises(ValueError, match=r"^items: "):
         protected_items({"not": "a list"})
     assert protected_items(ITEMS).height == len(ITEMS)
+
+
+def test_g11_a_disks_sku_comes_from_the_disk_list_before_the_vms_view_of_it() -> None:
+    """G11: the disk list's ``sku.name`` is the disk's SKU (the VM's ``storageAccountType`` is
+    only a fallback); premium SKUs make premium disks in the fleet (S21)."""
+    from vmbackup.inventory import estate_disks
+
+    vms = copy.deepcopy(VMS)
+    vms[0]["storageProfile"]["osDisk"]["managedDisk"]["storageAccountType"] = "Standard_LRS"
+    disks = estate_disks(vms, DISKS)
+    os_disk = disks.filter(pl.col("disk_name") == vms[0]["storageProfile"]["osDisk"]["name"])
+    assert os_disk["disk_sku"].item() == "Premium_LRS"
+    fleet = estate_to_fleet(VMS, DISKS)
+    assert set(fleet["disk_type"]) == {"premium", "standard"}
+    premium = fleet.filter(pl.col("vm_name") == "web-01")["disk_type"]
+    assert premium.to_list() == ["premium", "premium"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"used_fraction": -0.5}, "used_fraction"),
+        ({"churn_class": "extreme"}, "churn_class"),
+    ],
+)
+def test_estate_to_fleet_names_a_bad_assumption(kwargs: dict[str, Any], field: str) -> None:
+    """Clear errors: a bad default for the gaps is refused, naming the argument."""
+    with pytest.raises(ValueError, match=rf"^{field}="):
+        estate_to_fleet(VMS, DISKS, **kwargs)
+
+
+def test_a_vm_part_that_is_not_an_object_is_named_by_its_path() -> None:
+    """Clear errors: a VM whose ``securityProfile`` is not a JSON object is named by its place
+    in the list and the key (the eligibility scan reads it)."""
+    from vmbackup.inventory import estate_disks
+
+    vms = copy.deepcopy(VMS)
+    vms[0]["securityProfile"] = ["not", "an", "object"]
+    with pytest.raises(ValueError, match=r"^az vm list: VM 1 securityProfile: \['not'"):
+        estate_disks(vms, DISKS)
