@@ -333,3 +333,18 @@ def test_a_vm_part_that_is_not_an_object_is_named_by_its_path() -> None:
     vms[0]["securityProfile"] = ["not", "an", "object"]
     with pytest.raises(ValueError, match=r"^az vm list: VM 1 securityProfile: \['not'"):
         estate_disks(vms, DISKS)
+
+
+def test_two_vms_of_one_name_are_refused_naming_the_file(tmp_path: Path) -> None:
+    """Clear errors: the fleet read from Azure's JSON is checked like a fleet file, and an error
+    names the file the user gave (two VMs of one name make two OS disks for one VM)."""
+    from vmbackup.data import read_azure_estate
+
+    vms = copy.deepcopy(VMS)
+    vms[1]["name"] = vms[0]["name"]
+    path = tmp_path / "vms.json"
+    path.write_text(json.dumps(vms))
+    disks = dataset_path("azure/disks.json")
+    with pytest.raises(ValueError, match=r"^vms\.json: vm_name='web-01' has 2 OS disks"):
+        read_azure_estate(path, disks)
+    assert read_azure_estate(dataset_path("azure/vms.json"), disks)["vm_name"].n_unique() == 4
