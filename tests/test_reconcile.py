@@ -279,3 +279,19 @@ def test_the_sample_estate_is_a_valid_fleet() -> None:
     jobs, skipped = jobs_from_document(generator().generate()["jobs"])
     assert skipped == 0
     assert jobs.height == 350
+
+
+def test_by_default_a_difference_of_one_unit_and_ten_percent_is_reported() -> None:
+    """The default tolerances (1 in the bill's currency and 10%): 1.50 more on a VM's 3.23
+    protected-instance line is reported; under an absolute tolerance of 2 it is not."""
+    meter = "Azure VM Protected Instance"
+    one = (pl.col("vm_name") == "vm-win-002") & (pl.col("meter") == meter)
+    first = COSTS.with_row_index("_i").filter(one)["_i"][0]
+    costs = COSTS.with_columns(
+        cost=pl.when(pl.int_range(pl.len()) == first)
+        .then(pl.col("cost") + 1.5)
+        .otherwise(pl.col("cost"))
+    )
+    assert "vm-win-002" not in _found(_reconcile())
+    assert "vm-win-002" in _found(_reconcile(costs))
+    assert "vm-win-002" not in _found(_reconcile(costs, absolute_tolerance=2.0))
