@@ -318,3 +318,18 @@ def test_the_slopes_standard_error_has_n_minus_2_degrees_of_freedom() -> None:
     assert k[0] == pytest.approx(slope)
     assert lag[4] == pytest.approx(intercept)
     assert se_k[0] == pytest.approx(expected)
+
+
+def test_a_vm_with_one_job_has_no_day_to_day_spread() -> None:
+    """A VM seen on one day only has a churn (that day's data) and no spread to speak of: 0 GB,
+    not an invented one."""
+    jobs = read_backup_jobs(history_file("jobs.json"))
+    vm = jobs["vm_name"][0]
+    ok = pl.col("status") == "Completed"
+    last = jobs.filter(ok & (pl.col("vm_name") == vm)).sort("start_time").tail(1)
+    one = pl.concat([jobs.filter(pl.col("vm_name") != vm), last])
+    fit = _fit(one, min_jobs=1)
+    row = fit.vms.filter(pl.col("vm_name") == vm)
+    assert row["jobs"].item() == 1
+    assert row["churn_spread_gb"].item() == 0.0
+    assert row["churn_gb_per_day"].item() > 0
