@@ -333,3 +333,15 @@ def test_a_vm_with_one_job_has_no_day_to_day_spread() -> None:
     assert row["jobs"].item() == 1
     assert row["churn_spread_gb"].item() == 0.0
     assert row["churn_gb_per_day"].item() > 0
+
+
+def test_the_fit_says_how_it_knows_each_vm_and_counts_jobs_in_every_hour() -> None:
+    """A fit from the job list's task times says so for every VM; the lag table counts the jobs
+    of every hour of the day, 0 where there are none (never a blank)."""
+    fit = _fit(read_backup_jobs(history_file("jobs.json")))
+    assert fit.vms["method"].to_list() == ["task times"] * fit.vms.height
+    assert fit.lag.height == 24
+    assert fit.lag["jobs"].null_count() == 0
+    empty = fit.lag.filter(~pl.col("fitted"))
+    assert empty.height > 0
+    assert (empty["jobs"] == 0).all()
