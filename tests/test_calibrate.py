@@ -345,3 +345,32 @@ def test_the_fit_says_how_it_knows_each_vm_and_counts_jobs_in_every_hour() -> No
     empty = fit.lag.filter(~pl.col("fitted"))
     assert empty.height > 0
     assert (empty["jobs"] == 0).all()
+
+
+def test_lags_from_durations_are_never_negative_and_fall_back_to_the_default_throughput() -> None:
+    """The durations fit: where transfer explains a job's whole duration its lag is 0 h (not
+    below, not a floor above); where no VM's throughput shows through, the lag is fitted with
+    the default throughput's slope."""
+    from vmbackup.calibrate import _durations
+    from vmbackup.transfer import DEFAULTS
+
+    a = [10.0, 20.0, 40.0]
+    exact = pl.DataFrame(
+        {
+            "vm_name": ["v"] * 3,
+            "snapshot_hour": [4] * 3,
+            "a": a,
+            "duration_hours": [x / 10 for x in a],
+            "prep_hours": [0.0] * 3,
+            "b": [0.0] * 3,
+        }
+    )
+    lags, ks, jobs = _durations(exact, 3)
+    assert ks["k"].item() == pytest.approx(0.1)
+    assert jobs["lag_hours"].to_list() == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
+    falling = exact.with_columns(duration_hours=pl.Series([3.0, 2.0, 1.0]))  # no slope to see
+    lags, ks, jobs = _durations(falling, 3)
+    assert ks["k"].null_count() == 1
+    k = 1.0 / DEFAULTS["incremental_throughput_mb_s"]
+    expected = np.mean(np.array([3.0, 2.0, 1.0]) - k * np.array(a))
+    assert lags["mean"].item() == pytest.approx(expected)
