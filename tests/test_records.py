@@ -347,3 +347,18 @@ def test_h3_cost_lines_keep_their_product_and_meter_category() -> None:
     assert costs["product"].null_count() == 0
     assert costs["meter_category"].null_count() == 0
     assert "Backup" in costs["product"].to_list()
+
+
+def test_job_times_read_naive_as_utc_and_keep_between_1990_and_2200() -> None:
+    """Job times: a time without a zone is UTC, one with a zone is moved to UTC; 1990-01-01 and
+    2200-01-01 are the ends of what is accepted (a typo'd year is refused, naming the field)."""
+    from vmbackup.records import _instant
+
+    utc = dt.UTC
+    assert _instant("2025-11-01T22:00:00", "t") == dt.datetime(2025, 11, 1, 22, tzinfo=utc)
+    assert _instant("2025-11-01T22:00:00+01:00", "t") == dt.datetime(2025, 11, 1, 21, tzinfo=utc)
+    assert _instant("1990-01-01T00:00:00Z", "t") == dt.datetime(1990, 1, 1, tzinfo=utc)
+    assert _instant("2200-01-01T00:00:00Z", "t") == dt.datetime(2200, 1, 1, tzinfo=utc)
+    for outside in ("1989-12-31T23:59:59Z", "2200-01-01T00:00:01Z", "2200-01-01T12:00:00Z"):
+        with pytest.raises(ValueError, match=r"^startTime=.* between 1990 and 2200"):
+            _instant(outside, "startTime")
