@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -294,7 +295,10 @@ def test_bill_columns_and_rollup() -> None:
 @pytest.mark.parametrize(
     ("events", "message"),
     [
-        ([Event("first-backup", D(2026, 1, 1))], "must start with a 'protect' event"),
+        (
+            [Event("first-backup", D(2026, 1, 1))],
+            "events must start with a 'protect' event giving used_gb",
+        ),
         (
             [Event("protect", D(2026, 2, 1), used_gb=1), Event("first-backup", D(2026, 1, 1))],
             "events must be in date order",
@@ -305,19 +309,20 @@ def test_bill_columns_and_rollup() -> None:
                 Event("first-backup", D(2026, 1, 2)),
                 Event("delete", D(2026, 1, 3)),
             ],
-            "'delete' needs a 'stop' first",
+            "'delete' needs a 'stop' first: backup data is deleted after protection stops",
         ),
         (
             [
                 Event("protect", D(2026, 1, 1), used_gb=1),
                 Event("protect", D(2026, 1, 2), used_gb=1),
             ],
-            "appears twice",
+            "event kind='protect' appears twice; it can happen once",
         ),
     ],
 )
 def test_impossible_lifecycles_are_rejected(events: list[Event], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    """S23-S25: a lifecycle that cannot happen is refused with the whole reason."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         bill(events, D(2026, 12, 31))
 
 

@@ -272,3 +272,31 @@ def test_p7_meter_lines_add_up_to_the_monthly_bill_and_use_invoice_meter_names()
     totals = lines.group_by("meter").agg(pl.col("cost").sum()).sort("meter")
     print(totals)  # the 10-year bill with archive, per meter
     assert monthly.height == 120
+
+
+def test_g8_enhanced_snapshots_default_to_zrs_and_standard_to_lrs() -> None:
+    """G8: Enhanced keeps snapshots on ZRS, Standard on LRS: without an explicit redundancy the
+    snapshot line is priced so (SSD in East US: ZRS 0.198, LRS 0.132 per GB-month)."""
+    east = read_prices(region="eastus")
+    options = {"used_gb": 100, "prices": east, "months": 2, "daily_churn_fraction": 0.02}
+    for policy, redundancy in (
+        (Policy(instant_restore_days=5), "LRS"),
+        (
+            Policy(
+                policy_type="enhanced",
+                frequency="hourly",
+                hourly_interval_hours=12,
+                window_hours=24,
+                instant_restore_days=5,
+            ),
+            "ZRS",
+        ),
+    ):
+        default = whatif_bill(policy=policy, snapshot_media="SSD", **options)
+        explicit = whatif_bill(
+            policy=policy, snapshot_media="SSD", snapshot_redundancy=redundancy, **options
+        )
+        assert (
+            default["snapshot_storage_usd"].to_list() == explicit["snapshot_storage_usd"].to_list()
+        )
+        assert default["snapshot_storage_usd"][1] > 0
