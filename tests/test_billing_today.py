@@ -300,3 +300,13 @@ def test_g8_enhanced_snapshots_default_to_zrs_and_standard_to_lrs() -> None:
             default["snapshot_storage_usd"].to_list() == explicit["snapshot_storage_usd"].to_list()
         )
         assert default["snapshot_storage_usd"][1] > 0
+
+
+def test_g10_p7_cross_region_restore_lines_use_the_ra_grs_meter() -> None:
+    """G10, P7: with cross-region restore the vault's invoice line is the RA-GRS meter, spelled
+    as the Retail Prices API spells it."""
+    events = [Event("protect", D(2026, 1, 1), used_gb=200), Event("first-backup", D(2026, 1, 1))]
+    args = {"until": D(2026, 2, 28), "policy": ENHANCED, "prices": PRICES}
+    lines = meter_bill(events, cross_region_restore=True, **args)  # type: ignore[arg-type]
+    assert "Standard RA-GRS Data Stored" in set(lines["meter"])
+    assert "Standard GRS Data Stored" not in set(lines["meter"])
