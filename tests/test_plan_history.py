@@ -73,3 +73,19 @@ def test_the_cli_prints_what_it_fitted_and_refuses_a_bad_history(tmp_path: Path)
     assert len(errors) == 1
     assert errors[0].startswith("error: jobs.json: value[0].properties")
     assert "Traceback" not in err.getvalue()
+
+
+def test_the_plan_says_which_figures_came_from_the_history_or_settings(tmp_path: Path) -> None:
+    """The plan's header: churn and throughput 'fitted from the job history or given' for the
+    VMs that have them; a --churn-class flag is named as the churn that fills the rest."""
+    fitted = plan(history=(JOBS,))
+    by_topic = {a.topic: a.text for a in fitted.assumptions}
+    vms = fitted.fleet["vm_name"].n_unique()
+    assert by_topic["churn"] == f"GB a day fitted from the job history or given for {vms} VMs"
+    assert by_topic["throughput"].startswith("MB/s per disk fitted from the job history or given")
+    settings = tmp_path / "settings.csv"
+    settings.write_text("vm_name,churn_gb_per_day\nvm-lnx-001,12.0\nvm-lnx-004,30.0\n")
+    flagged = plan(vm_settings=str(settings), churn_class="high")
+    churn = [a for a in flagged.assumptions if a.topic == "churn"]
+    assert churn[0].text.endswith("; --churn-class high")
+    assert churn[1].text == "GB a day given for 2 VMs"
