@@ -245,3 +245,13 @@ def test_bad_policies_are_named() -> None:
         scan_estate(table, policies=["gold"])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="disks"):
         scan_estate("vms.json")  # type: ignore[arg-type]
+
+
+def test_the_scan_has_the_same_columns_and_types_with_or_without_policies() -> None:
+    """A scan without policies leaves the assigned policy's type and verdict blank, in columns
+    of the same types as a scan with them (a report or a join reads either)."""
+    table = read_estate_disks(dataset_path("azure/vms.json"), dataset_path("azure/disks.json"))
+    without = scan_estate(table)
+    assert without["assigned_type"].null_count() == without.height
+    assert without.schema["assigned_type"] == pl.String
+    assert without.schema["assigned_ok"] == pl.Boolean
