@@ -125,7 +125,8 @@ def test_x1_at_most_32_data_disks_and_32_tib_a_disk() -> None:
 def test_g11_the_disks_of_a_vm_add_up_to_256_tib() -> None:
     """G11: a VM's disks may add up to 256 TiB: nine full 32 TiB disks are too many."""
     rows = scan(vm("eight", 7, allocated_gb=32768.0), vm("nine", 8, allocated_gb=32768.0))
-    assert rows["eight"]["protectable"]
+    assert rows["eight"]["protectable"]  # exactly 256 TiB
+    assert "256 TiB" not in str(rows["eight"]["reasons"])
     assert not rows["nine"]["protectable"]
     assert "256 TiB (G11)" in rows["nine"]["reasons"]
 

@@ -339,3 +339,13 @@ def test_s1_first_backups_run_at_the_policys_time_on_the_plans_clock_like_the_fl
     jobs = simulate_fleet(plan, lag_profile_hours=read_lag_profile(), days=1).jobs
     first = jobs.filter(pl.col("day") == 0).sort("vm")["start_hours"].to_numpy()
     assert np.allclose(first[daily[jobs.filter(pl.col("day") == 0).sort("vm")["vm"]]], 21.5)
+
+
+def test_x2_first_backups_that_fill_the_vault_exactly_run_together() -> None:
+    """X2: two 20 MB/s first backups fit a vault that ingests 40 MB/s together (two waves of two
+    for four VMs); at 39 MB/s they go one a day."""
+    plan = plan_of([(f"vm{i}", 200.0) for i in range(4)])
+    exact = plan_onboarding(plan, lag_profile_hours=FLAT_LAG, vault_ingest_mb_s=40.0)
+    assert exact.waves["vms"].to_list() == [2, 2]
+    short = plan_onboarding(plan, lag_profile_hours=FLAT_LAG, vault_ingest_mb_s=39.0)
+    assert short.waves["vms"].to_list() == [1, 1, 1, 1]
