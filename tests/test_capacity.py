@@ -179,3 +179,10 @@ def test_x1_more_than_32_data_disks_is_rejected(tmp_path: Path) -> None:
     pl.concat([vm.filter(pl.col("disk_role") != "data"), extra]).write_csv(path)
     with pytest.raises(ValueError, match=r"has 33 data disks; a VM has at most 32 \(X1\)"):
         read_fleet(path)
+
+
+def test_s21_short_by_half_a_gb_is_short_and_exactly_half_free_is_ok() -> None:
+    """S21 at its boundary: exactly 50% free is enough; 0.5 GB less is not, and says so."""
+    assert vm_space_check(allocated_gb=1024, used_gb=512).status == "ok"
+    nearly = vm_space_check(allocated_gb=1024, used_gb=512.5)
+    assert (nearly.status, nearly.shortfall_gb) == ("short", 0.5)
