@@ -42,7 +42,7 @@ fuzz: $(STAMP)
 # prints the score and the surviving mutants. Slow: run it by hand, not in CI.
 #   make mutation                              every mutant (hours on two cores)
 #   make mutation MODULES="vmbackup.policy.*"  the modules a change touches
-#   make mutation SAMPLE=1500                  a seeded random sample of the whole package,
+#   make mutation SAMPLE=500                   a seeded random sample of the whole package,
 #                                              scored with its 95% interval
 MODULES ?=
 SAMPLE ?=
