@@ -40,7 +40,7 @@ fuzz: $(STAMP)
 
 # Mutation testing of the models against the fast tests and doctests (see CONTRIBUTING.md);
 # prints the score and the surviving mutants. Slow: run it by hand, not in CI.
-#   make mutation                              every mutant (hours on two cores)
+#   make mutation                              every mutant (days on two cores)
 #   make mutation MODULES="vmbackup.policy.*"  the modules a change touches
 #   make mutation SAMPLE=500                   a seeded random sample of the whole package,
 #                                              scored with its 95% interval

@@ -5,8 +5,8 @@ the score over the mutants whose names match the patterns (all when none are giv
 ``mutmut run`` takes them, ``vmbackup.policy.*``), the score of each module, and the survivors.
 ``--draw N`` prints a seeded random sample of N mutant names, read from mutmut's ``.meta`` files
 under ``mutants/``; ``--sample FILE`` scores only the names in FILE and gives the score's 95%
-interval (Wilson), which is how ``make mutation SAMPLE=N`` measures the whole package in
-minutes instead of hours.
+interval (Wilson), which is how ``make mutation SAMPLE=N`` measures the whole package in an hour
+or two instead of days.
 
 Equivalent mutants listed in ``tests/equivalent_mutants.txt`` (one name per line, then ``#`` and
 the reason) are shown apart and left out of the denominator. A timeout counts as killed (a
