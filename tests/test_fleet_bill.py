@@ -31,6 +31,10 @@ def test_p7_the_lines_add_up_to_the_monthly_bill() -> None:
     assert result.meters is not None
     by_month = result.meters.group_by("month").agg(pl.col("cost").sum()).sort("month")
     assert by_month["cost"].to_list() == pytest.approx(result.monthly["total_usd"].to_list())
+    # the vault's size at each month's end: known, growing as points accumulate
+    vault_gb = result.monthly["vault_gb"]
+    assert vault_gb.null_count() == 0
+    assert 0 < vault_gb[0] < vault_gb[1]
     assert set(result.meters["meter"]) == {
         "Azure VM Protected Instance",
         "Standard GRS Data Stored",
