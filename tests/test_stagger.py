@@ -37,3 +37,19 @@ def test_propose_stagger_checks_its_seed_and_spreads_naming_them() -> None:
         propose_stagger(plan, seed=2**63, **kw)
     with pytest.raises(ValueError, match=r"^spread_minutes="):
         propose_stagger(plan, spreads_minutes=(-15,), **kw)
+
+
+def test_simulate_fleet_reports_its_stages_in_order() -> None:
+    """The progress callback (the CLI's progress line) hears each stage once, in order, then
+    'done' at 3 of 3."""
+    from vmbackup.fleet import simulate_fleet
+
+    heard: list[tuple[int, int, str]] = []
+    plan = plan_of([("a", 100.0), ("b", 50.0)])
+    simulate_fleet(plan, lag_profile_hours=FLAT_LAG, days=2, progress=lambda *a: heard.append(a))
+    assert heard == [
+        (0, 3, "churn and transfer"),
+        (1, 3, "congestion"),
+        (2, 3, "rollups"),
+        (3, 3, "done"),
+    ]
