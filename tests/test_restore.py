@@ -424,3 +424,17 @@ def test_s22_balanced_placement_matches_the_rule_spelled_out(
     assert np.array_equal(
         place(array, "balanced", accounts), _balanced_reference(array, min(accounts, len(disks)))
     )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"background_load": -0.1}, "background_load"), ({"io_size_kib": 0}, "io_size_kib")],
+)
+def test_an_accounts_bandwidth_names_a_bad_argument(kwargs: dict[str, float], field: str) -> None:
+    """Clear errors: a negative load or a zero I/O size is refused, naming the argument; the
+    defaults give the account's bandwidth."""
+    from vmbackup.restore import account_bandwidth_mb_s
+
+    assert float(account_bandwidth_mb_s()) > 0
+    with pytest.raises(ValueError, match=rf"^{field}"):
+        account_bandwidth_mb_s(**kwargs)
