@@ -29,3 +29,37 @@ def test_lint_refuses_what_is_not_a_policy_saying_what_it_needs() -> None:
     with pytest.raises(ValueError, match="^policy must be") as refused:
         lint_policy("DailyPolicy")  # type: ignore[arg-type]
     assert str(refused.value) == "policy must be a vmbackup.policy.Policy, found str 'DailyPolicy'"
+
+
+def test_g4_p4_lint_names_the_rule_the_field_and_the_value_of_each_risk() -> None:
+    """G4: a 10-hour window with a 4-hour interval is a Terraform risk; P4: Instant Restore above
+    the default (2 days, Standard daily) is a cost risk. Each finding names its item, its field,
+    the value and why."""
+    hourly = Policy(
+        policy_type="enhanced",
+        frequency="hourly",
+        hourly_interval_hours=4,
+        window_hours=10,
+        instant_restore_days=5,
+    )
+    window = next(f for f in lint_policy(hourly) if f.rule == "terraform-window-multiple")
+    assert (window.item, window.field, window.value, window.severity) == (
+        "G4",
+        "window_hours",
+        10,
+        "risk",
+    )
+    assert window.allowed == (
+        "Azure accepts it, but Terraform's azurerm provider refuses a window that is not a "
+        "multiple of the 4 h interval"
+    )
+    daily = Policy(instant_restore_days=4)
+    above = next(f for f in lint_policy(daily) if f.rule == "instant-restore-above-default")
+    assert (above.item, above.field, above.value, above.severity) == (
+        "P4",
+        "instant_restore_days",
+        4,
+        "risk",
+    )
+    assert above.allowed.startswith("the default is 2; each extra day keeps one more day")
+    assert not [f for f in lint_policy(Policy(instant_restore_days=2)) if f.item == "P4"]
