@@ -8,16 +8,20 @@ from vmbackup.lint import lint_policy
 from vmbackup.policy import Policy
 
 
+def _enhanced_hourly(interval_hours: int, window_hours: int) -> Policy:
+    return Policy(
+        policy_type="enhanced",
+        frequency="hourly",
+        hourly_interval_hours=interval_hours,
+        window_hours=window_hours,
+        instant_restore_days=5,
+    )
+
+
 def test_g2_lint_judges_by_the_rule_set_it_is_given() -> None:
     """G2: a 24-hour interval is allowed today and refused by the seed's rules; lint says so
     under each."""
-    daily_hourly = Policy(
-        policy_type="enhanced",
-        frequency="hourly",
-        hourly_interval_hours=24,
-        window_hours=24,
-        instant_restore_days=5,
-    )
+    daily_hourly = _enhanced_hourly(24, 24)
     today = [f for f in lint_policy(daily_hourly) if f.severity == "refused"]
     seed = [f for f in lint_policy(daily_hourly, rules="seed") if f.severity == "refused"]
     assert today == []
@@ -35,13 +39,7 @@ def test_g4_p4_lint_names_the_rule_the_field_and_the_value_of_each_risk() -> Non
     """G4: a 10-hour window with a 4-hour interval is a Terraform risk; P4: Instant Restore above
     the default (2 days, Standard daily) is a cost risk. Each finding names its item, its field,
     the value and why."""
-    hourly = Policy(
-        policy_type="enhanced",
-        frequency="hourly",
-        hourly_interval_hours=4,
-        window_hours=10,
-        instant_restore_days=5,
-    )
+    hourly = _enhanced_hourly(4, 10)
     window = next(f for f in lint_policy(hourly) if f.rule == "terraform-window-multiple")
     assert (window.item, window.field, window.value, window.severity) == (
         "G4",
