@@ -11,7 +11,14 @@ import polars as pl
 import pytest
 
 from vmbackup.archive import archive_moves
-from vmbackup.billing import Event, meter_bill, monthly_bill, pi_fee_usd_per_month, whatif_bill
+from vmbackup.billing import (
+    Event,
+    meter_bill,
+    monthly_bill,
+    pi_fee_usd_per_month,
+    snapshot_meter,
+    whatif_bill,
+)
 from vmbackup.data import read_prices
 from vmbackup.policy import Policy, TieringPolicy
 from vmbackup.policy_json import policy_from_arm, policy_to_arm
@@ -96,26 +103,47 @@ def test_g8_trusted_launch_snapshots_are_billed_like_enhanced() -> None:
     assert trusted.row(1, named=True)["snapshot_gb"] == pytest.approx(110.0)
 
 
-def test_g9_snapshot_prices_by_media_and_redundancy() -> None:
-    """G9: East US snapshot prices: HDD LRS and ZRS 0.05, SSD LRS 0.132, SSD ZRS 0.198."""
+def test_g9_snapshot_prices_by_policy_type_never_by_media() -> None:
+    """G9: East US: Enhanced snapshots at the Standard HDD incremental price (LRS and ZRS 0.05),
+    a Standard policy's at its own row (0.12); the month of Microsoft's P4 example (100 GB, 2%,
+    5 days: 10 GB under Standard, 108 GB under Enhanced) costs 1.20 and 5.40 USD, whatever
+    the disks' media."""
     east = read_prices(region="eastus")
     assert east.snapshot_prices == {
-        ("HDD", "LRS"): 0.05,
-        ("HDD", "ZRS"): 0.05,
-        ("SSD", "LRS"): 0.132,
-        ("SSD", "ZRS"): 0.198,
+        ("enhanced", "LRS"): 0.05,
+        ("enhanced", "ZRS"): 0.05,
+        ("standard", "LRS"): 0.12,
     }
-    policy = Policy(instant_restore_days=5)
-    ssd = whatif_bill(
-        used_gb=100,
-        prices=east,
-        policy=policy,
-        months=2,
-        daily_churn_fraction=0.02,
-        snapshot_media="SSD",
-        snapshot_redundancy="ZRS",
+    options = {"used_gb": 100, "prices": east, "months": 2, "daily_churn_fraction": 0.02}
+    standard = whatif_bill(policy=Policy(instant_restore_days=5), **options)
+    enhanced = whatif_bill(policy=Policy(policy_type="enhanced", instant_restore_days=5), **options)
+    assert standard.row(1, named=True)["snapshot_storage_usd"] == pytest.approx(12.0 * 0.12)
+    assert enhanced.row(1, named=True)["snapshot_storage_usd"] == pytest.approx(110.0 * 0.05)
+
+
+def test_g9_snapshot_meter_names_the_line_as_the_invoice_does() -> None:
+    """G8, G9: the meter, product and redundancy of each snapshot kind; a Trusted Launch VM
+    under Standard takes Enhanced's meter; ZRS by default, LRS when asked."""
+    east = read_prices(region="eastus")
+    assert snapshot_meter(east, "enhanced") == (
+        "ZRS Snapshots",
+        "Standard HDD Managed Disks",
+        "ZRS",
+        0.05,
     )
-    assert ssd.row(1, named=True)["snapshot_storage_usd"] == pytest.approx(12.0 * 0.198)
+    assert snapshot_meter(east, "enhanced", redundancy="LRS")[0] == "LRS Snapshots"
+    assert snapshot_meter(east, "standard", trusted_launch=True)[:2] == (
+        "ZRS Snapshots",
+        "Standard HDD Managed Disks",
+    )
+    assert snapshot_meter(east, "standard") == (
+        "Standard Policy Snapshots",
+        "Instant Restore Snapshots (Standard policy)",
+        "LRS",
+        0.12,
+    )
+    with pytest.raises(ValueError, match="^snapshot_redundancy='GRS'"):
+        snapshot_meter(east, "enhanced", redundancy="GRS")
 
 
 def test_g9_enhanced_hourly_keeps_several_snapshots_a_day_and_up_to_three_extra() -> None:
@@ -266,7 +294,7 @@ def test_p7_meter_lines_add_up_to_the_monthly_bill_and_use_invoice_meter_names()
         "Azure VM Protected Instance",
         "Standard GRS Data Stored",
         "Archive GRS Data Stored",
-        "LRS Snapshots",
+        "Standard Policy Snapshots",
     }
     assert set(lines["vm"]) == {"app01"}
     totals = lines.group_by("meter").agg(pl.col("cost").sum()).sort("meter")
@@ -292,10 +320,8 @@ def test_g8_enhanced_snapshots_default_to_zrs_and_standard_to_lrs() -> None:
             "ZRS",
         ),
     ):
-        default = whatif_bill(policy=policy, snapshot_media="SSD", **options)
-        explicit = whatif_bill(
-            policy=policy, snapshot_media="SSD", snapshot_redundancy=redundancy, **options
-        )
+        default = whatif_bill(policy=policy, **options)
+        explicit = whatif_bill(policy=policy, snapshot_redundancy=redundancy, **options)
         assert (
             default["snapshot_storage_usd"].to_list() == explicit["snapshot_storage_usd"].to_list()
         )

@@ -277,7 +277,7 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "provisioned_gb": 400.0,
             "excluded_gb": 10.0,
             "trusted_launch": False,
-            "snapshot_media": "SSD",
+            "snapshot_redundancy": "LRS",
             "cross_region_restore": False,
             "overlap": "random",
         },

@@ -210,6 +210,8 @@ def test_sent_and_transfer_hours_follow_each_vms_disks() -> None:
             "policy_index": np.r_[PLAN.policy_index, 0],
             "pi_size_gb": np.r_[PLAN.pi_size_gb, 0.0],
             "vm_premium": np.r_[PLAN.vm_premium, False],
+            "vm_trusted_launch": np.r_[PLAN.vm_trusted_launch, False],
+            "vm_deallocated": np.r_[PLAN.vm_deallocated, False],
         }
     )
     with_bare = simulate_fleet(bare, lag_profile_hours=LAG, days=14, prices=PRICES)

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from vmbackup.billing import Event, monthly_bill, pi_fee_usd_per_month
+from vmbackup.billing import Event, monthly_bill, pi_fee_usd_per_month, snapshot_meter
 from vmbackup.data import read_fleet, read_lag_profile, read_policies, read_prices
 from vmbackup.fleet import FLEET_START, fleet_bill_lines, fleet_plan, simulate_fleet
 
@@ -38,7 +38,7 @@ def test_p7_the_lines_add_up_to_the_monthly_bill() -> None:
     assert set(result.meters["meter"]) == {
         "Azure VM Protected Instance",
         "Standard GRS Data Stored",
-        "LRS Snapshots",
+        "Standard Policy Snapshots",
         "ZRS Snapshots",
     }
 
@@ -89,14 +89,20 @@ def test_s28_one_vms_vault_cost_is_its_own_bill() -> None:
     assert pi["cost"].to_list() == pytest.approx(bill["pi_fee_usd"].to_list())
 
 
-def test_g8_g9_snapshots_priced_by_media_and_redundancy() -> None:
-    """G8, G9: Enhanced keeps snapshots on ZRS, Standard on LRS; premium disks are SSD."""
+def test_g8_g9_snapshots_priced_by_policy_type_not_media() -> None:
+    """G8, G9: Enhanced snapshots on the Standard HDD ZRS meter, Standard ones on their own row,
+    whatever the disks' media: premium VMs pay the same price as standard ones."""
     plan = fleet_plan(FLEET, POLICIES)
     lines = fleet_bill_lines(plan, np.full(plan.vms, 1.0), FLEET_START, 30, PRICES)
-    snaps = lines.filter(pl.col("meter").str.ends_with("Snapshots"))
+    snaps = lines.filter(pl.col("meter").str.contains("Snapshots"))
     enhanced = {i for i, p in enumerate(plan.policies) if p.policy_type == "enhanced"}
+    assert plan.vm_premium is not None
+    assert plan.vm_premium.any()
+    assert not plan.vm_premium.all()
+    kinds = set()
     for row in snaps.iter_rows(named=True):
-        zone = "ZRS" if plan.policy_index[row["vm"]] in enhanced else "LRS"
-        media = "SSD" if plan.vm_premium is not None and plan.vm_premium[row["vm"]] else "HDD"
-        assert row["meter"] == f"{zone} Snapshots"
-        assert row["unit_price"] == PRICES.snapshot_prices[(media, zone)]
+        kind = "enhanced" if plan.policy_index[row["vm"]] in enhanced else "standard"
+        meter, product, _, price = snapshot_meter(PRICES, kind)
+        assert (row["meter"], row["product"], row["unit_price"]) == (meter, product, price)
+        kinds.add((kind, bool(plan.vm_premium[row["vm"]])))
+    assert kinds == {(k, m) for k in ("enhanced", "standard") for m in (False, True)}

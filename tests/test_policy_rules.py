@@ -534,10 +534,10 @@ def test_enhanced_whatif_matches_p4_and_shows_the_rpo() -> None:
     assert table["rpo_hours"].to_list() == [24.0, 24.0, 12.0]
     assert table["snapshots_kept"].to_list() == [5, 5, 10]
     assert table["vault_gb"].n_unique() == 1
-    zrs = prices.snapshot_prices[("HDD", "ZRS")]  # G8: Enhanced keeps snapshots on ZRS
+    zrs = prices.snapshot_prices[("enhanced", "ZRS")]  # G9: Standard HDD incremental, ZRS
     assert table["snapshot_usd_per_month"][1] == pytest.approx(108 * zrs)
-    lrs = prices.snapshot_prices[("HDD", "LRS")]
-    assert table["snapshot_usd_per_month"][0] == pytest.approx(10 * lrs)
+    own = prices.snapshot_prices[("standard", "LRS")]  # G9: a Standard policy's own row
+    assert table["snapshot_usd_per_month"][0] == pytest.approx(10 * own)
 
 
 def _run(*argv: str) -> tuple[int, str, str]:

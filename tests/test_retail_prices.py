@@ -18,7 +18,9 @@ def test_p7_import_keeps_backup_meters_and_rejects_reservations() -> None:
     """P7: 'Backup Reserved Capacity' / type Reservation rows are 100 TB terms: rejected."""
     found = read_retail_prices([SAMPLE])
     assert found.reservations == 1
-    assert found.skipped == 1  # the SQL Server in Azure VM meter
+    # skipped: the SQL Server in Azure VM meter, and the two Premium SSD snapshot meters
+    # (backup snapshots are never billed by the disk's media, G9)
+    assert found.skipped == 3
     assert (found.rows["price"] < 1000).all()
     assert set(found.rows["region"]) == {"westeurope"}
 
@@ -77,7 +79,7 @@ def test_every_price_row_has_a_source_and_as_of_and_assumptions_say_so() -> None
     for region in ("eastus", "westeurope", "uksouth", "southeastasia"):
         for currency in ("USD", "EUR"):
             p = read_prices(region=region, currency=currency)
-            assert p.rows.height == 12
+            assert p.rows.height == 11  # PI x2, vault x4, archive x2, snapshots x3 (G9)
     derived = table.filter(pl.col("region") == "uksouth")
     assert derived["source"].str.starts_with("ASSUMPTION").sum() >= 10
 

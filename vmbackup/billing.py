@@ -26,10 +26,14 @@ Interpretations and assumptions:
   days are free; the days before them are billed like stop protection with data retained (PI and
   vault storage). Snapshots are not soft-deleted: they keep costing until they expire (G5).
   Archived points are deleted at once and charged their early deletion (G7).
-- Snapshots (P4, G8, G9) are billed at the snapshot price of their media and redundancy; Trusted
-  Launch VMs keep Enhanced-style snapshots (first one full) even under a Standard policy; an
-  Enhanced hourly policy keeps several snapshots a day; clean-up lag (24 h) leaves one to three
-  more snapshots than retained, which are billed.
+- Snapshots (P4, G8, G9) are priced by the policy type that takes them, never by the disk's
+  media: Enhanced snapshots are managed-disk incremental snapshots, stored and billed on Standard
+  HDD snapshot storage whatever the parent disk (ZRS where the region has it, else LRS); Standard
+  snapshots have their own price row (``Standard Policy Snapshots``; the sources disagree on its
+  level, see the row's ``source``). Trusted Launch VMs keep Enhanced-style snapshots (first one
+  full, Enhanced price) even under a Standard policy (G8); an Enhanced hourly policy keeps several
+  snapshots a day; clean-up lag (24 h) leaves one to three more snapshots than retained, which
+  are billed.
 - Cross-region restore (G10) needs a GRS vault and bills its standard-tier storage at the RA-GRS
   price; archive storage stays at the Archive GRS price (no cross-region restore from archive).
 """
@@ -69,8 +73,8 @@ from vmbackup.retention import (
 __all__ = [
     "EVENT_KINDS",
     "KNOWN_METERS",
-    "MEDIA",
     "REDUNDANCIES",
+    "SNAPSHOT_KINDS",
     "SNAPSHOT_REDUNDANCIES",
     "Event",
     "Prices",
@@ -82,12 +86,18 @@ __all__ = [
     "pi_units",
     "prices_from_frame",
     "protected_instance_gb",
+    "snapshot_meter",
     "whatif_bill",
 ]
 
 REDUNDANCIES = ("LRS", "ZRS", "GRS", "RA-GRS")
 SNAPSHOT_REDUNDANCIES = ("LRS", "ZRS")
-MEDIA = ("HDD", "SSD")
+#: Who took a snapshot, which decides its price (G9): an Enhanced policy (or a Trusted Launch VM
+#: under Standard, G8) or a Standard policy.
+SNAPSHOT_KINDS = ("enhanced", "standard")
+#: G9: the price row of a Standard policy's Instant Restore snapshots (a project row: no Retail
+#: Prices API meter carries it).
+STANDARD_SNAPSHOT_METER = "Standard Policy Snapshots"
 PI_METER = "Azure VM Protected Instance"
 ARCHIVE_REDUNDANCIES = ("LRS", "GRS")
 #: P7: the meters the billing model understands; any other row is rejected.
@@ -96,9 +106,15 @@ KNOWN_METERS = (
     *(f"Standard {r} Data Stored" for r in REDUNDANCIES),
     *(f"Archive {r} Data Stored" for r in ARCHIVE_REDUNDANCIES),
     *(f"{r} Snapshots" for r in SNAPSHOT_REDUNDANCIES),
+    STANDARD_SNAPSHOT_METER,
 )
-#: Snapshot media by the managed-disk product name of its price row.
-SNAPSHOT_PRODUCTS = {"HDD": "Standard HDD Managed Disks", "SSD": "Premium SSD Managed Disks"}
+#: G9: the product of each snapshot kind's price rows. Enhanced snapshots are managed-disk
+#: incremental snapshots, always on Standard HDD storage (disks-incremental-snapshots.md,
+#: disk-backup-faq.md); a Standard policy's snapshots have a project row of their own.
+SNAPSHOT_PRODUCTS = {
+    "enhanced": "Standard HDD Managed Disks",
+    "standard": "Instant Restore Snapshots (Standard policy)",
+}
 EVENT_KINDS = ("protect", "first-backup", "resize", "stop", "delete")
 #: The longest lifecycle a bill covers [days] (a bound; a century is not a backup plan).
 MAX_BILL_DAYS = 100 * 366
@@ -129,8 +145,9 @@ class Prices:
     archive_usd_per_gb_month
         Vault-archive storage price, ``"LRS"`` and ``"GRS"`` [currency per GB-month].
     snapshot_prices
-        Snapshot storage price by ``(media, redundancy)``: ``("HDD", "LRS")``... [currency per
-        GB-month].
+        Snapshot storage price by ``(kind, redundancy)`` (G9): ``("enhanced", "LRS")`` and
+        ``("enhanced", "ZRS")`` (Standard HDD incremental snapshots), ``("standard", "LRS")``
+        (a Standard policy's snapshots) [currency per GB-month].
     rows
         The price rows used: ``meter``, ``product``, ``tier_min_gb``, ``price``, ``source``,
         ``as_of``.
@@ -149,8 +166,8 @@ class Prices:
 
     @property
     def snapshot_usd_per_gb_month(self) -> float:
-        """HDD LRS snapshot price, the default media and redundancy [currency per GB-month]."""
-        return self.snapshot_prices[("HDD", "LRS")]
+        """Enhanced (Standard HDD incremental) LRS snapshot price [currency per GB-month]."""
+        return self.snapshot_prices[("enhanced", "LRS")]
 
     @property
     def agentless_pi_factor(self) -> float:
@@ -280,9 +297,11 @@ def prices_from_frame(
             r: price(f"Archive {r} Data Stored") for r in ARCHIVE_REDUNDANCIES
         },
         snapshot_prices={
-            (media, r): price(f"{r} Snapshots", product=product)
-            for media, product in SNAPSHOT_PRODUCTS.items()
-            for r in SNAPSHOT_REDUNDANCIES
+            **{
+                ("enhanced", r): price(f"{r} Snapshots", product=SNAPSHOT_PRODUCTS["enhanced"])
+                for r in SNAPSHOT_REDUNDANCIES
+            },
+            ("standard", "LRS"): price(STANDARD_SNAPSHOT_METER),
         },
         rows=rows.select("meter", "product", "tier_min_gb", "price", "source", "as_of"),
     )
@@ -472,6 +491,55 @@ def _check_order(events: Sequence[Event]) -> dict[str, dt.date]:
     return once
 
 
+def snapshot_meter(
+    prices: Prices, policy_type: str, trusted_launch: bool = False, redundancy: str | None = None
+) -> tuple[str, str, str, float]:
+    """The meter, product, redundancy and price of a VM's Instant Restore snapshots (G8, G9).
+
+    Priced by the policy type that takes them, never by the disk's media: an Enhanced policy's
+    snapshots (and a Trusted Launch VM's under Standard, G8) are managed-disk incremental
+    snapshots on Standard HDD storage, ZRS by default (where the region has ZRS) or LRS; a
+    Standard policy's use their own price row (``Standard Policy Snapshots``), whatever the
+    redundancy asked.
+
+    Parameters
+    ----------
+    prices
+        The region's prices.
+    policy_type
+        ``"standard"`` or ``"enhanced"``.
+    trusted_launch
+        A Trusted Launch VM (its snapshots are Enhanced-style under either policy type, G8).
+    redundancy
+        ``"LRS"`` or ``"ZRS"`` for Enhanced-style snapshots; None: ZRS.
+
+    Returns
+    -------
+    tuple
+        ``(meter, product, redundancy, price)``, the price in currency per GB-month.
+
+    Examples
+    --------
+    >>> from vmbackup.data import read_prices
+    >>> prices = read_prices(region="eastus")
+    >>> snapshot_meter(prices, "enhanced")
+    ('ZRS Snapshots', 'Standard HDD Managed Disks', 'ZRS', 0.05)
+    >>> snapshot_meter(prices, "standard", trusted_launch=True, redundancy="LRS")[0]
+    'LRS Snapshots'
+    >>> snapshot_meter(prices, "standard")[:3]
+    ('Standard Policy Snapshots', 'Instant Restore Snapshots (Standard policy)', 'LRS')
+    """
+    choice("policy_type", policy_type, ("standard", "enhanced"))
+    if policy_type == "enhanced" or trusted_launch:
+        red = choice("snapshot_redundancy", redundancy or "ZRS", SNAPSHOT_REDUNDANCIES)
+        price = prices.snapshot_prices[("enhanced", red)]
+        return f"{red} Snapshots", SNAPSHOT_PRODUCTS["enhanced"], red, price
+    if redundancy is not None:
+        choice("snapshot_redundancy", redundancy, SNAPSHOT_REDUNDANCIES)
+    price = prices.snapshot_prices[("standard", "LRS")]
+    return STANDARD_SNAPSHOT_METER, SNAPSHOT_PRODUCTS["standard"], "LRS", price
+
+
 def instant_restore_gb(
     policy: Policy,
     used_gb: npt.ArrayLike,
@@ -552,7 +620,6 @@ def _daily(
     excluded_gb: float = 0.0,
     os_disk_only: bool = False,
     trusted_launch: bool = False,
-    snapshot_media: str = "HDD",
     snapshot_redundancy: str | None = None,
     cross_region_restore: bool = False,
     overlap: str = "random",
@@ -574,7 +641,6 @@ def _daily(
         )
     once = _check_order(timeline)
     redundancy = choice("redundancy", redundancy, REDUNDANCIES)
-    media = choice("snapshot_media", snapshot_media, MEDIA)
     choice("overlap", overlap, OVERLAP_MODELS)
     churn = non_negative("daily_churn_fraction", daily_churn_fraction)
     if churn > 1:
@@ -588,10 +654,8 @@ def _daily(
         raise ValueError(
             f"cross_region_restore=True needs a GRS vault; redundancy={redundancy!r} (G10)"
         )
-    snap_red = choice(
-        "snapshot_redundancy",
-        snapshot_redundancy or ("ZRS" if policy.policy_type == "enhanced" else "LRS"),
-        SNAPSHOT_REDUNDANCIES,
+    snap_meter, snap_product, snap_red, snap_price = snapshot_meter(
+        prices, policy.policy_type, trusted, snapshot_redundancy
     )
     start = once["protect"]
     if until < start:
@@ -706,13 +770,12 @@ def _daily(
     meters = {
         "vault": f"Standard {'RA-GRS' if crr else redundancy} Data Stored",
         "archive": f"Archive {archive_red} Data Stored",
-        "snapshot": f"{snap_red} Snapshots",
-        "snapshot_product": SNAPSHOT_PRODUCTS[media],
-        "snapshot_media": media,
+        "snapshot": snap_meter,
+        "snapshot_product": snap_product,
         "snapshot_redundancy": snap_red,
         "storage_price": repr(storage_price),
         "archive_price": repr(archive_price),
-        "snapshot_price": repr(prices.snapshot_prices[(media, snap_red)]),
+        "snapshot_price": repr(snap_price),
     }
     return daily, meters
 
@@ -743,7 +806,6 @@ def monthly_bill(
     excluded_gb: float = 0.0,
     os_disk_only: bool = False,
     trusted_launch: bool = False,
-    snapshot_media: str = "HDD",
     snapshot_redundancy: str | None = None,
     cross_region_restore: bool = False,
     overlap: str = "random",
@@ -774,9 +836,9 @@ def monthly_bill(
         Whether only the OS disk is backed up (G6: then a Standard policy's PI counts it alone).
     trusted_launch
         A Trusted Launch VM: its snapshots are billed like Enhanced ones (G8).
-    snapshot_media, snapshot_redundancy
-        Snapshot storage: ``"HDD"`` (default) or ``"SSD"``; ``"LRS"`` or ``"ZRS"`` (default ZRS
-        for Enhanced policies, LRS for Standard; G8, G9).
+    snapshot_redundancy
+        Enhanced-style snapshots: ``"LRS"`` or ``"ZRS"`` (default ZRS); a Standard policy's
+        snapshots have one price row whatever it says (:func:`snapshot_meter`, G9).
     cross_region_restore
         Cross-region restore on a GRS vault: vault storage billed at the RA-GRS price (G10).
     overlap
@@ -804,7 +866,6 @@ def monthly_bill(
         excluded_gb=excluded_gb,
         os_disk_only=os_disk_only,
         trusted_launch=trusted_launch,
-        snapshot_media=snapshot_media,
         snapshot_redundancy=snapshot_redundancy,
         cross_region_restore=cross_region_restore,
         overlap=overlap,

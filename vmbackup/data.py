@@ -6,6 +6,7 @@ value and what is allowed. Nothing a user passes in is modified.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from vmbackup._checks import check_frame
-from vmbackup.billing import Prices, prices_from_frame
+from vmbackup.billing import STANDARD_SNAPSHOT_METER, Prices, prices_from_frame
 from vmbackup.inventory import (
     apply_used_sizes,
     apply_vm_settings,
@@ -251,7 +252,36 @@ def read_retail_prices(paths: Sequence[str | Path]) -> RetailImport:
             f"{', '.join(Path(p).name for p in paths)}: no Azure VM backup meters found "
             f"({found.reservations} reservation rows rejected, {found.skipped} other meters)"
         )
-    return found
+    return dataclasses.replace(found, rows=_with_standard_snapshot_rows(found.rows))
+
+
+def _with_standard_snapshot_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """Add the Standard policy's snapshot price (G9) to imported rows: no Retail Prices API
+    meter carries it, so each imported region and currency takes the shipped table's row (the
+    same region's, else East US's in that currency), its source saying where it came from."""
+    shipped = pl.read_csv(DATASETS_DIR / "prices.csv", infer_schema_length=0).filter(
+        pl.col("meter") == STANDARD_SNAPSHOT_METER
+    )
+    added = []
+    for region, currency in rows.select("region", "currency").unique(maintain_order=True).rows():
+        for where in (region, "eastus"):
+            row = shipped.filter((pl.col("region") == where) & (pl.col("currency") == currency))
+            if row.height:
+                break
+        if not row.height:
+            continue
+        added.append(
+            row.head(1).with_columns(
+                region=pl.lit(region),
+                source="carried from the project's datasets/prices.csv ("
+                + pl.col("source")
+                + ") - no Retail Prices API meter exists for it",
+            )
+        )
+    if not added:
+        return rows
+    extra = pl.concat(added).select(rows.columns).cast(rows.schema)
+    return pl.concat([rows, extra])
 
 
 def read_policy_file(

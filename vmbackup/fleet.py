@@ -68,11 +68,11 @@ from vmbackup._checks import (
 from vmbackup.billing import (
     PI_METER,
     REDUNDANCIES,
-    SNAPSHOT_PRODUCTS,
     Prices,
     instant_restore_gb,
     pi_basis,
     pi_fee_usd_per_month,
+    snapshot_meter,
 )
 from vmbackup.churn import CHURN_CLASS_FRACTION
 from vmbackup.policy import WEEKDAYS, Policy
@@ -138,7 +138,9 @@ class FleetPlan:
     disk_vm: npt.NDArray[np.int64]
     disk_used_gb: npt.NDArray[np.float64]
     disk_allocated_gb: npt.NDArray[np.float64]
-    vm_premium: npt.NDArray[np.bool_] | None = None  # a premium (SSD) disk: SSD snapshots (G9)
+    vm_premium: npt.NDArray[np.bool_] | None = None  # a premium (SSD) disk (S21, not prices)
+    vm_trusted_launch: npt.NDArray[np.bool_] | None = None  # Enhanced-style snapshots (G8)
+    vm_deallocated: npt.NDArray[np.bool_] | None = None  # no churn, crash-consistent points
     throughput_mb_s: npt.NDArray[np.float64] | None = None
     first_backup_pending: npt.NDArray[np.bool_] | None = None
     time_zone: str = "Etc/UTC"
@@ -315,6 +317,8 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
             ).first(),
             pi_size_gb=pl.col("used_gb").sum(),
             premium=(pl.col("disk_type") == "premium").any(),
+            trusted=_flag_of(disks, "security_type", "trustedlaunch"),
+            deallocated=_flag_of(disks, "power_state", "deallocated"),
             disks=pl.col("disk"),  # each VM's disk rows, in file order
         )
     )
@@ -334,6 +338,8 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
     share[measured] = np.divide(
         per_day[measured], used[measured], out=np.zeros(measured.sum()), where=used[measured] > 0
     )
+    deallocated = vms["deallocated"].to_numpy()
+    share[deallocated] = 0.0  # a deallocated VM writes nothing: its backups carry no churn
     rate = vms["throughput_mb_s_per_disk"]
     pending = vms["first_backup_done"].fill_null(True).not_().to_numpy()
     by_vm = vms["disks"].explode().to_numpy()  # disk rows grouped by VM
@@ -349,11 +355,21 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
         disk_used_gb=disks["used_gb"].to_numpy()[by_vm],
         disk_allocated_gb=disks["allocated_gb"].to_numpy()[by_vm],
         vm_premium=vms["premium"].to_numpy(),
+        vm_trusted_launch=vms["trusted"].to_numpy(),
+        vm_deallocated=deallocated,
         throughput_mb_s=None if rate.null_count() == rate.len() else rate.to_numpy(),
         first_backup_pending=pending if pending.any() else None,
         time_zone=clock,
         unprotected=unprotected,
     )
+
+
+def _flag_of(disks: pl.DataFrame, column: str, value: str) -> pl.Expr:
+    """Per VM (in a group_by): whether an optional text column says ``value`` on any disk row
+    (case-insensitive); False when the table lacks the column."""
+    if column not in disks.columns:
+        return pl.lit(False).alias(column)
+    return (pl.col(column).cast(pl.String).str.to_lowercase() == value).fill_null(False).any()
 
 
 @dataclass(frozen=True)
@@ -1340,8 +1356,10 @@ def fleet_bill_lines(
     The same engine as one VM's bill (:mod:`vmbackup.billing`): the PI fee by the pricing rules
     of each month (agentless: 0.5 PI in preview, then a full PI on half the provisioned size,
     G1), the S28 chain of each policy's recovery points in the vault, and Instant Restore
-    snapshots by schedule, media (SSD for a VM with a premium disk) and redundancy (ZRS under
-    Enhanced, G8), with the clean-up lag of G9.
+    snapshots by schedule, priced by the policy type that takes them and never by the disk's
+    media (G9: Enhanced snapshots, and a Trusted Launch VM's under Standard (G8), at the Standard
+    HDD incremental-snapshot price, ZRS; Standard snapshots at their own row,
+    :func:`vmbackup.billing.snapshot_meter`), with the clean-up lag of G9.
 
     Every VM is billed from ``start``, protected before it, unless ``first_backup_on`` gives the
     day of its first successful backup: billing starts then (S23), its snapshots build up from
@@ -1449,31 +1467,37 @@ def _bill_arrays(
         vault_gb_months[members] = (
             size[members, None] * month_share[members] + share[:, None] * extra_months
         )
-    # Instant Restore snapshots per VM (P4, G8, G9), priced by media and redundancy
+    # Instant Restore snapshots per VM (P4, G8, G9), priced by the policy type, not the media
     rule = rules_on(np.asarray(first_days))[day_month]
     snap_gb_months = np.zeros((plan.vms, months.len()))
-    zrs = np.array([p.policy_type == "enhanced" for p in policies])[index]  # G8: Enhanced on ZRS
-    for i, policy in enumerate(policies):
-        members = index == i
-        steady = members & (first < 0)
-        daily = instant_restore_gb(policy, size[steady, None], churn[steady, None], rule=rule)
-        snap_gb_months[steady] = daily @ per_month.T
-        fresh = members & (first >= 0)
-        if fresh.any():  # snapshots build up from the first backup (age 1 on its day)
-            age = day[None, :] - first[fresh, None] + 1
-            daily = instant_restore_gb(
-                policy, size[fresh, None], churn[fresh, None], rule=rule, age_days=age
-            )
-            snap_gb_months[fresh] = daily @ per_month.T
-    premium = plan.vm_premium if plan.vm_premium is not None else np.zeros(plan.vms, bool)
-    snap_price = np.select(
-        [premium & zrs, premium & ~zrs, ~premium & zrs],
-        [
-            prices.snapshot_prices[(m, z)]
-            for m, z in (("SSD", "ZRS"), ("SSD", "LRS"), ("HDD", "ZRS"))
-        ],
-        prices.snapshot_prices[("HDD", "LRS")],
+    trusted = (
+        plan.vm_trusted_launch
+        if plan.vm_trusted_launch is not None
+        else np.zeros(plan.vms, dtype=bool)
     )
+    enhanced = np.array([p.policy_type == "enhanced" for p in policies])[index] | trusted
+    for i, policy in enumerate(policies):
+        for tl in (False, True):  # a Trusted Launch VM keeps a full first snapshot (G8)
+            members = (index == i) & (trusted == tl)
+            steady = members & (first < 0)
+            daily = instant_restore_gb(
+                policy, size[steady, None], churn[steady, None], rule=rule, trusted_launch=tl
+            )
+            snap_gb_months[steady] = daily @ per_month.T
+            fresh = members & (first >= 0)
+            if fresh.any():  # snapshots build up from the first backup (age 1 on its day)
+                age = day[None, :] - first[fresh, None] + 1
+                daily = instant_restore_gb(
+                    policy,
+                    size[fresh, None],
+                    churn[fresh, None],
+                    rule=rule,
+                    age_days=age,
+                    trusted_launch=tl,
+                )
+                snap_gb_months[fresh] = daily @ per_month.T
+    kinds = [snapshot_meter(prices, "enhanced"), snapshot_meter(prices, "standard")]
+    snap_price = np.where(enhanced, kinds[0][3], kinds[1][3])
     return _BillArrays(
         months.to_numpy(),
         pi_cost,
@@ -1481,8 +1505,7 @@ def _bill_arrays(
         vault_gb_months,
         snap_gb_months,
         snap_price,
-        zrs,
-        premium,
+        enhanced,
     )
 
 
@@ -1536,8 +1559,7 @@ class _BillArrays:
     vault_gb_months: npt.NDArray[np.float64]
     snap_gb_months: npt.NDArray[np.float64]
     snap_price: npt.NDArray[np.float64]
-    zrs: npt.NDArray[np.bool_]
-    premium: npt.NDArray[np.bool_]
+    enhanced_snapshots: npt.NDArray[np.bool_]  # Enhanced-style snapshots (G8, G9)
 
 
 def _lines(bill: _BillArrays, prices: Prices, redundancy: str) -> pl.DataFrame:
@@ -1549,6 +1571,7 @@ def _lines(bill: _BillArrays, prices: Prices, redundancy: str) -> pl.DataFrame:
         bill.snap_price,
     )
     n_months = bill.months.size
+    enhanced, standard = snapshot_meter(prices, "enhanced"), snapshot_meter(prices, "standard")
     vms = pi_cost.shape[0]
     vm = np.repeat(np.arange(vms, dtype=np.int64), n_months)
     month = np.tile(bill.months, vms)
@@ -1583,10 +1606,11 @@ def _lines(bill: _BillArrays, prices: Prices, redundancy: str) -> pl.DataFrame:
             {
                 "month": month,
                 "vm": vm,
-                "meter": np.repeat(np.where(bill.zrs, "ZRS Snapshots", "LRS Snapshots"), n_months),
+                "meter": np.repeat(
+                    np.where(bill.enhanced_snapshots, enhanced[0], standard[0]), n_months
+                ),
                 "product": np.repeat(
-                    np.where(bill.premium, SNAPSHOT_PRODUCTS["SSD"], SNAPSHOT_PRODUCTS["HDD"]),
-                    n_months,
+                    np.where(bill.enhanced_snapshots, enhanced[1], standard[1]), n_months
                 ),
                 "unit": "1 GB/Month",
                 "quantity": snap_gb_months.ravel(),
@@ -1639,7 +1663,11 @@ def _monthly_bill(
         vault_gb = float(bill.vault_gb_months[:, m].sum())
         rows.append((month, PI_METER, pi_quantity, float(bill.pi_cost[:, m].sum())))
         rows.append((month, f"Standard {redundancy} Data Stored", vault_gb, vault_gb * vault_price))
-        for name, members in (("LRS Snapshots", ~bill.zrs), ("ZRS Snapshots", bill.zrs)):
+        enhanced, standard = snapshot_meter(prices, "enhanced"), snapshot_meter(prices, "standard")
+        for name, members in (
+            (standard[0], ~bill.enhanced_snapshots),
+            (enhanced[0], bill.enhanced_snapshots),
+        ):
             quantity = float(bill.snap_gb_months[members, m].sum())
             rows.append((month, name, quantity, float(snap_cost[members, m].sum())))
     meters = pl.DataFrame(rows, schema=["month", "meter", "quantity", "cost"], orient="row").filter(

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from vmbackup._checks import choice, instance, non_negative, non_negative_array
-from vmbackup.billing import REDUNDANCIES, Prices
+from vmbackup.billing import REDUNDANCIES, Prices, snapshot_meter
 from vmbackup.eligibility import vm_eligibility
 from vmbackup.policy import POLICY_RULES, Finding, Policy, service_findings
 from vmbackup.retention import recovery_points, snapshot_storage_gb, vault_storage_gb
@@ -167,7 +167,6 @@ def enhanced_whatif(
     redundancy: str = "GRS",
     interval_hours: int | None = 12,
     on: dt.date = dt.date(2027, 12, 31),
-    snapshot_media: str = "HDD",
 ) -> pl.DataFrame:
     """The same VMs under ``policy`` and under its Enhanced twins, side by side.
 
@@ -189,9 +188,6 @@ def enhanced_whatif(
         The hourly twin's interval [h]; None leaves it out.
     on
         The day the vault is measured, after two years of backups from 2026-01-01.
-    snapshot_media
-        The disks' media, ``"HDD"`` or ``"SSD"``: snapshots are priced by media and by
-        redundancy, LRS under Standard and ZRS under Enhanced (G8, G9).
 
     Returns
     -------
@@ -200,7 +196,6 @@ def enhanced_whatif(
         ``snapshot_usd_per_month``, ``vault_points``, ``vault_gb``, ``vault_usd_per_month``,
         ``rpo_hours``.
     """
-    media = choice("snapshot_media", snapshot_media, ("HDD", "SSD"))
     instance("policy", policy, Policy, "a vmbackup.policy.Policy")
     instance("prices", prices, Prices, "a Prices table (vmbackup.data.read_prices)")
     used_gb = non_negative("used_gb", used_gb)
@@ -229,13 +224,13 @@ def enhanced_whatif(
         kept_days = twin.instant_restore_days or 1
         snapshots = float(snapshot_storage_gb(twin.policy_type, used_gb, daily_churn_gb, kept_days))
         vault = float(vault_storage_gb(twin, days, used_gb, daily_churn_gb)[-1])
-        zone = "ZRS" if twin.policy_type == "enhanced" else "LRS"
+        price = snapshot_meter(prices, twin.policy_type)[3]  # by policy type, G9
         rows.append(
             {
                 "policy": label,
                 "snapshots_kept": kept_days * twin.backups_per_day(),
                 "snapshot_gb": snapshots,
-                "snapshot_usd_per_month": snapshots * prices.snapshot_prices[(media, zone)],
+                "snapshot_usd_per_month": snapshots * price,
                 "vault_points": recovery_points(twin, start, on).height,
                 "vault_gb": vault,
                 "vault_usd_per_month": vault * prices.storage_usd_per_gb_month[redundancy],
