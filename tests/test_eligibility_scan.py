@@ -13,6 +13,7 @@ from vmbackup.eligibility import (
     MAX_DATA_DISKS,
     MAX_DISK_GB,
     MAX_UNMANAGED_DATA_DISKS,
+    TRUSTED_LAUNCH_RISK,
     scan_assumptions,
     scan_estate,
 )
@@ -68,7 +69,20 @@ def test_g8_trusted_launch_under_standard_is_a_risk() -> None:
     """G8: Trusted Launch VMs may use Standard, but their snapshots bill as Enhanced: a risk."""
     row = scan(vm(security_type="TrustedLaunch"))["vm"]
     assert row["policy_type"] == "standard"
-    assert "billed as Enhanced (G8)" in row["risks"]
+    assert row["risks"] == TRUSTED_LAUNCH_RISK
+
+
+def test_g8_trusted_launch_note_only_for_vms_under_a_standard_policy() -> None:
+    """G8: the Trusted Launch note names the VMs under Standard, never those already under
+    Enhanced (whose snapshots the bill prices the same way)."""
+    rows = [
+        *(r | {"policy": "std"} for r in vm(name="tl-std", security_type="TrustedLaunch")),
+        *(r | {"policy": "enh"} for r in vm(name="tl-enh", security_type="TrustedLaunch")),
+    ]
+    policies = {"std": Policy(name="std"), "enh": Policy(name="enh", policy_type="enhanced")}
+    table = scan_estate(pl.DataFrame(rows), policies=policies)
+    risks = dict(zip(table["vm_name"], table["risks"], strict=True))
+    assert risks == {"tl-std": TRUSTED_LAUNCH_RISK, "tl-enh": ""}
 
 
 def test_g11_shared_disks_need_enhanced() -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "MAX_DISK_GB",
     "MAX_UNMANAGED_DATA_DISKS",
     "MAX_VM_GB",
+    "TRUSTED_LAUNCH_RISK",
     "SCAN_DEFAULTS",
     "scan_assumptions",
     "scan_estate",
@@ -54,6 +55,11 @@ __all__ = [
 
 #: X1: largest disk [GB] (32 TiB as the support matrix gives it).
 MAX_DISK_GB = 32 * 1024
+#: G8: what a Trusted Launch VM under a Standard policy costs, as the plan bills it.
+TRUSTED_LAUNCH_RISK = (
+    "Trusted Launch under a Standard policy: snapshots billed as Enhanced ones, the first one "
+    "full, at the Standard HDD snapshot price (G8, G9)"
+)
 #: G11: a VM's disks together [GB] (256 TB in the support matrix, taken as TiB).
 MAX_VM_GB = 256 * 1024
 #: G11: data disks of a VM with unmanaged disks, or a classic VM (support matrix: 16).
@@ -129,7 +135,7 @@ def vm_eligibility(disks: pl.DataFrame) -> pl.DataFrame:
         needs_enhanced=~never & (pl.col("new_disk") | pl.col("shared")),
         standard_snapshots_full=pl.col("trusted"),
         risks=_reasons(
-            (pl.col("trusted"), "Trusted Launch under Standard: snapshots billed as Enhanced (G8)"),
+            (pl.col("trusted"), TRUSTED_LAUNCH_RISK),
             (pl.col("unmanaged"), "unmanaged (classic) disks are deprecated (G8)"),
             (
                 pl.col("shared") & ~never,
@@ -378,7 +384,13 @@ def _assigned(scanned: pl.DataFrame, policies: Mapping[str, Policy] | None) -> p
     warning = pl.format(
         "the assigned policy {} ({}) cannot protect it", "assigned_policy", "assigned_type"
     )
-    return typed.with_columns(assigned_ok=ok).with_columns(
+    return typed.with_columns(
+        assigned_ok=ok,
+        # G8: the Trusted Launch note concerns Standard policies only (Enhanced bills the same)
+        risks=pl.when(pl.col("assigned_type").is_in(["enhanced", "agentless"]))
+        .then(pl.col("risks").list.eval(pl.element().filter(pl.element() != TRUSTED_LAUNCH_RISK)))
+        .otherwise(pl.col("risks")),
+    ).with_columns(
         reasons=pl.when(pl.col("assigned_ok").not_())
         .then(pl.concat_list(pl.concat_list(warning), "reasons"))
         .otherwise(pl.col("reasons"))
