@@ -42,7 +42,7 @@ def test_g4_p4_lint_names_the_rule_the_field_and_the_value_of_each_risk() -> Non
     hourly = _enhanced_hourly(4, 10)
     window = next(f for f in lint_policy(hourly) if f.rule == "terraform-window-multiple")
     assert (window.item, window.field, window.value, window.severity) == (
-        "G4",
+        "G4.1",
         "window_hours",
         10,
         "risk",

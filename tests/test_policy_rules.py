@@ -71,35 +71,59 @@ def test_g2_24_hour_interval_is_new_the_seed_refuses_it() -> None:
 
 
 @pytest.mark.parametrize(("interval", "cap"), [(4, 17), (6, 22), (8, 22), (12, 30), (24, 30)])
-def test_g2_instant_restore_cap_by_interval_at_both_ends(interval: int, cap: int) -> None:
-    """G2: the Instant Restore maximum falls as snapshots a day rise (17 d at 4 h, 22 d at 6 h,
-    30 d at 12 h; 8 h assumed 22 d, 24 h 30 d); 1 day is the minimum."""
-    assert hourly(interval, instant_restore_days=1).instant_restore_days == 1
-    assert hourly(interval, instant_restore_days=cap).instant_restore_days == cap
-    with pytest.raises(ValueError, match="instant_restore_days"):
-        hourly(interval, instant_restore_days=cap + 1)
+def test_g2_3_instant_restore_cap_by_interval_is_a_risk_at_both_ends(
+    interval: int, cap: int
+) -> None:
+    """G2.3 (unverified): 17 d at 4 h, 22 d at 6 h, 30 d at 12 h (8 h assumed 22 d, 24 h 30 d):
+    up to the figure no finding, one day past it a risk naming the unverified status, never a
+    refusal; 0 days is still refused (G2.2)."""
+    assert service_findings(hourly(interval, instant_restore_days=1)) == []
+    assert service_findings(hourly(interval, instant_restore_days=cap)) == []
+    past = hourly(interval, instant_restore_days=cap + 1) if cap < 30 else None
+    if past is not None:
+        (finding,) = service_findings(past)
+        assert (finding.item, finding.severity, finding.status) == ("G2.3", "risk", "unverified")
+        assert finding.message.startswith(
+            f"instant_restore_days={cap + 1}: a 2025 Microsoft page gives at most {cap} days "
+            f"with backups every {interval} h"
+        )
     with pytest.raises(ValueError, match="instant_restore_days=0"):
         hourly(interval, instant_restore_days=0)
 
 
-def test_g2_enhanced_4_hourly_with_30_days_is_refused_today_accepted_by_the_seed() -> None:
-    """G2: the issue's first example: Enhanced every 4 h with 30 days of Instant Restore."""
-    with pytest.raises(ValueError, match="at most 17 days with backups every 4 h"):
-        hourly(4, instant_restore_days=30)
-    assert hourly(4, instant_restore_days=30, rules="seed").instant_restore_days == 30
+def test_g2_3_enhanced_4_hourly_with_30_days_is_accepted_with_a_risk() -> None:
+    """G2.3: the issue's first example, Enhanced every 4 h with 30 days of Instant Restore, as
+    Azure's own REST example keeps: accepted (no documented rule refuses it), linted as a risk."""
+    policy = hourly(4, instant_restore_days=30)
+    assert [(f.rule, f.severity) for f in service_findings(policy)] == [
+        ("instant-restore-hourly-max", "risk")
+    ]
+    assert service_findings(hourly(4, instant_restore_days=30, rules="seed")) == []
 
 
-def test_g2_instant_restore_never_beyond_the_vault_retention() -> None:
-    """G2: a vault point is kept at least as long as its snapshot."""
-    Policy(daily_retention_days=7, instant_restore_days=5)
+def test_g2_4_instant_restore_beyond_the_vault_retention_is_a_risk_not_a_refusal() -> None:
+    """G2.4: Microsoft recommends keeping vault points longer than snapshots; it does not
+    refuse a policy that keeps snapshots longer. Equal is fine; one day more is a risk."""
     enhanced = Policy(policy_type="enhanced", daily_retention_days=10, instant_restore_days=10)
     assert enhanced.instant_restore_days == 10
-    with pytest.raises(ValueError, match="no longer than the 10 days the scheduled vault points"):
-        Policy(policy_type="enhanced", daily_retention_days=10, instant_restore_days=11)
+    assert service_findings(enhanced) == []
+    longer = Policy(policy_type="enhanced", daily_retention_days=10, instant_restore_days=11)
+    (finding,) = service_findings(longer)
+    assert (finding.rule, finding.item, finding.severity) == (
+        "instant-restore-within-retention",
+        "G2.4",
+        "risk",
+    )
+    assert finding.message == (
+        "instant_restore_days=11: Microsoft recommends keeping vault points longer than "
+        "snapshots; the scheduled vault points are kept 10 days (G2.4 documented, "
+        "instant-restore-within-retention)"
+    )
     weekly = {"frequency": "weekly", "run_days": ("Sunday",), "daily_retention_days": None}
-    Policy(policy_type="enhanced", **weekly, weekly_retention_weeks=2, instant_restore_days=14)
-    with pytest.raises(ValueError, match="no longer than the 7 days"):
-        Policy(policy_type="enhanced", **weekly, weekly_retention_weeks=1, instant_restore_days=8)
+    week = Policy(
+        policy_type="enhanced", **weekly, weekly_retention_weeks=1, instant_restore_days=8
+    )
+    assert [f.severity for f in service_findings(week)] == ["risk"]
 
 
 def test_g2_weekly_instant_restore_standard_fixed_at_5_enhanced_5_to_20() -> None:
@@ -426,15 +450,18 @@ def test_lint_shipped_samples_flag_what_a_reviewer_would() -> None:
         "put_body_enhanced_daily.json put_body_enhanced_daily": above,  # 14 days
         "rest_example_complex.json testPolicy1": [],
         "rest_example_simple.json testPolicy1": [
-            ("refused", "instant-restore-within-retention"),
+            ("risk", "instant-restore-within-retention"),  # G2.4: a recommendation
             ("refused", "daily-retention-min"),
         ],
         "rest_example_v2_hourly.json v2-daily-sample": [
-            ("refused", "instant-restore-hourly-max"),
+            ("risk", "instant-restore-hourly-max"),  # G2.3: unverified
             *above,
         ],
         "terraform_plan.json tf-daily": [*above, *peak],  # 5 days, 23:00
-        "terraform_plan.json tf-enhanced-weekly": above,  # 10 days (weekly default 5)
+        "terraform_plan.json tf-enhanced-weekly": [  # 10 days: Azure 5-20, Terraform only 5
+            ("risk", "terraform-weekly-instant-restore"),
+            *above,
+        ],
         "terraform_state.json tf-hourly": above,
     }
 
@@ -556,7 +583,7 @@ def test_cli_lint_exit_codes(tmp_path: Path) -> None:
     assert "Enhanced, every 12 h" in out
     code, out, _ = _run("lint", str(SHAPES / "rest_example_v2_hourly.json"), "--no-whatif")
     assert code == 1
-    assert "refused  parameters.parameters.properties.instantRpRetentionRangeInDays: 30" in out
+    assert "risk     parameters.parameters.properties.instantRpRetentionRangeInDays: 30" in out
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     code, _, err = _run("lint", str(broken))

@@ -39,8 +39,9 @@ def test_policy_update_at_the_ends_of_every_control(name: str, value: object) ->
         assert ax.get_title()
 
 
-def test_the_same_policy_is_refused_today_and_accepted_by_the_seed() -> None:
-    """G2 vs Y2: every 4 hours with 30 days of Instant Restore."""
+def test_an_unverified_cap_is_a_risk_today_and_nothing_under_the_seed() -> None:
+    """G2.3 vs Y2: every 4 hours with 30 days of Instant Restore: Azure accepts it (no documented
+    rule refuses it); today's rules flag the unverified 17-day figure as a risk."""
     settings = {
         "policy_type": "enhanced",
         "frequency": "hourly",
@@ -49,8 +50,31 @@ def test_the_same_policy_is_refused_today_and_accepted_by_the_seed() -> None:
     }
     _, today, _ = policy_update(prices=PRICES, lag_profile_hours=LAG, **settings)
     _, seed, _ = policy_update(prices=PRICES, lag_profile_hours=LAG, rules="seed", **settings)
-    assert "Azure refuses" in today
+    assert "Azure accepts" in today
+    assert "Azure refuses" not in today
     assert "at most 17 days with backups every 4 h" in html.unescape(today)
+    assert "(G2.3 unverified, instant-restore-hourly-max)" in html.unescape(today)
+    assert "Azure accepts" in seed
+    assert "17 days" not in html.unescape(seed)
+
+
+def test_a_documented_rule_is_refused_today_and_accepted_by_the_seed() -> None:
+    """G3.1 vs Y3: 3 days of daily retention: Azure refuses it today (documented), the seed's
+    service accepted it."""
+    _, today, _ = policy_update(
+        prices=PRICES, lag_profile_hours=LAG, daily_retention_days=3, instant_restore_days=2
+    )
+    _, seed, _ = policy_update(
+        prices=PRICES,
+        lag_profile_hours=LAG,
+        rules="seed",
+        daily_retention_days=3,
+        instant_restore_days=2,
+    )
+    assert "Azure refuses" in today
+    assert "daily_retention_days=3: at least 7 days (G3.1, daily-retention-min)" in html.unescape(
+        today
+    )
     assert "Azure accepts" in seed
 
 

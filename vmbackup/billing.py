@@ -325,8 +325,8 @@ def protected_instance_gb(
 
     Examples
     --------
-    The service description's A2 VM: 17 GB OS, 30 GB and 0 GB on two 32 TB data disks, 5 GB
-    on the temporary disk.
+    The service description's example VM (an A-series size): 17 GB OS, 30 GB and 0 GB on two
+    32 TB data disks, 5 GB on the temporary disk.
 
     >>> protected_instance_gb(17, [30, 0], temp_disk_used_gb=5)
     47.0

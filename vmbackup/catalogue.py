@@ -208,7 +208,8 @@ def render_markdown() -> str:
                 notes.append(f"Today: {r.today}")
             if r.since or r.until:
                 notes.append(
-                    "In force" + (f" from {r.since}" if r.since else "")
+                    "In force"
+                    + (f" from {r.since}" if r.since else "")
                     + (f" until {r.until}" if r.until else "")
                     + "."
                 )

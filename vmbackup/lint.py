@@ -1,12 +1,16 @@
 """A policy reviewer's checks: what Azure would refuse, what it risks, and for which VMs.
 
-:func:`lint_policy` lists, for one policy, each rule it breaks (Azure refuses it: G1-G4, Y1-Y3)
-and each risk a reviewer would flag: a schedule in the hours of peak snapshot-to-vault lag
-(S11, S13), an hourly window Terraform's provider refuses (G4), Instant Restore above the default
-(P4: each extra day keeps another day of snapshots). :func:`lint_estate` adds, with an estate,
+:func:`lint_policy` lists, for one policy, each rule it breaks and each risk a reviewer would
+flag. A finding says Azure refuses (``severity="refused"``) only where the rule catalogue
+(:mod:`vmbackup.catalogue`, ``RULES.md``) documents the rule; an unverified figure (G2.3's
+Instant Restore caps by interval) or a recommendation (G2.4: Instant Restore longer than the vault
+retention) is a ``risk`` whose message names the item and its status. Other risks: a schedule in
+the hours of peak snapshot-to-vault lag (S11, S13), an hourly window or a weekly Instant Restore
+Terraform's provider refuses (G4.1, G2.5), Instant Restore above the default (P4: each extra day
+keeps another day of snapshots). :func:`lint_estate` adds, with an estate,
 the VMs the policy cannot protect, or protects at a different price (G1, G8, G11, X1).
 :func:`enhanced_whatif` puts a policy and its Enhanced twin side by side (moving a Standard
-policy's VMs to Enhanced is allowed, in preview, today).
+policy's VMs to Enhanced is generally available since June 2025 and one-way, G19).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from vmbackup.retention import recovery_points, snapshot_storage_gb, vault_stora
 
 __all__ = ["PEAK_LAG_HOURS", "enhanced_whatif", "lint_estate", "lint_policy"]
 
+#: G2.5: the only Instant Restore retention Terraform's azurerm provider accepts for a weekly
+#: policy of either type (PR 24539) [days].
+TERRAFORM_WEEKLY_IR_DAYS = 5
 #: A backup hour whose snapshot-to-vault lag is at least this is a peak-lag hour [h]
 #: (assumption: three quarters of S11's 8 h peak).
 PEAK_LAG_HOURS = 6.0
@@ -49,7 +56,7 @@ def lint_policy(
     >>> p = Policy(policy_type="enhanced", frequency="hourly", hourly_interval_hours=4,
     ...            window_hours=23, instant_restore_days=20, enforce=False)
     >>> [(f.severity, f.rule) for f in lint_policy(p)]
-    [('refused', 'instant-restore-hourly-max'), ('risk', 'terraform-window-multiple'), \
+    [('risk', 'instant-restore-hourly-max'), ('risk', 'terraform-window-multiple'), \
 ('risk', 'instant-restore-above-default')]
     """
     instance("policy", policy, Policy, "a vmbackup.policy.Policy")
@@ -62,7 +69,7 @@ def lint_policy(
             found.append(
                 Finding(
                     "terraform-window-multiple",
-                    "G4",
+                    "G4.1",
                     "window_hours",
                     window,
                     f"Azure accepts it, but Terraform's azurerm provider refuses a window that is "
@@ -70,10 +77,22 @@ def lint_policy(
                     "risk",
                 )
             )
+    ir = policy.instant_restore_days
+    if policy.frequency == "weekly" and ir is not None and ir != TERRAFORM_WEEKLY_IR_DAYS:
+        found.append(
+            Finding(
+                "terraform-weekly-instant-restore",
+                "G2.5",
+                "instant_restore_days",
+                ir,
+                f"Microsoft's page allows it for Enhanced, but Terraform's azurerm provider "
+                f"accepts only {TERRAFORM_WEEKLY_IR_DAYS} days for a weekly policy",
+                "risk",
+            )
+        )
     limits = POLICY_RULES[rules]
     key = (policy.policy_type, policy.frequency)
     default = limits.instant_restore_days.get(key, (0, 0, 0))[2]
-    ir = policy.instant_restore_days
     if ir is not None and default and ir > default:
         found.append(
             Finding(

@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from vmbackup._checks import choice
+from vmbackup.catalogue import STATUSES, rule
 
 __all__ = [
     "MAX_RECOVERY_POINTS",
@@ -165,8 +166,8 @@ POLICY_RULES: dict[str, PolicyRules] = {
             ("enhanced", "hourly"): (1, 30, 7),
             ("enhanced", "weekly"): (5, 20, 5),
         },
-        # G2 documents 17 days at 4 h, 22 at 6 h and 30 at 12 h. 8 h is not documented: the 6 h
-        # figure is assumed (the safe side: never accept what Azure may refuse); 24 h: 30 days.
+        # G2.3 (unverified): a 2025 page's draft note gives 17 days at 4 h, 22 at 6 h, 30 at
+        # 12 h; no figure for 8 h (the 6 h one assumed); 24 h: 30 days. Past them: a risk.
         hourly_instant_restore_max_days={4: 17, 6: 22, 8: 22, 12: 30, 24: 30},
         instant_restore_within_retention=True,
         min_daily_retention_days=7,
@@ -193,7 +194,8 @@ class Finding:
     allowed
         What Azure allows (or advises), in words.
     severity
-        ``"refused"`` (Azure rejects the policy), ``"risk"`` or ``"advice"``.
+        ``"refused"`` (Azure rejects the policy: only on a documented rule, or on the seed's
+        own rule under the ``"seed"`` rule set), ``"risk"`` or ``"advice"``.
     """
 
     rule: str
@@ -204,9 +206,32 @@ class Finding:
     severity: str = "refused"
 
     @property
+    def status(self) -> str:
+        """How sure the project is of the rule behind the finding: the catalogue's status of its
+        item (of the least sure one when it names several, ``"G8/G11"``)."""
+        statuses = [rule(part).status for part in self.item.split("/")]
+        return max(statuses, key=STATUSES.index)
+
+    @property
     def message(self) -> str:
-        """One line: the field, its value, what is allowed and the item."""
-        return f"{self.field}={self.value!r}: {self.allowed} ({self.item}, {self.rule})"
+        """One line: the field, its value, what is allowed, the item and (for a risk) the
+        status of the rule behind it."""
+        tail = f"{self.item}, {self.rule}"
+        if self.severity != "refused":
+            tail = f"{self.item} {self.status}, {self.rule}"
+        return f"{self.field}={self.value!r}: {self.allowed} ({tail})"
+
+
+def _severity(item: str, rules: str, *, recommendation: bool = False) -> str:
+    """``"refused"`` when the catalogue documents ``item`` as a rule Azure enforces (or, under
+    the seed's rule set, when the seed states it), else ``"risk"``: a finding never says Azure
+    refuses on an assumption, an unverified figure or a recommendation."""
+    if recommendation:
+        return "risk"
+    status = rule(item).status
+    if status == "documented" or (rules == "seed" and status == "seed only"):
+        return "refused"
+    return "risk"
 
 
 def _names(field_: str, values: Any, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -437,7 +462,7 @@ class Policy:
             set_(self, "instant_restore_days", self.limits.instant_restore_days[self._ir_key][2])
         _count("instant_restore_days", self.instant_restore_days, 366)
         if self.enforce:
-            broken = service_findings(self)
+            broken = [f for f in service_findings(self) if f.severity == "refused"]
             if broken:
                 rules = f"under the {self.rules!r} rules"
                 raise ValueError("; ".join(f.message for f in broken) + f" ({rules})")
@@ -564,7 +589,9 @@ class Policy:
 
 
 def service_findings(policy: Policy, rules: str | None = None) -> list[Finding]:
-    """Every rule of a rule set that ``policy`` breaks, as findings Azure would refuse.
+    """Every rule of a rule set that ``policy`` breaks: ``refused`` where the rule is documented
+    (the catalogue's status), ``risk`` where it is unverified or only a recommendation (G2.3,
+    G2.4).
 
     Parameters
     ----------
@@ -577,13 +604,20 @@ def service_findings(policy: Policy, rules: str | None = None) -> list[Finding]:
     --------
     >>> p = Policy(policy_type="enhanced", frequency="hourly", hourly_interval_hours=4,
     ...            window_hours=24, instant_restore_days=30, enforce=False)
-    >>> [f.rule for f in service_findings(p)]
-    ['instant-restore-hourly-max']
+    >>> [(f.rule, f.severity, f.status) for f in service_findings(p)]
+    [('instant-restore-hourly-max', 'risk', 'unverified')]
     >>> service_findings(p, rules="seed")
     []
     """
     limits = POLICY_RULES[choice("rules", rules or policy.rules, tuple(POLICY_RULES))]
+    today = limits.name == "today"
     found: list[Finding] = []
+
+    def add(name: str, item: str, field_: str, value: Any, allowed: str, **kw: bool) -> None:
+        found.append(
+            Finding(name, item, field_, value, allowed, _severity(item, limits.name, **kw))
+        )
+
     key = (policy.policy_type, policy.frequency)
     ir = policy.instant_restore_days
     if policy.frequency == "hourly":
@@ -591,93 +625,86 @@ def service_findings(policy: Policy, rules: str | None = None) -> list[Finding]:
         assert interval is not None
         assert window is not None
         if interval not in limits.hourly_intervals_hours:
-            found.append(
-                Finding(
-                    "hourly-interval",
-                    "G2" if limits.name == "today" else "Y2",
-                    "hourly_interval_hours",
-                    interval,
-                    f"Azure allows every {', '.join(map(str, limits.hourly_intervals_hours))} h",
-                )
+            shown = ", ".join(map(str, limits.hourly_intervals_hours))
+            add(
+                "hourly-interval",
+                "G2.1" if today else "Y2",
+                "hourly_interval_hours",
+                interval,
+                f"Azure allows every {shown} h",
             )
         elif limits.window_multiple_of_interval and window % interval:
-            found.append(
-                Finding(
-                    "window-multiple",
-                    "Y2",
-                    "window_hours",
-                    window,
-                    f"the window must be a multiple of the {interval} h interval",
-                )
+            add(
+                "window-multiple",
+                "Y2",
+                "window_hours",
+                window,
+                f"the window must be a multiple of the {interval} h interval",
             )
         cap = limits.hourly_instant_restore_max_days.get(interval)
         if cap is not None and ir is not None and ir > cap:
-            found.append(
-                Finding(
-                    "instant-restore-hourly-max",
-                    "G2",
-                    "instant_restore_days",
-                    ir,
-                    f"at most {cap} days with backups every {interval} h",
-                )
+            add(
+                "instant-restore-hourly-max",
+                "G2.3",
+                "instant_restore_days",
+                ir,
+                f"a 2025 Microsoft page gives at most {cap} days with backups every {interval} h"
+                + (" (no figure for 8 h: the 6 h one assumed)" if interval == 8 else "")
+                + "; Azure's own REST example keeps 30 days at 4 h",
             )
     low, high, _ = limits.instant_restore_days[key]
     if ir is not None and not low <= ir <= high:
         allowed = f"exactly {low}" if low == high else f"{low}..{high}"
-        found.append(
-            Finding(
-                "instant-restore-range",
-                "G2" if limits.name == "today" and policy.frequency == "weekly" else "Y1/Y2",
-                "instant_restore_days",
-                ir,
-                f"{allowed} days for a {policy.policy_type} {policy.frequency} policy",
-            )
+        if today:
+            item = "G2.5" if policy.frequency == "weekly" else "G2.2"
+        else:
+            item = "Y1" if policy.policy_type == "standard" else "Y2"
+        add(
+            "instant-restore-range",
+            item,
+            "instant_restore_days",
+            ir,
+            f"{allowed} days for a {policy.policy_type} {policy.frequency} policy",
         )
     if limits.instant_restore_within_retention and ir is not None:
         kept = policy.vault_retention_days()
         if ir > kept:
-            found.append(
-                Finding(
-                    "instant-restore-within-retention",
-                    "G2",
-                    "instant_restore_days",
-                    ir,
-                    f"no longer than the {kept} days the scheduled vault points are kept",
-                )
+            add(
+                "instant-restore-within-retention",
+                "G2.4",
+                "instant_restore_days",
+                ir,
+                f"Microsoft recommends keeping vault points longer than snapshots; the scheduled "
+                f"vault points are kept {kept} days",
+                recommendation=True,
             )
     daily = policy.daily_retention_days
     if daily is not None and daily < limits.min_daily_retention_days:
-        found.append(
-            Finding(
-                "daily-retention-min",
-                "G3",
-                "daily_retention_days",
-                daily,
-                f"at least {limits.min_daily_retention_days} days",
-            )
+        add(
+            "daily-retention-min",
+            "G3.1",
+            "daily_retention_days",
+            daily,
+            f"at least {limits.min_daily_retention_days} days",
         )
     if (
         policy.consistency == "crash"
         and policy.policy_type not in limits.crash_consistent_policy_types
     ):
-        found.append(
-            Finding(
-                "agentless-enhanced-only",
-                "G1",
-                "consistency",
-                policy.consistency,
-                "agentless crash-consistent backup needs an Enhanced policy",
-            )
+        add(
+            "agentless-enhanced-only",
+            "G1.3",
+            "consistency",
+            policy.consistency,
+            "agentless crash-consistent backup needs an Enhanced policy",
         )
     points = policy.max_recovery_points()
     if points > MAX_RECOVERY_POINTS:
-        found.append(
-            Finding(
-                "recovery-point-limit",
-                "Y3",
-                "retention",
-                points,
-                f"at most {MAX_RECOVERY_POINTS} recovery points per protected item",
-            )
+        add(
+            "recovery-point-limit",
+            "Y3",
+            "retention",
+            points,
+            f"at most {MAX_RECOVERY_POINTS} recovery points per protected item",
         )
     return found
