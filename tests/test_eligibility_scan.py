@@ -13,6 +13,7 @@ from vmbackup.eligibility import (
     MAX_DATA_DISKS,
     MAX_DISK_GB,
     MAX_UNMANAGED_DATA_DISKS,
+    MAX_VM_GB,
     TRUSTED_LAUNCH_RISK,
     scan_assumptions,
     scan_estate,
@@ -43,12 +44,15 @@ def test_a_plain_vm_takes_standard() -> None:
     assert row["reasons"] == ""
 
 
-def test_g8_confidential_vms_cannot_be_protected() -> None:
-    """G8: a confidential VM is protected by no policy type."""
+def test_g8_4_confidential_vms_are_preview_only() -> None:
+    """G8.4: confidential VM backup is a preview: the plan protects them under no policy type
+    and says why."""
     row = scan(vm(security_type="ConfidentialVM"))["vm"]
     assert not row["protectable"]
     assert row["policy_type"] == "none"
-    assert "(G8)" in row["reasons"]
+    assert row["reasons"] == (
+        "confidential VM: backup is in preview only, not generally available (G8.4)"
+    )
 
 
 def test_g8_ultra_and_premium_v2_disks_need_enhanced() -> None:
@@ -134,6 +138,12 @@ def test_x1_at_most_32_data_disks_and_32_tib_a_disk() -> None:
     assert not rows["d33"]["protectable"]
     assert not rows["bigger"]["protectable"]
     assert "(X1)" in rows["d33"]["reasons"]
+
+
+def test_g14_disk_limits_are_tib_in_gb() -> None:
+    """G14, X1, G11: the 32 TiB and 256 TiB limits compared with sizes in GB (10^9 bytes)."""
+    assert MAX_DISK_GB == pytest.approx(35_184.372088832)
+    assert MAX_VM_GB == pytest.approx(281_474.976710656)
 
 
 def test_g11_the_disks_of_a_vm_add_up_to_256_tib() -> None:

@@ -3,7 +3,7 @@
 The rules, from Microsoft's support matrix and policy pages (each item in
 ``../shared/domain-facts.md``):
 
-- confidential VMs cannot be protected (G8);
+- confidential VMs: backup is in preview only (G8.4), so the plan treats them as not protected;
 - Ultra and Premium SSD v2 disks need the Enhanced policy (G8);
 - shared disks are not supported under Standard; Enhanced can exclude them and back up the
   rest of the VM (G11; backup-azure-vms-enhanced-policy.md, ms.date 2025-06-11);
@@ -53,15 +53,17 @@ __all__ = [
     "vm_eligibility",
 ]
 
-#: X1: largest disk [GB] (32 TiB as the support matrix gives it).
-MAX_DISK_GB = 32 * 1024
+#: Bytes of a GiB over bytes of a GB (G14: Azure gives disk sizes in GiB).
+GIB_GB = 2**30 / 1e9
+#: X1: largest disk [GB]: 32 TiB (32,768 GiB) as the support matrix gives it, in GB (G14).
+MAX_DISK_GB = 32 * 1024 * GIB_GB
 #: G8: what a Trusted Launch VM under a Standard policy costs, as the plan bills it.
 TRUSTED_LAUNCH_RISK = (
     "Trusted Launch under a Standard policy: snapshots billed as Enhanced ones, the first one "
     "full, at the Standard HDD snapshot price (G8, G9)"
 )
 #: G11: a VM's disks together [GB] (256 TB in the support matrix, taken as TiB).
-MAX_VM_GB = 256 * 1024
+MAX_VM_GB = 256 * 1024 * GIB_GB
 #: G11: data disks of a VM with unmanaged disks, or a classic VM (support matrix: 16).
 MAX_UNMANAGED_DATA_DISKS = 16
 #: G11: the smallest VM the support matrix names (2 cores, 1 GB of memory).
@@ -143,7 +145,7 @@ def vm_eligibility(disks: pl.DataFrame) -> pl.DataFrame:
             ),
         ),
         reasons=_reasons(
-            (pl.col("confidential"), "confidential VMs cannot be backed up (G8)"),
+            (pl.col("confidential"), "confidential VM: backup is in preview only, not generally available (G8.4)"),
             (
                 pl.col("data_disks") > MAX_DATA_DISKS,
                 f"more than {MAX_DATA_DISKS} data disks (X1)",
