@@ -17,11 +17,15 @@ Sources (Microsoft's docs repository ``MicrosoftDocs/azure-docs``, ``articles/ba
   180 days; the 14 free days are the *last* 14 of the retention, the days before them are
   billed like "stop protection, retain data" (protected instance and storage). The page's
   example: 60 days of soft delete, recovered after 52: 46 days billed, the last 6 free.
-- backup-instant-restore-capability.md and azure-docs issue 84663 (G9): snapshots are billed
-  at the managed-disk snapshot price of their media and redundancy; expired snapshots are
-  removed up to 24 h late, so one to three more snapshots than retained are billed.
-- backup-support-matrix-iaas.md (G8): Trusted Launch VMs under a Standard policy keep their
-  snapshots like Enhanced (first snapshot full).
+- backup-instant-restore-capability.md, ms.date 2025-06-16 (G9): a Standard policy's
+  snapshots follow blob snapshot pricing, an Enhanced policy's are managed-disk incremental
+  snapshots (on Standard HDD storage whatever the parent disk, disks-incremental-snapshots.md);
+  the prices are rows of ``datasets/prices.csv`` chosen by :func:`vmbackup.billing.snapshot_meter`.
+  Expired snapshots are removed up to 24 h late, so one to three more snapshots than retained
+  exist, and the FAQ says they are charged (G9.5).
+- backup-instant-restore-capability.md (G8.2): Trusted Launch VMs under a Standard policy take
+  managed-disk snapshots, so they are billed like Enhanced ones (first snapshot full).
+- The GA date of the agentless rules (2025-08-01) is the project's assumption A2.
 - archive-tier-support.md, ms.date 2023-04-15 (G7): see :mod:`vmbackup.archive`.
 """
 
@@ -83,7 +87,8 @@ class PricingRules:
 _SHARED = (
     "G5: backup-azure-enhanced-soft-delete-about.md (ms.date 2022-11-24): 14-180 days, the "
     "last 14 free, earlier days billed as stop protection with data retained",
-    "G9: backup-instant-restore-capability.md; azure-docs issue 84663 (2021-12-01)",
+    "G9: backup-instant-restore-capability.md (ms.date 2025-06-16): clean-up lag, n+1 to n+3 "
+    "snapshots for up to 24 h, charged (G9.5)",
 )
 
 #: The rule sets in date order; each applies from its ``effective_from`` until the next one.
@@ -106,7 +111,7 @@ PRICING_RULES: tuple[PricingRules, ...] = (
         sources=(
             "G1: backup-azure-vms-agentless-multi-disk-crash-consistent-overview.md (ms.date "
             "2025-07-25): GA, a full PI fee on a used size of 50% of the provisioned size; "
-            "effective date chosen as the first month after that page",
+            "effective date 2025-08-01 is the project's assumption A2",
             *_SHARED,
         ),
         agentless_pi_factor=1.0,
