@@ -142,8 +142,8 @@ def test_x1_at_most_32_data_disks_and_32_tib_a_disk() -> None:
 
 def test_g14_disk_limits_are_tib_in_gb() -> None:
     """G14, X1, G11: the 32 TiB and 256 TiB limits compared with sizes in GB (10^9 bytes)."""
-    assert MAX_DISK_GB == pytest.approx(35_184.372088832)
-    assert MAX_VM_GB == pytest.approx(281_474.976710656)
+    assert pytest.approx(35_184.372088832) == MAX_DISK_GB
+    assert pytest.approx(281_474.976710656) == MAX_VM_GB
 
 
 def test_g11_the_disks_of_a_vm_add_up_to_256_tib() -> None:

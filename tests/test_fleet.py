@@ -332,6 +332,10 @@ def test_s26_s23_the_bill_uses_pi_sizes_and_retained_storage() -> None:
         ({"vault_ingest_mb_s": 0.0}, "vault_ingest_mb_s=0.0 must be a finite number > 0"),
         ({"fragmentation": 2.0}, r"fragmentation=2.0 must be a number in \[0, 1\]"),
         ({"vms_per_vault": 0}, r"vms_per_vault=0 must be a whole number in 1\.\."),
+        (
+            {"vms_per_vault": 1001},
+            r"vms_per_vault=1001: a Recovery Services vault protects at most 1,000 VMs \(G16\)",
+        ),
         ({"lag_profile_hours": [1.0] * 23}, "lag_profile_hours must hold 24 values"),
     ],
 )

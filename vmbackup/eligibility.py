@@ -145,7 +145,10 @@ def vm_eligibility(disks: pl.DataFrame) -> pl.DataFrame:
             ),
         ),
         reasons=_reasons(
-            (pl.col("confidential"), "confidential VM: backup is in preview only, not generally available (G8.4)"),
+            (
+                pl.col("confidential"),
+                "confidential VM: backup is in preview only, not generally available (G8.4)",
+            ),
             (
                 pl.col("data_disks") > MAX_DATA_DISKS,
                 f"more than {MAX_DATA_DISKS} data disks (X1)",

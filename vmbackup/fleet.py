@@ -109,8 +109,10 @@ FLEET_START = dt.date(2026, 1, 1)
 BIN_HOURS = 5 / 60
 #: Assumption: what one vault ingests at once [MB/s]: X2's 100 concurrent VMs at about 7 MB/s.
 DEFAULT_VAULT_INGEST_MB_S = 700.0
-#: Azure's limit of VMs protected by one Recovery Services vault.
-DEFAULT_VMS_PER_VAULT = 1000
+#: G16: Azure's limit of VMs protected by one Recovery Services vault (backup FAQ, ms.date
+#: 2026-01-07); a plan deals an estate to vaults of at most this many VMs.
+MAX_VMS_PER_VAULT = 1000
+DEFAULT_VMS_PER_VAULT = MAX_VMS_PER_VAULT
 #: VM-days simulated at a time (whole vaults): the working set stays in the CPU cache.
 BLOCK_VM_DAYS = 32_768
 
@@ -762,6 +764,26 @@ def _bins(
     return bins
 
 
+def vault_size(vms_per_vault: object) -> int:
+    """``vms_per_vault`` checked: a whole number of VMs, 1 to Azure's 1,000 per vault (G16).
+
+    >>> vault_size(1000)
+    1000
+    >>> vault_size(1001)
+    Traceback (most recent call last):
+    ...
+    ValueError: vms_per_vault=1001: a Recovery Services vault protects at most 1,000 VMs (G16); \
+split the estate into more vaults
+    """
+    count = whole("vms_per_vault", vms_per_vault, 1, 10**7)
+    if count > MAX_VMS_PER_VAULT:
+        raise ValueError(
+            f"vms_per_vault={count}: a Recovery Services vault protects at most "
+            f"{MAX_VMS_PER_VAULT:,} VMs (G16); split the estate into more vaults"
+        )
+    return count
+
+
 def _blocks(vms: int, vms_per_vault: int, days: int) -> list[tuple[int, int]]:
     """VM ranges ``[first, stop)`` of whole vaults, about :data:`BLOCK_VM_DAYS` VM-days each."""
     step = max(1, BLOCK_VM_DAYS // (vms_per_vault * days)) * vms_per_vault
@@ -1102,7 +1124,7 @@ def _checked(
     profile = non_negative_array("lag_profile_hours", lag_profile_hours)
     if profile.shape != (24,) or (profile > MAX_LAG_HOURS).any():
         raise ValueError("lag_profile_hours must hold 24 values between 0 and 8 (S11)")
-    whole("vms_per_vault", vms_per_vault, 1, 10**7)
+    vault_size(vms_per_vault)
     return profile, capacity
 
 

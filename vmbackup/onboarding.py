@@ -87,6 +87,7 @@ from vmbackup.fleet import (
     FLEET_START,
     FleetPlan,
     clock_start_hours,
+    vault_size,
 )
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
 from vmbackup.transfer import MAX_LAG_HOURS, WINDOW_HOURS, backup_jobs, extents_for
@@ -298,7 +299,7 @@ def _checked_options(
         else _bool_array("new_disk", new_disk, plan.disk_vm.size, "disk of the plan")
     )
     positive("vault_ingest_mb_s", vault_ingest_mb_s)
-    whole("vms_per_vault", vms_per_vault, 1, 10**7)
+    vault_size(vms_per_vault)
     bounded("fragmentation", fragmentation, 0, 1)
     whole("max_days", max_days, 1, 3660)
     unknown = set(overrides) - set(TRANSFER_DEFAULTS)

@@ -689,7 +689,8 @@ def _assumptions(
     found.append(
         Assumption(
             "vault",
-            f"VMs dealt to vaults of {DEFAULT_VMS_PER_VAULT:,} in file order, each ingesting "
+            f"VMs dealt to vaults of {DEFAULT_VMS_PER_VAULT:,} (G16: the most a vault protects) in "
+            f"file order, each ingesting "
             f"{DEFAULT_VAULT_INGEST_MB_S:g} MB/s (X2's 100 VMs at the incremental rate)",
         )
     )
