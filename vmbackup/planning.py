@@ -369,6 +369,12 @@ def build_plan(
 
     report(0, "reading inputs")
     fleet, from_json = _read_estate(options)
+    estate_disks = None
+    if from_json and options.disks is not None:  # Azure's JSON says more: SKUs, security
+        from vmbackup.data import read_estate_disks
+
+        estate_disks = read_estate_disks(options.fleet, options.disks)
+        fleet = _with_vm_facts(fleet, estate_disks)
     policies = _read_policies(options)
     unmatched = pl.DataFrame()
     if options.items is not None:
@@ -451,15 +457,11 @@ def build_plan(
     from vmbackup.onboarding import plan_onboarding
 
     scanned = assigned
-    if from_json and options.disks is not None:  # Azure's JSON says more: SKUs, security
-        from vmbackup.data import read_estate_disks
-
+    if estate_disks is not None:
         per_vm = assigned.group_by("vm_name", maintain_order=True).agg(
             pl.col("policy", "cores", "memory_gb").first()
         )
-        scanned = read_estate_disks(options.fleet, options.disks).join(
-            per_vm, on="vm_name", how="left", maintain_order="left"
-        )
+        scanned = estate_disks.join(per_vm, on="vm_name", how="left", maintain_order="left")
     eligibility = scan_estate(scanned, policies=planned)
     onboarding = on_demand = None
     if options.onboarding and plan.vms:
@@ -513,6 +515,17 @@ def build_plan(
         onboarding=onboarding,
         onboarding_on_demand=on_demand,
     )
+
+
+def _with_vm_facts(fleet: pl.DataFrame, disks: pl.DataFrame) -> pl.DataFrame:
+    """The fleet with each VM's security type (Trusted Launch snapshots, G8.2) and power state
+    (deallocated VMs, no churn) from Azure's JSON, where the fleet lacks them."""
+    wanted = [c for c in ("security_type", "power_state") if c in disks.columns]
+    wanted = [c for c in wanted if c not in fleet.columns]
+    if not wanted:
+        return fleet
+    per_vm = disks.group_by("vm_name", maintain_order=True).agg(pl.col(wanted).first())
+    return fleet.join(per_vm, on="vm_name", how="left", maintain_order="left")
 
 
 def _calibrated(
@@ -708,6 +721,7 @@ def _assumptions(
             assumed=fitted_hours < 24,
         )
     )
+    found += _rule_assumptions(policies, plan)
     found.append(
         Assumption(
             "horizon",
@@ -716,6 +730,52 @@ def _assumptions(
         )
     )
     return tuple(found)
+
+
+def _rule_assumptions(policies: dict[str, Policy], plan: FleetPlan) -> list[Assumption]:
+    """The catalogue's rules the bill rests on that are assumptions or disputed (RULES.md), each
+    with its item, status and what it moves."""
+    from vmbackup.catalogue import cite
+
+    used = [policies[p.name] for p in plan.policies if p.name in policies] or list(
+        policies.values()
+    )
+    found = []
+    if any(p.monthly_retention_months or p.yearly_retention_years for p in used):
+        found.append(
+            Assumption(
+                "retention month",
+                f"a month of retention lasts 31 days ({cite('G3.2')}; {cite('A1')}): monthly and "
+                "yearly points are kept a little longer than calendar months, so the vault holds "
+                "slightly more",
+            )
+        )
+    if any(p.policy_type == "standard" for p in used):
+        found.append(
+            Assumption(
+                "snapshot price",
+                f"a Standard policy's snapshots at their own price row ({cite('G9.2')}: blob "
+                "snapshot pricing; its level comes from a Microsoft support blog, not a price "
+                "list); Enhanced snapshots at the Standard HDD incremental price "
+                f"({cite('G9.1')}), never the disks' media",
+            )
+        )
+    if any(p.consistency == "crash" for p in used):
+        found.append(
+            Assumption(
+                "agentless fee",
+                f"GA billing (a full PI on half the provisioned size) from 2025-08-01 "
+                f"({cite('A2')}); the preview's 0.5 PI before",
+            )
+        )
+    found.append(
+        Assumption(
+            "snapshot clean-up",
+            f"one to three expired snapshots still billed for up to 24 h ({cite('G9.5')})",
+            assumed=False,
+        )
+    )
+    return found
 
 
 def format_hours(hour: float) -> str:
