@@ -25,9 +25,27 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HOSTILE = '<script>alert("x")</script> & $x$'
 
 
+def plain(page: str) -> str:
+    """The page with the links from cited items to the rules section taken out."""
+    return re.sub(r'<a href="#rule-[^"]+">([^<]+)</a>', r"\1", page)
+
+
 @pytest.fixture(scope="module")
 def page() -> str:
-    return plan_report(**sample_inputs())
+    return plain(plan_report(**sample_inputs()))
+
+
+def test_cited_items_link_to_their_rule_with_its_status() -> None:
+    """Every item the report cites links to a row of the rules section, which gives the
+    catalogue's status: a forwarded report says how sure each rule is."""
+    linked = plan_report(**sample_inputs())
+    targets = set(re.findall(r'<a href="#(rule-[^"]+)">', linked))
+    rows = set(re.findall(r'<tr id="(rule-[^"]+)">', linked))
+    assert targets == rows
+    assert {"rule-s11", "rule-s21", "rule-p1"} <= rows
+    row = re.search(r'<tr id="rule-s21">(.*?)</tr>', linked)
+    assert row is not None
+    assert "<td>seed only</td>" in row.group(1)
 
 
 def images(page: str) -> list[bytes]:
@@ -110,8 +128,11 @@ def test_a_name_the_font_cannot_draw_is_not_an_error() -> None:
 def test_parts_not_computed_are_said_so() -> None:
     """Without an eligibility scan or an onboarding plan, their sections say so; every section
     is still there."""
-    page = plan_report(
-        **sample_inputs() | {"eligibility": None, "onboarding": None, "onboarding_on_demand": None}
+    page = plain(
+        plan_report(
+            **sample_inputs()
+            | {"eligibility": None, "onboarding": None, "onboarding_on_demand": None}
+        )
     )
     assert re.findall(r"<h2>(.*?)</h2>", page) == list(PLAN_SECTIONS)
     assert "not scanned for eligibility" in page

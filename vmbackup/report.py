@@ -68,6 +68,7 @@ PLAN_SECTIONS = (
     "Restore estimate",
     "Bill per month and per meter",
     "Assumptions",
+    "Rules cited (RULES.md)",
 )
 
 _STYLE = """
@@ -126,6 +127,7 @@ class Table:
     caption: str = ""
     max_rows: int = 25
     formats: Mapping[str, str] = field(default_factory=dict)
+    anchors: Sequence[str] = ()  # an id for each row, so that a link can point at it
 
     def html(self) -> str:
         frame = self.frame
@@ -138,13 +140,14 @@ class Table:
         }
         head = "".join(f"<th>{_text(c)}</th>" for c in frame.columns)
         rows = []
-        for row in shown.iter_rows():
+        for number, row in enumerate(shown.iter_rows()):
             cells = []
             for column, value in zip(frame.columns, row, strict=True):
                 css = ' class="num"' if column in numeric else ""
                 css = ' class="text"' if column in prose else css
                 cells.append(f"<td{css}>{_text(_cell(value, self.formats.get(column)))}</td>")
-            rows.append(f"<tr>{''.join(cells)}</tr>")
+            anchor = f' id="{_text(self.anchors[number])}"' if number < len(self.anchors) else ""
+            rows.append(f"<tr{anchor}>{''.join(cells)}</tr>")
         caption = f"<caption>{_text(self.caption)}</caption>" if self.caption else ""
         more = ""
         if frame.height > shown.height:
@@ -244,6 +247,9 @@ def render_report(
     """
     for index, section in enumerate(sections):
         instance(f"sections[{index}]", section, Section, "a Section")
+    rules = _rules_cited(sections)
+    if rules is not None:
+        sections = [*sections, rules]
     nav = "".join(f'<li><a href="#{s.anchor}">{_text(s.heading)}</a></li>' for s in sections)
     body = "".join(
         f'<section id="{s.anchor}"><h2>{_text(s.heading)}</h2>'
@@ -251,6 +257,8 @@ def render_report(
         + "</section>"
         for s in sections
     )
+    if rules is not None:  # each cited item links to its line in the rules section
+        body = re.sub(r">([^<]+)<", _link_items, body)
     sub = f'<p class="subtitle">{_text(subtitle)}</p>' if subtitle else ""
     foot = f"<footer>{_text(footer)}</footer>" if footer else ""
     return (
@@ -262,6 +270,71 @@ def render_report(
         f"<header><h1>{_text(title)}</h1>{sub}<nav><ol>{nav}</ol></nav></header>"
         f"<main>{body}</main>{foot}</body></html>\n"
     )
+
+
+#: The heading of the report's last section: the catalogue's lines for every item it cites.
+RULES_HEADING = PLAN_SECTIONS[-1]
+
+
+def _items_in(sections: Sequence[Section]) -> list[str]:
+    """The catalogue items the sections' texts cite, in catalogue order."""
+    from vmbackup.catalogue import CITATION, rules
+
+    text = " ".join(
+        re.sub(r"<img [^>]*>", "", block.html()) for s in sections for block in s.blocks
+    )
+    cited = {m.group(0) for m in CITATION.finditer(re.sub(r"<[^>]+>", " ", text))}
+    return [item for item in rules() if item in cited]
+
+
+def _rules_cited(sections: Sequence[Section]) -> Section | None:
+    """A section listing each cited rule item with its statement, status and main source, so a
+    forwarded report says how sure each rule is without the repository at hand."""
+    from vmbackup.catalogue import rule
+
+    items = _items_in(sections)
+    if not items:
+        return None
+    entries = [rule(item) for item in items]
+    table = pl.DataFrame(
+        {
+            "item": items,
+            "rule": [r.statement for r in entries],
+            "status": [r.status for r in entries],
+            "source": [r.sources[-1] for r in entries],
+        }
+    )
+    return Section(
+        RULES_HEADING,
+        (
+            Paragraph(
+                "Each rule this report cites, with how sure the project is of it: documented "
+                "(a current Microsoft page states it), seed only, project assumption or "
+                "unverified. The full catalogue, with every source and note, is RULES.md in "
+                "the vmbackup repository."
+            ),
+            Table(
+                table,
+                max_rows=len(items),
+                anchors=[f"rule-{item.lower().replace('.', '-')}" for item in items],
+            ),
+        ),
+    )
+
+
+def _link_items(match: re.Match[str]) -> str:
+    """A text node with each catalogue item linked to its row of the rules section."""
+    from vmbackup.catalogue import CITATION, rules
+
+    known = rules()
+
+    def link(item: re.Match[str]) -> str:
+        name = item.group(0)
+        if name not in known:
+            return name
+        return f'<a href="#rule-{name.lower().replace(".", "-")}">{name}</a>'
+
+    return ">" + CITATION.sub(link, match.group(1)) + "<"
 
 
 # --- the plan ------------------------------------------------------------------------------------
@@ -455,8 +528,8 @@ def plan_report(
         sections,
         subtitle=subtitle,
         footer="Made with vmbackup: the rules of Azure VM Backup as tested Python models. "
-        "Figures are the models' estimates, not measurements; each rule names its item (S, G, "
-        "X...) in the project's notes.",
+        "Figures are the models' estimates, not measurements; each rule names its item, listed "
+        "with how sure it is under 'Rules cited' and in the project's RULES.md.",
     )
 
 
