@@ -59,7 +59,14 @@ def test_every_notebook_and_page_is_on_the_site(site: Path) -> None:
     assert notebooks
     for notebook in notebooks:
         assert (site / "notebooks" / f"{notebook.stem}.html").is_file(), notebook.name
-    for page in ("index", "GLOSSARY", "CONTRIBUTING", "notebooks/TRAINER", "datasets/README"):
+    for page in (
+        "index",
+        "GLOSSARY",
+        "RULES",
+        "CONTRIBUTING",
+        "notebooks/TRAINER",
+        "datasets/README",
+    ):
         assert (site / f"{page}.html").is_file(), page
     home = (site / "index.html").read_text(encoding="utf-8")
     for notebook in notebooks:  # the sidebar links every notebook

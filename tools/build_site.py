@@ -36,7 +36,7 @@ REPOSITORY = "vmbackup/vmbackup"
 BINDER = f"https://mybinder.org/v2/gh/{REPOSITORY}/HEAD?urlpath=lab%2Ftree%2F"
 
 #: Markdown pages of the site besides the notebooks, by their path in the repository.
-PAGES = ("README.md", "GLOSSARY.md", "CONTRIBUTING.md", "datasets/README.md")
+PAGES = ("README.md", "GLOSSARY.md", "RULES.md", "CONTRIBUTING.md", "datasets/README.md")
 
 
 #: The sidebar: the README (home page) holds the table of contents, hidden in its text.
@@ -56,6 +56,7 @@ notebooks/[0-9]*
 
 notebooks/TRAINER
 GLOSSARY
+RULES
 datasets/README
 CONTRIBUTING
 ```
