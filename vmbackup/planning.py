@@ -721,6 +721,17 @@ def _assumptions(
             assumed=fitted_hours < 24,
         )
     )
+    if plan.vm_deallocated is not None and plan.vm_deallocated.any():
+        names = np.array(plan.vm_names)[plan.vm_deallocated]
+        shown = ", ".join(names[:5]) + (f" and {names.size - 5:,} more" if names.size > 5 else "")
+        found.append(
+            Assumption(
+                "deallocated",
+                f"{vms(names.size)} deallocated ({shown}): crash-consistent points (S6, G12), "
+                "no data changed, so no churn to transfer; still billed as protected (S24)",
+                assumed=False,
+            )
+        )
     found += _rule_assumptions(policies, plan)
     found.append(
         Assumption(
