@@ -370,7 +370,7 @@ def policy_from_arm(
     Traceback (most recent call last):
     ...
     ValueError: policy JSON: properties.retentionPolicy.dailySchedule.retentionDuration.count: \
-daily_retention_days=3: at least 7 days (G3, daily-retention-min) (Azure refuses this under \
+daily_retention_days=3: at least 7 days (G3.1, daily-retention-min) (Azure refuses this under \
 the 'today' rules; read it with enforce=False to lint it)
     >>> policy_from_arm(body, rules="seed").daily_retention_days
     3
