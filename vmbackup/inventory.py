@@ -3,6 +3,13 @@ fleet schema (one row per disk; see ``datasets/README.md``).
 
 The caller parses the files (``vmbackup.data.read_azure_estate``); this module maps them.
 
+Sizes: Azure gives a disk's provisioned size as ``diskSizeGB`` (``az disk list``, and the
+``storageProfile`` disks of ``az vm list -d``) in GiB (2^30 bytes), whatever its name says: a
+P30 disk is 1,024 GiB (G14, the managed disk size tiers). The fleet's ``allocated_gb`` is in GB
+(10^9 bytes), so each size is converted (1,024 GiB -> 1,099.511627776 GB,
+:data:`vmbackup.schema.GB_PER_GIB`); messages that print a size read from Azure give both units
+(``1024 GiB (1099.5 GB)``).
+
 What ARM does not say, and what is assumed instead (each can be changed in the table after,
 and :func:`apply_used_sizes`, :func:`apply_vm_settings` and :func:`assign_protection` replace
 them with what the architect measured or Azure reports):
@@ -43,7 +50,7 @@ from urllib.parse import urlparse
 import polars as pl
 
 from vmbackup._checks import MIN_RATE, Column, check_frame, choice, non_negative
-from vmbackup.schema import FLEET_VALUES, PROTECTION_STATES
+from vmbackup.schema import FLEET_VALUES, GB_PER_GIB, PROTECTION_STATES
 
 __all__ = [
     "SCHEDULED_STATES",
@@ -53,6 +60,7 @@ __all__ = [
     "estate_disks",
     "estate_to_fleet",
     "protected_items",
+    "size_text",
 ]
 
 #: Protection states under which the policy's scheduled backups run: ``IRPending`` (enabled,
@@ -105,11 +113,27 @@ def _sub(node: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     return {} if value is None else _object(value, f"{where} {key}")
 
 
+_SIZE_KEYS = ("diskSizeGB", "diskSizeGb")
+
+
 def _size(node: Mapping[str, Any], where: str) -> float:
-    for key in ("diskSizeGB", "diskSizeGb"):
+    """A disk's provisioned size [GB] from its ``diskSizeGB``, which Azure gives in GiB (G14)."""
+    for key in _SIZE_KEYS:
         if node.get(key) is not None:
-            return non_negative(f"{where}.{key}", node[key])
-    raise ValueError(f"{where}: missing field diskSizeGB")
+            return non_negative(f"{where}.{key}", node[key]) * GB_PER_GIB
+    raise ValueError(f"{where}: missing field diskSizeGB (the disk's size in GiB)")
+
+
+def size_text(size_gb: float) -> str:
+    """A size read from Azure [GB] in both units: its GiB, as Azure gave it, and its GB (G14).
+
+    >>> size_text(1024 * GB_PER_GIB)
+    '1024 GiB (1099.5 GB)'
+    >>> size_text(128.0)
+    '119.21 GiB (128.0 GB)'
+    """
+    gib = f"{size_gb / GB_PER_GIB:.2f}".rstrip("0").rstrip(".")
+    return f"{gib} GiB ({size_gb:.1f} GB)"
 
 
 def estate_to_fleet(
@@ -137,6 +161,13 @@ def estate_to_fleet(
         VM runs at its policy's time (S1).
     policy, churn_class
         Given to every VM (until backup items or VM settings say otherwise).
+
+    Returns
+    -------
+    polars.DataFrame
+        The fleet schema (``vmbackup.schema.FLEET_COLUMNS``), one row per disk: ``allocated_gb``
+        [GB] is Azure's ``diskSizeGB`` [GiB] converted (x 2^30 / 10^9, G14), ``used_gb`` [GB]
+        its ``used_fraction`` (at most ``allocated_gb``).
 
     Raises
     ------
@@ -218,7 +249,9 @@ def estate_to_fleet(
                     "managed": bool(managed),
                     "storage_account": account,
                     "allocated_gb": allocated,
-                    "used_gb": round(allocated * share, 1),
+                    # rounded for display, never above the disk's size (a 127 GiB disk is
+                    # 136.365211648 GB: a share of 1 must not round up to 136.4 GB)
+                    "used_gb": min(round(allocated * share, 1), allocated),
                     "used_gb_assumed": True,
                 }
             )
@@ -243,14 +276,15 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
     securityType`` (``TrustedLaunch``, ``ConfidentialVM``, or ``standard`` when absent), each
     disk's SKU (``UltraSSD_LRS``, ``PremiumV2_LRS``, ...), whether it is shared (``maxShares``
     above 1), an ephemeral OS disk (``diffDiskSettings.option == "Local"``), write
-    accelerator, whether it is managed, and its provisioned size.
+    accelerator, whether it is managed, and its provisioned size (``diskSizeGB``, in GiB: G14).
 
     Returns
     -------
     polars.DataFrame
         ``vm_name``, ``security_type``, ``disk_name``, ``disk_role`` (``os``/``data``),
         ``disk_sku``, ``managed``, ``shared``, ``ephemeral``, ``write_accelerated``,
-        ``allocated_gb``.
+        ``allocated_gb`` [GB] (the ``diskSizeGB`` [GiB] of the disk list, else of the VM's view
+        of the disk, x 2^30 / 10^9; 0 where neither gives one).
     """
     if not isinstance(vms, list):
         raise ValueError("az vm list: expected a JSON list of virtual machines")
@@ -286,7 +320,9 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
                     or "Standard_LRS"
                 )
             ephemeral = _sub(disk, "diffDiskSettings", label).get("option") == "Local"
-            size = resource.get("diskSizeGB", resource.get("diskSizeGb", disk.get("diskSizeGb")))
+            size = next(
+                (n[k] for n in (resource, disk) for k in _SIZE_KEYS if n.get(k) is not None), 0
+            )
             rows.append(
                 {
                     "vm_name": name,
@@ -298,7 +334,7 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
                     "shared": _shares(resource, label) > 1,
                     "ephemeral": bool(ephemeral),
                     "write_accelerated": bool(disk.get("writeAcceleratorEnabled")),
-                    "allocated_gb": non_negative(f"{label} diskSizeGB", size or 0),
+                    "allocated_gb": non_negative(f"{label} diskSizeGB", size or 0) * GB_PER_GIB,
                 }
             )
     if not rows:
@@ -507,14 +543,18 @@ USED_SIZE_COLUMNS: dict[str, Column] = {
 def apply_used_sizes(
     fleet: pl.DataFrame, sizes: pl.DataFrame, label: str = "used sizes"
 ) -> pl.DataFrame:
-    """Replace assumed used sizes with measured ones (``disk_name``, ``used_gb`` and optionally
-    ``vm_name`` per row), marking them ``used_gb_assumed`` False.
+    """Replace assumed used sizes with measured ones (``disk_name``, ``used_gb`` [GB] and
+    optionally ``vm_name`` per row), marking them ``used_gb_assumed`` False.
+
+    A used size is compared with the fleet's ``allocated_gb`` [GB]: for a fleet read from Azure,
+    ``diskSizeGB`` [GiB] converted (G14), so 1,024.6 GB used fits a 1,024 GiB (1,099.5 GB) disk.
 
     Raises
     ------
     ValueError
         A disk that is not in the fleet (or ambiguous without ``vm_name``), listed twice, or
-        whose used size exceeds its allocated size, naming the row.
+        whose used size exceeds its allocated size, naming the row, the VM, the disk and both
+        sizes with their units.
     """
     sizes = check_frame(sizes, USED_SIZE_COLUMNS, name=label, row_offset=2, label="disk_name")
     keys = ["vm_name", "disk_name"] if "vm_name" in sizes.columns else ["disk_name"]
@@ -547,8 +587,9 @@ def apply_used_sizes(
     if full.height:
         row = full.row(0, named=True)
         raise ValueError(
-            f"{label}: row {row['_row']}: used_gb={row['used_gb']} exceeds the allocated "
-            f"{row['allocated_gb']} GB of disk {row['disk_name']!r}"
+            f"{label}: row {row['_row']}: vm_name={row['vm_name']!r}, "
+            f"disk_name={row['disk_name']!r}: used_gb={row['used_gb']} GB exceeds the disk's "
+            f"allocated size, {size_text(row['allocated_gb'])}"
         )
     measured = sizes.select(*keys, measured_gb="used_gb")
     flag = pl.col("used_gb_assumed") if "used_gb_assumed" in fleet.columns else pl.lit(None)

@@ -17,6 +17,10 @@ Optional columns (absent or blank: what the model assumes instead, see ``fleet_p
 - ``protection_state``: what Azure reports for the VM's backup item (or ``NotProtected``);
 - ``first_backup_done``: False while the first backup is still to come (S12, S23);
 - ``used_gb_assumed``: True where ``used_gb`` fills a gap (ARM does not report used data).
+
+Sizes are in GB (10^9 bytes). Azure's JSON gives disk sizes (``diskSizeGB``) in GiB (2^30 bytes;
+a P30 disk is 1,024 GiB = 1,099.511627776 GB, G14): the readers convert them with
+:data:`GB_PER_GIB`.
 """
 
 from __future__ import annotations
@@ -26,11 +30,14 @@ from vmbackup._checks import MIN_RATE, Column
 __all__ = [
     "FLEET_COLUMNS",
     "FLEET_VALUES",
+    "GB_PER_GIB",
     "MAX_DATA_DISKS",
     "PROTECTION_STATES",
     "fleet_columns",
 ]
 
+#: G14: GB (10^9 bytes) in one GiB (2^30 bytes): a size Azure gives in GiB times this is in GB.
+GB_PER_GIB = 2**30 / 1e9
 #: X1: a VM has at most 32 data disks.
 MAX_DATA_DISKS = 32
 #: The ``protectionState`` values of an Azure VM backup item (REST ``ProtectionState``, the same in

@@ -1,0 +1,159 @@
+"""What the readers take from Azure's JSON, in the right units and vocabulary: disk sizes in GiB
+(G14), monthly and yearly retention on dates 29-31 (G3), and each VM's power state."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import mutated
+
+from vmbackup.data import (
+    check_fleet,
+    dataset_path,
+    read_azure_estate,
+    read_estate_disks,
+    read_used_sizes,
+)
+from vmbackup.inventory import estate_disks, estate_to_fleet, size_text
+from vmbackup.schema import GB_PER_GIB
+
+VMS = json.loads(dataset_path("azure/vms.json").read_text())
+DISKS = json.loads(dataset_path("azure/disks.json").read_text())
+SHAPES = dataset_path("policies/shapes/terraform_plan.json").parent
+TF_PLAN = json.loads((SHAPES / "terraform_plan.json").read_text())
+TF_DAILY = ["planned_values", "root_module", "resources", 1, "values"]
+PUT_BODY = json.loads((SHAPES / "put_body_enhanced_daily.json").read_text())
+ARM_MONTHLY = ["properties", "retentionPolicy", "monthlySchedule"]
+
+#: 1,024 GiB (a P30 disk) in GB: 1024 x 2^30 / 10^9.
+P30_GB = 1099.511627776
+
+
+# --- G14: Azure's diskSizeGB is in GiB ----------------------------------------------------------
+
+
+def test_g14_a_gib_is_1_073741824_gb() -> None:
+    """G14: GB means 10^9 bytes, GiB 2^30 bytes."""
+    assert GB_PER_GIB == 1.073741824
+    p30 = 1024 * GB_PER_GIB
+    assert p30 == pytest.approx(P30_GB, abs=1e-9)
+
+
+def test_g14_a_p30_disk_of_1024_gib_is_1099_5_gb_in_the_fleet() -> None:
+    """G14: the sample's sql-01-data0 has diskSizeGB 1024 (a P30): 1,099.511627776 GB, and its
+    assumed used half is 549.8 GB, not 512."""
+    fleet = estate_to_fleet(VMS, DISKS)
+    disk = fleet.filter(pl.col("disk_name") == "sql-01-data0").row(0, named=True)
+    assert disk["allocated_gb"] == pytest.approx(P30_GB, abs=1e-9)
+    assert disk["used_gb"] == 549.8
+    by_disk = dict(zip(fleet["disk_name"], fleet["allocated_gb"], strict=True))
+    assert by_disk["web-01_OsDisk_1"] == pytest.approx(32.21225472, abs=1e-9)  # 30 GiB
+    assert by_disk["files-01-data0"] == pytest.approx(2199.023255552, abs=1e-9)  # 2,048 GiB
+
+
+def test_g14_an_unmanaged_disks_size_in_the_vm_is_gib_too() -> None:
+    """G14: legacy-01's VHDs give diskSizeGb 30 and 128 in the VM's own storageProfile."""
+    fleet = estate_to_fleet(VMS, DISKS).filter(pl.col("vm_name") == "legacy-01")
+    assert fleet["allocated_gb"].to_list() == pytest.approx([32.21225472, 137.438953472])
+    assert fleet["used_gb"].to_list() == [16.1, 68.7]
+
+
+def test_g14_the_eligibility_table_holds_gb_too() -> None:
+    """G14: ``estate_disks`` converts like ``estate_to_fleet``; where the disk list has no size,
+    the VM's view of the disk (``diskSizeGB`` or ``diskSizeGb``) gives it, in GiB too."""
+    table = read_estate_disks(dataset_path("azure/vms.json"), dataset_path("azure/disks.json"))
+    sizes = dict(zip(table["disk_name"], table["allocated_gb"], strict=True))
+    assert sizes["sql-01-data0"] == pytest.approx(P30_GB, abs=1e-9)
+    assert sizes["legacy-01-data0"] == pytest.approx(137.438953472, abs=1e-9)
+    no_size = [{k: v for k, v in d.items() if k != "diskSizeGB"} for d in DISKS]
+    vms = copy.deepcopy(VMS)
+    vms[1]["storageProfile"]["dataDisks"][0]["diskSizeGB"] = 4095
+    del vms[1]["storageProfile"]["dataDisks"][0]["diskSizeGb"]
+    fallback = estate_disks(vms, no_size).filter(pl.col("disk_name") == "sql-01-data0")
+    assert fallback["allocated_gb"].item() == pytest.approx(4396.972769280, abs=1e-9)
+
+
+def test_g14_the_largest_disk_32767_gib_is_35183_3_gb() -> None:
+    """G14: a P80 / S80 disk is 32,767 GiB, 35,183.298 GB (what a GB limit must be set against)."""
+    disks = copy.deepcopy(DISKS)
+    disks[3]["diskSizeGB"] = 32767
+    fleet = estate_to_fleet(VMS, disks)
+    disk = fleet.filter(pl.col("disk_name") == "sql-01-data0")
+    assert disk["allocated_gb"].item() == pytest.approx(35183.298347008, abs=1e-9)
+
+
+def test_g14_a_share_of_one_is_the_whole_disk_never_above_it() -> None:
+    """G14: 127 GiB is 136.365211648 GB; 100% used must not round up to 136.4 GB (which would
+    exceed the disk and be refused)."""
+    fleet = read_azure_estate(
+        dataset_path("azure/vms.json"), dataset_path("azure/disks.json"), used_fraction=1.0
+    )
+    sql_os = fleet.filter(pl.col("disk_name") == "sql-01_OsDisk_1").row(0, named=True)
+    assert sql_os["used_gb"] == sql_os["allocated_gb"] == pytest.approx(136.365211648, abs=1e-9)
+    assert (fleet["used_gb"] <= fleet["allocated_gb"]).all()
+    assert fleet.filter(pl.col("disk_name") == "sql-01-data0")["used_gb"].item() == 1099.5
+
+
+def _sizes(tmp_path: Path, used_gb: float) -> Path:
+    path = tmp_path / "used.csv"
+    path.write_text(f"vm_name,disk_name,used_gb\nsql-01,sql-01-data0,{used_gb}\n")
+    return path
+
+
+@pytest.mark.parametrize("used_gb", [1024.6, 1099.5])
+def test_g14_used_data_above_1024_gb_fits_a_1024_gib_disk(tmp_path: Path, used_gb: float) -> None:
+    """G14: a used-size file in GB on a 1,024 GiB disk: 1,024.6 GB (refused while the size was
+    taken as GB) and 1,099.5 GB (just under 1,099.51) fit."""
+    estate = estate_to_fleet(VMS, DISKS)
+    fleet = read_used_sizes(_sizes(tmp_path, used_gb), estate)
+    disk = fleet.filter(pl.col("disk_name") == "sql-01-data0").row(0, named=True)
+    assert disk["used_gb"] == used_gb
+    assert disk["used_gb_assumed"] is False
+    assert disk["allocated_gb"] == pytest.approx(P30_GB, abs=1e-9)
+
+
+def test_g14_used_data_above_the_gib_size_is_refused_in_both_units(tmp_path: Path) -> None:
+    """G14, clear errors: 1,100 GB used on a 1,024 GiB (1,099.5 GB) disk is refused, naming the
+    file, the row, the VM, the disk and both sizes with their units."""
+    estate = estate_to_fleet(VMS, DISKS)
+    with pytest.raises(ValueError, match="^used.csv: ") as raised:
+        read_used_sizes(_sizes(tmp_path, 1100.0), estate)
+    assert str(raised.value) == (
+        "used.csv: row 2: vm_name='sql-01', disk_name='sql-01-data0': used_gb=1100.0 GB exceeds "
+        "the disk's allocated size, 1024 GiB (1099.5 GB)"
+    )
+
+
+def test_g14_size_text_gives_both_units() -> None:
+    """G14: a size read from Azure printed as Azure gave it (GiB) and as the fleet holds it."""
+    assert size_text(P30_GB) == "1024 GiB (1099.5 GB)"
+    assert size_text(32.21225472) == "30 GiB (32.2 GB)"
+    assert size_text(128.0) == "119.21 GiB (128.0 GB)"
+
+
+def test_g14_a_fleet_row_above_its_disk_names_both_sizes_in_gb() -> None:
+    """G14, clear errors: the fleet check says the unit of both sizes."""
+    fleet = estate_to_fleet(VMS, DISKS).with_columns(
+        used_gb=pl.when(pl.col("disk_name") == "sql-01-data0")
+        .then(1100.0)
+        .otherwise(pl.col("used_gb"))
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"^vms.json: row 3 \(sql-01-data0\): used_gb=1100.0 GB exceeds "
+        r"allocated_gb=1099.511627776 GB$",
+    ):
+        check_fleet(fleet, "vms.json")
+
+
+def test_g14_a_missing_size_names_its_unit() -> None:
+    """Clear errors: a managed disk without ``diskSizeGB`` is named, with the unit Azure uses."""
+    disks = mutated(DISKS, [3, "diskSizeGB"])
+    with pytest.raises(
+        ValueError, match=r"az disk list: 'sql-01-data0': missing field diskSizeGB \(.* in GiB\)"
+    ):
+        estate_to_fleet(VMS, disks)
