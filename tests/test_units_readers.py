@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -19,6 +21,9 @@ from vmbackup.data import (
     read_used_sizes,
 )
 from vmbackup.inventory import estate_disks, estate_to_fleet, size_text
+from vmbackup.policy import MonthlyDay, Policy
+from vmbackup.policy_json import policies_from_document, policy_from_arm, policy_to_arm
+from vmbackup.retention import point_expiry, recovery_points
 from vmbackup.schema import GB_PER_GIB
 
 VMS = json.loads(dataset_path("azure/vms.json").read_text())
@@ -157,3 +162,144 @@ def test_g14_a_missing_size_names_its_unit() -> None:
         ValueError, match=r"az disk list: 'sql-01-data0': missing field diskSizeGB \(.* in GiB\)"
     ):
         estate_to_fleet(VMS, disks)
+
+
+# --- G3: monthly and yearly points on dates 29-31 -----------------------------------------------
+
+
+@pytest.mark.parametrize("day", [1, 28, 29, 30, 31])
+def test_g3_a_date_1_to_31_is_accepted(day: int) -> None:
+    """G3: Terraform accepts monthly and yearly days 1..31."""
+    assert MonthlyDay(days_of_month=(day,)).days_of_month == (day,)
+    assert MonthlyDay(days_of_month=(day,)).matches(dt.date(2027, 1, day))
+
+
+@pytest.mark.parametrize("day", [0, 32, -1])
+def test_g3_a_date_outside_1_to_31_is_refused(day: int) -> None:
+    """G3, clear errors: 0 and 32 are no date of a month; the message says what is allowed."""
+    with pytest.raises(
+        ValueError,
+        match=rf"^days_of_month=\({day},\): each date must be 1..31 \(use last=True for the "
+        r"month's last day\)$",
+    ):
+        MonthlyDay(days_of_month=(day,))
+
+
+def _monthly_points(days_of_month: tuple[int, ...], year: int) -> list[dt.date]:
+    """The monthly points kept from daily backups through ``year``."""
+    policy = Policy(
+        daily_retention_days=7,
+        monthly_retention_months=60,
+        monthly_day=MonthlyDay(days_of_month=days_of_month),
+    )
+    points = recovery_points(policy, dt.date(year, 1, 1), dt.date(year, 12, 31))
+    return points.filter(pl.col("monthly"))["created"].to_list()
+
+
+def test_g3_the_31st_keeps_seven_points_a_year() -> None:
+    """G3, ASSUMPTION: a month without a 31st keeps no monthly point that month (it does not
+    move to the 30th)."""
+    assert _monthly_points((31,), 2027) == [
+        dt.date(2027, 1, 31),
+        dt.date(2027, 3, 31),
+        dt.date(2027, 5, 31),
+        dt.date(2027, 7, 31),
+        dt.date(2027, 8, 31),
+        dt.date(2027, 10, 31),
+        dt.date(2027, 12, 31),
+    ]
+
+
+def test_g3_the_29th_skips_february_of_a_common_year_only() -> None:
+    """G3, ASSUMPTION: 2027 has no 29 February (11 points); 2028 has one (12 points)."""
+    common = _monthly_points((29,), 2027)
+    assert len(common) == 11
+    assert [d.month for d in common] == [1, *range(3, 13)]
+    leap = _monthly_points((29,), 2028)
+    assert len(leap) == 12
+    assert leap[1] == dt.date(2028, 2, 29)
+
+
+def test_g3_the_30th_and_the_last_day_keep_one_point_where_they_coincide() -> None:
+    """G3: 30 plus "last" keeps 30 April once, and 28 February 2027 (the last day) though
+    February has no 30th."""
+    day = MonthlyDay(days_of_month=(30,), last=True)
+    february_to_april = pl.date_range(dt.date(2027, 2, 1), dt.date(2027, 4, 30), "1d", eager=True)
+    chosen = february_to_april.filter(
+        pl.select(day.expression(pl.lit(february_to_april))).to_series()
+    )
+    assert chosen.to_list() == [
+        dt.date(2027, 2, 28),
+        dt.date(2027, 3, 30),
+        dt.date(2027, 3, 31),
+        dt.date(2027, 4, 30),
+    ]
+
+
+def test_g3_a_yearly_point_on_29_february_exists_in_leap_years_only() -> None:
+    """G3, ASSUMPTION: yearly retention on 29 February keeps nothing in 2027, one in 2028."""
+    policy = Policy(
+        daily_retention_days=7,
+        yearly_retention_years=10,
+        yearly_months=("February",),
+        yearly_day=MonthlyDay(days_of_month=(29,)),
+    )
+    days = pl.date_range(dt.date(2027, 1, 1), dt.date(2028, 12, 31), "1d", eager=True)
+    yearly = point_expiry(policy, days).filter(pl.col("yearly"))
+    assert yearly["created"].to_list() == [dt.date(2028, 2, 29)]
+    assert yearly["expires"].to_list() == [dt.date(2038, 2, 28)]
+
+
+def _tf_monthly(**block: Any) -> Any:
+    monthly = {"count": 7, "weekdays": None, "weeks": None} | block
+    return mutated(TF_PLAN, [*TF_DAILY, "retention_monthly"], [monthly])
+
+
+def test_g3_terraform_days_29_to_31_and_the_last_day_are_read() -> None:
+    """G3: ``retention_monthly`` ``days = [29, 30, 31]`` with ``include_last_days``."""
+    document = _tf_monthly(days=[29, 30, 31], include_last_days=True)
+    policy = next(
+        s.policy
+        for s in policies_from_document(document, label="tf.json")
+        if s.where.endswith("daily")
+    )
+    assert policy.monthly_day == MonthlyDay(days_of_month=(29, 30, 31), last=True)
+
+
+@pytest.mark.parametrize("day", [0, 32])
+def test_g3_a_terraform_day_outside_1_to_31_is_named_by_its_path(day: int) -> None:
+    """G3, clear errors: the JSON path of the block, the value and the allowed range."""
+    with pytest.raises(
+        ValueError,
+        match=rf"^tf.json: planned_values.root_module.resources\[1\].values.retention_monthly\[0\]"
+        rf": days_of_month=\({day},\): each date must be 1..31",
+    ):
+        policies_from_document(_tf_monthly(days=[day], include_last_days=False), label="tf.json")
+
+
+def _arm_dates(*dates: dict[str, Any]) -> Any:
+    return mutated(
+        PUT_BODY,
+        [*ARM_MONTHLY, "retentionScheduleDaily"],
+        {"daysOfTheMonth": list(dates)},
+    )
+
+
+def test_g3_arm_dates_29_to_31_are_read_and_written_back() -> None:
+    """G3: ARM ``daysOfTheMonth`` dates 29-31 read into the policy and round-trip to ARM."""
+    document = _arm_dates({"date": 31, "isLast": False}, {"date": 29, "isLast": False})
+    policy = policy_from_arm(document)
+    assert policy.monthly_day == MonthlyDay(days_of_month=(31, 29))
+    again = policy_from_arm(policy_to_arm(policy))
+    assert again.monthly_day == MonthlyDay(days_of_month=(31, 29))
+
+
+@pytest.mark.parametrize("day", [0, 32])
+def test_g3_an_arm_date_outside_1_to_31_is_named_by_its_path(day: int) -> None:
+    """G3, clear errors: a date 0 that is not ``isLast``, or 32, named with its JSON path."""
+    with pytest.raises(
+        ValueError,
+        match=rf"^body.json: properties.retentionPolicy.monthlySchedule.retentionScheduleDaily."
+        rf"daysOfTheMonth: days_of_month=\({day},\): each date must be 1..31",
+    ):
+        policy_from_arm(_arm_dates({"date": day, "isLast": False}), label="body.json")
