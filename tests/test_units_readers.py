@@ -18,13 +18,14 @@ from vmbackup.data import (
     dataset_path,
     read_azure_estate,
     read_estate_disks,
+    read_fleet,
     read_used_sizes,
 )
 from vmbackup.inventory import estate_disks, estate_to_fleet, size_text
 from vmbackup.policy import MonthlyDay, Policy
 from vmbackup.policy_json import policies_from_document, policy_from_arm, policy_to_arm
 from vmbackup.retention import point_expiry, recovery_points
-from vmbackup.schema import GB_PER_GIB
+from vmbackup.schema import FLEET_COLUMNS, GB_PER_GIB, POWER_STATES
 
 VMS = json.loads(dataset_path("azure/vms.json").read_text())
 DISKS = json.loads(dataset_path("azure/disks.json").read_text())
@@ -303,3 +304,146 @@ def test_g3_an_arm_date_outside_1_to_31_is_named_by_its_path(day: int) -> None:
         rf"daysOfTheMonth: days_of_month=\({day},\): each date must be 1..31",
     ):
         policy_from_arm(_arm_dates({"date": day, "isLast": False}), label="body.json")
+
+
+# --- power state --------------------------------------------------------------------------------
+
+
+def _with_power(value: Any, vm: int = 0) -> Any:
+    return mutated(VMS, [vm, "powerState"], value)
+
+
+def _power(vms: Any) -> dict[str, str | None]:
+    fleet = estate_to_fleet(vms, DISKS)
+    return dict(fleet.select("vm_name", "power_state").unique(maintain_order=True).iter_rows())
+
+
+def test_the_sample_estates_power_states_are_read() -> None:
+    """``az vm list -d``'s ``powerState``: files-01 is deallocated, the others running."""
+    fleet = read_azure_estate(dataset_path("azure/vms.json"), dataset_path("azure/disks.json"))
+    assert fleet.schema["power_state"] == pl.String
+    assert dict(fleet.select("vm_name", "power_state").unique(maintain_order=True).iter_rows()) == {
+        "web-01": "running",
+        "sql-01": "running",
+        "files-01": "deallocated",
+        "legacy-01": "running",
+    }
+
+
+@pytest.mark.parametrize(
+    ("shown", "state"),
+    [
+        ("VM running", "running"),
+        ("VM starting", "running"),
+        ("VM stopped", "stopped"),
+        ("VM stopping", "stopped"),
+        ("VM deallocated", "deallocated"),
+        ("VM deallocating", "deallocated"),
+        ("vm Deallocated", "deallocated"),
+    ],
+)
+def test_power_state_from_az_vm_list(shown: str, state: str) -> None:
+    """A transitional state counts as the one it ends in; on every disk row of the VM."""
+    fleet = estate_to_fleet(_with_power(shown, vm=1), DISKS)
+    sql = fleet.filter(pl.col("vm_name") == "sql-01")
+    assert sql["power_state"].to_list() == [state, state, state]
+
+
+def test_a_vm_without_a_power_state_has_a_blank_one() -> None:
+    """No ``powerState`` and no instance view: null, not a guess; ``VM unknown`` too."""
+    assert _power(_with_power(KeyError))["web-01"] is None
+    assert _power(_with_power(None))["web-01"] is None
+    assert _power(_with_power("VM unknown"))["web-01"] is None
+    every = [{k: v for k, v in vm.items() if k != "powerState"} for vm in VMS]
+    fleet = estate_to_fleet(every, DISKS)
+    assert fleet["power_state"].null_count() == fleet.height
+    assert fleet.schema["power_state"] == pl.String
+    assert check_fleet(fleet, "vms.json")["power_state"].null_count() == fleet.height
+
+
+@pytest.mark.parametrize("where", [["instanceView"], ["properties", "instanceView"]])
+def test_power_state_from_an_instance_view(where: list[str]) -> None:
+    """ARM with the instance view: the ``PowerState/`` status code (the provisioning state beside
+    it is not a power state)."""
+    view = {
+        "statuses": [
+            {"code": "ProvisioningState/succeeded", "displayStatus": "Provisioning succeeded"},
+            {"code": "PowerState/deallocated", "displayStatus": "VM deallocated"},
+        ]
+    }
+    vms = copy.deepcopy(VMS)
+    del vms[0]["powerState"]
+    node = vms[0]
+    for key in where[:-1]:
+        node = node.setdefault(key, {})
+    node[where[-1]] = view
+    assert _power(vms)["web-01"] == "deallocated"
+
+
+@pytest.mark.parametrize(
+    ("vms", "message"),
+    [
+        (
+            _with_power("VM exploded"),
+            r"^az vm list: VM 1 \('web-01'\): powerState='VM exploded' is not a VM power state",
+        ),
+        (
+            _with_power(3, vm=2),
+            r"^az vm list: VM 3 \('files-01'\): powerState=3 is not a VM power state",
+        ),
+        (
+            mutated(
+                mutated(VMS, [1, "powerState"]),
+                [1, "instanceView"],
+                {"statuses": [{"code": "PowerState/exploded"}]},
+            ),
+            r"^az vm list: VM 2 \('sql-01'\): instanceView.statuses\[0\].code="
+            r"'PowerState/exploded' is not a VM power state",
+        ),
+        (
+            mutated(
+                mutated(VMS, [1, "powerState"]),
+                [1, "instanceView"],
+                {"statuses": [{"code": "PowerState/running"}, {"code": "PowerState/stopped"}]},
+            ),
+            r"^az vm list: VM 2 \('sql-01'\): instanceView.statuses holds two power states",
+        ),
+    ],
+)
+def test_a_bad_power_state_names_the_vm_and_the_value(vms: Any, message: str) -> None:
+    """Clear errors: the VM (position and name), the field and the value."""
+    with pytest.raises(ValueError, match=message):
+        estate_to_fleet(vms, DISKS)
+
+
+def test_a_bad_power_state_in_a_file_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "vms.json"
+    path.write_text(json.dumps(_with_power("VM exploded")))
+    with pytest.raises(ValueError, match=r"^vms.json: az vm list: VM 1 \('web-01'\): powerState="):
+        read_azure_estate(path, dataset_path("azure/disks.json"))
+
+
+def test_power_state_is_an_optional_fleet_column() -> None:
+    """The fleet schema: ``power_state`` optional, blank allowed, one of three values."""
+    spec = FLEET_COLUMNS["power_state"]
+    assert (spec.required, spec.nullable, spec.allowed) == (False, True, POWER_STATES)
+    assert POWER_STATES == ("running", "stopped", "deallocated")
+    fleet = read_fleet()
+    assert "power_state" not in fleet.columns  # the sample fleet has none: still a fleet
+
+
+def test_a_fleet_file_power_state_is_checked(tmp_path: Path) -> None:
+    """A fleet CSV may give ``power_state`` (any case, blank allowed); a bad one names the row
+    and the value."""
+    header, *disks = dataset_path("sample_fleet.csv").read_text().splitlines()[:4]
+    assert {line.split(",")[0] for line in disks} == {"vm-lnx-001"}  # its OS, data, temp disks
+    good = tmp_path / "fleet.csv"
+    good.write_text("\n".join([f"{header},power_state", *(f"{d},Deallocated" for d in disks)]))
+    assert read_fleet(good)["power_state"].to_list() == ["deallocated"] * 3
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n".join([f"{header},power_state", *(f"{d}," for d in disks)]))
+    assert read_fleet(blank)["power_state"].to_list() == [None] * 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([f"{header},power_state", *(f"{d},exploded" for d in disks)]))
+    with pytest.raises(ValueError, match=r"^bad.csv: row 2 .*power_state='exploded'"):
+        read_fleet(bad)

@@ -307,6 +307,7 @@ FLEET_OPTIONAL: dict[str, type[pl.DataType]] = {
     "protection_state": pl.String,
     "first_backup_done": pl.Boolean,
     "used_gb_assumed": pl.Boolean,
+    "power_state": pl.String,
 }
 
 
@@ -469,8 +470,8 @@ def read_azure_estate(
 ) -> pl.DataFrame:
     """Read ``az vm list -d`` (and ``az disk list``) JSON files into a checked fleet table.
 
-    Disk sizes come in GiB (``diskSizeGB``) and are converted to the fleet's GB (G14, see
-    :mod:`vmbackup.inventory`). ``options`` go to
+    Disk sizes come in GiB (``diskSizeGB``) and are converted to the fleet's GB (G14); each VM's
+    ``powerState`` becomes ``power_state`` (see :mod:`vmbackup.inventory`). ``options`` go to
     :func:`vmbackup.inventory.estate_to_fleet` (``used_fraction``, ``schedule_hour``, ``policy``,
     ``churn_class``).
     """

@@ -10,6 +10,13 @@ P30 disk is 1,024 GiB (G14, the managed disk size tiers). The fleet's ``allocate
 :data:`vmbackup.schema.GB_PER_GIB`); messages that print a size read from Azure give both units
 (``1024 GiB (1099.5 GB)``).
 
+Power state: ``az vm list -d`` prints each VM's ``powerState`` (``VM running``, ``VM stopped``,
+``VM deallocated``, or the transitional ``VM starting``, ``VM stopping``, ``VM deallocating``);
+ARM with the instance view gives it as a status code (``properties.instanceView.statuses[].code``
+``PowerState/deallocated``). It becomes the fleet's ``power_state``: ``running``, ``stopped`` or
+``deallocated``, a transitional state counted as the one it ends in (states-lifecycle.md,
+"Virtual machines lifecycle and states"); null where the JSON has none, or says ``unknown``.
+
 What ARM does not say, and what is assumed instead (each can be changed in the table after,
 and :func:`apply_used_sizes`, :func:`apply_vm_settings` and :func:`assign_protection` replace
 them with what the architect measured or Azure reports):
@@ -136,6 +143,62 @@ def size_text(size_gb: float) -> str:
     return f"{gib} GiB ({size_gb:.1f} GB)"
 
 
+#: Azure's power states (``PowerState/<state>``, shown ``VM <state>``) -> the fleet's
+#: ``power_state`` (a transitional state counts as the one it ends in); ``unknown`` -> null.
+_POWER_STATES: dict[str, str | None] = {
+    "running": "running",
+    "starting": "running",
+    "stopped": "stopped",
+    "stopping": "stopped",
+    "deallocated": "deallocated",
+    "deallocating": "deallocated",
+    "unknown": None,
+}
+
+
+def _power_value(value: Any, field: str, where: str) -> str | None:
+    """The fleet's power state from ``VM running`` or ``PowerState/running`` (any case)."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text == "":
+        return None
+    for prefix in ("powerstate/", "vm "):
+        if text is not None and text.startswith(prefix):
+            text = text[len(prefix) :].strip()
+    if text is None or text not in _POWER_STATES:
+        raise ValueError(
+            f"{where}: {field}={value!r:.60} is not a VM power state; expected 'VM running', "
+            "'VM stopped' or 'VM deallocated' (or 'VM starting', 'VM stopping', "
+            "'VM deallocating'; 'PowerState/<state>' in an instance view)"
+        )
+    return _POWER_STATES[text]
+
+
+def _power_state(vm: Mapping[str, Any], where: str) -> str | None:
+    """A VM's power state: ``powerState`` (``az vm list -d``), else the ``PowerState/`` status
+    code of its instance view (``instanceView`` or ``properties.instanceView``); None if none."""
+    if vm.get("powerState") is not None:
+        return _power_value(vm["powerState"], "powerState", where)
+    view_path = "instanceView"
+    view = vm.get("instanceView")
+    if view is None:
+        view_path = "properties.instanceView"
+        view = _sub(vm, "properties", where).get("instanceView")
+    if view is None:
+        return None
+    view = _object(view, f"{where} {view_path}")
+    statuses = _optional_list(view, "statuses", f"{where} {view_path}")
+    found: list[tuple[str, Any]] = []
+    for number, status in enumerate(statuses):
+        code = _object(status, f"{where} {view_path}.statuses[{number}]").get("code")
+        if isinstance(code, str) and code.strip().lower().startswith("powerstate/"):
+            found.append((f"{view_path}.statuses[{number}].code", code))
+    states = {_power_value(code, field, where) for field, code in found}
+    if len(states) > 1:
+        codes = ", ".join(repr(code) for _, code in found)
+        raise ValueError(f"{where}: {view_path}.statuses holds two power states ({codes})")
+    return states.pop() if states else None
+
+
 def estate_to_fleet(
     vms: Any,
     disks: Any = (),
@@ -167,13 +230,14 @@ def estate_to_fleet(
     polars.DataFrame
         The fleet schema (``vmbackup.schema.FLEET_COLUMNS``), one row per disk: ``allocated_gb``
         [GB] is Azure's ``diskSizeGB`` [GiB] converted (x 2^30 / 10^9, G14), ``used_gb`` [GB]
-        its ``used_fraction`` (at most ``allocated_gb``).
+        its ``used_fraction`` (at most ``allocated_gb``); ``power_state`` is ``running``,
+        ``stopped``, ``deallocated`` or null (see the module notes).
 
     Raises
     ------
     ValueError
         A missing field (named with the VM's position and name), a managed disk not found in
-        ``disks``, or a bad parameter.
+        ``disks``, a power state that is not one of Azure's, or a bad parameter.
     """
     if not isinstance(vms, list):
         raise ValueError("az vm list: expected a JSON list of virtual machines")
@@ -213,6 +277,7 @@ def estate_to_fleet(
             "policy": policy,
             "schedule_hour": hour,
             "churn_class": churn_class,
+            "power_state": _power_state(_object(vm, where), where),
         }
         profile = _sub(_object(vm, where), "storageProfile", where)
         data_disks = _optional_list(profile, "dataDisks", f"{where} storageProfile")
@@ -257,7 +322,14 @@ def estate_to_fleet(
             )
     if not rows:
         raise ValueError("az vm list: the list holds no virtual machine")
-    return pl.DataFrame(rows, schema_overrides={"schedule_hour": pl.Float64, "vm_id": pl.String})
+    return pl.DataFrame(
+        rows,
+        schema_overrides={
+            "schedule_hour": pl.Float64,
+            "vm_id": pl.String,
+            "power_state": pl.String,
+        },
+    )
 
 
 def _shares(disk: Mapping[str, Any], where: str) -> int:
