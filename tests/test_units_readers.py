@@ -150,8 +150,8 @@ def test_g14_a_fleet_row_above_its_disk_names_both_sizes_in_gb() -> None:
     )
     with pytest.raises(
         ValueError,
-        match=r"^vms.json: row 3 \(sql-01-data0\): used_gb=1100.0 GB exceeds "
-        r"allocated_gb=1099.511627776 GB$",
+        match=r"^vms.json: row 3 \(sql-01-data0\): used_gb=1100.0 exceeds "
+        r"allocated_gb=1099.511627776 \(both in GB\)$",
     ):
         check_fleet(fleet, "vms.json")
 

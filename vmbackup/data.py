@@ -337,7 +337,7 @@ def check_fleet(fleet: pl.DataFrame, name: str = "fleet", row_offset: int = 0) -
 
     fail(
         pl.col("used_gb") > pl.col("allocated_gb"),
-        "used_gb={used_gb} GB exceeds allocated_gb={allocated_gb} GB",
+        "used_gb={used_gb} exceeds allocated_gb={allocated_gb} (both in GB)",
     )
     fail(
         (pl.col("disk_role") != "temp")
