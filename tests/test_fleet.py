@@ -364,7 +364,10 @@ def test_azure_json_maps_to_the_fleet_schema() -> None:
         "legacy-01",
     ]
     sql = fleet.filter(pl.col("vm_name") == "sql-01")
-    assert sql["allocated_gb"].to_list() == [127.0, 1024.0, 512.0]
+    # G14: diskSizeGB 127, 1024 and 512 are GiB; the fleet holds GB (x 2^30 / 10^9)
+    assert sql["allocated_gb"].to_list() == pytest.approx(
+        [136.365211648, 1099.511627776, 549.755813888]
+    )
     assert sql["disk_type"].unique().to_list() == ["premium"]
     assert sql["cores"][0] == 8
     legacy = fleet.filter(pl.col("vm_name") == "legacy-01")

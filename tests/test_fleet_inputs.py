@@ -185,7 +185,8 @@ def test_measured_used_sizes_replace_the_assumed_ones() -> None:
     assert not sql["used_gb_assumed"].any()
     legacy = fleet.filter(pl.col("vm_name") == "legacy-01")
     assert legacy["used_gb_assumed"].all()
-    assert legacy["used_gb"].to_list() == [15.0, 64.0]
+    # G14: half of 30 GiB (32.2 GB) and of 128 GiB (137.4 GB), rounded to 0.1 GB
+    assert legacy["used_gb"].to_list() == [16.1, 68.7]
 
 
 @pytest.mark.parametrize(
@@ -198,7 +199,8 @@ def test_measured_used_sizes_replace_the_assumed_ones() -> None:
         ),
         (
             {"disk_name": ["web-01-data0"], "used_gb": [300.0]},
-            "row 2: used_gb=300.0 exceeds the allocated 256.0 GB of disk 'web-01-data0'",
+            r"row 2: vm_name='web-01', disk_name='web-01-data0': used_gb=300.0 GB exceeds the "
+            r"disk's allocated size, 256 GiB \(274.9 GB\)",
         ),
         ({"disk_name": ["web-01-data0"], "used_gb": [-1.0]}, "used_gb=-1.0 must be"),
         ({"vm_name": ["sql-01"], "disk_name": ["web-01-data0"], "used_gb": [1.0]}, "not a disk"),

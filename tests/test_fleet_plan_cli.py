@@ -75,7 +75,8 @@ def test_the_readme_commands_plan_the_sample_estate_end_to_end() -> None:
     assert "used size: measured for every disk" in out
     assert "1 first backups (S12)" in out
     assert "Premium space before the first backup (S21): 1 VMs short" in out
-    assert "sql-01: free 240.3 GB" in out
+    # G14: sql-01's premium disks are 1,663 GiB = 1,785.6 GB; 1,071.8 GB used, half needed free
+    assert "sql-01: free 179.0 GB" in out
     assert "6/6 done" in err
 
 
@@ -89,7 +90,7 @@ def test_every_assumption_that_fills_a_gap_is_printed() -> None:
     assert "policy: every VM under 'DailyPolicy' (no backup items given), assumed" in out
     assert "S21): 0 VMs short" in out
     assert "2 premium VMs not checked: their used size is assumed" in out
-    assert "web-01 above 143 GB" in out
+    assert "web-01 above 154 GB" in out  # G14: half of 30 + 256 GiB = 307.1 GB
 
 
 def test_s1_the_policy_flag_drives_the_schedule(tmp_path: Path) -> None:

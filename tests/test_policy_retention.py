@@ -224,8 +224,8 @@ def test_monthly_day_choices() -> None:
     chosen = [d.day for d in november if two.matches(d)]
     assert chosen == [4, 5, 18, 19]
     assert two.days_per_month == 4
-    with pytest.raises(ValueError, match=r"days_of_month=\(31,\): each date must be 1..28"):
-        MonthlyDay(days_of_month=(31,))
+    with pytest.raises(ValueError, match=r"days_of_month=\(32,\): each date must be 1..31"):
+        MonthlyDay(days_of_month=(32,))
     with pytest.raises(ValueError, match="names no day"):
         MonthlyDay()
 

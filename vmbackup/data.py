@@ -337,6 +337,7 @@ FLEET_OPTIONAL: dict[str, type[pl.DataType]] = {
     "protection_state": pl.String,
     "first_backup_done": pl.Boolean,
     "used_gb_assumed": pl.Boolean,
+    "power_state": pl.String,
 }
 
 
@@ -366,7 +367,7 @@ def check_fleet(fleet: pl.DataFrame, name: str = "fleet", row_offset: int = 0) -
 
     fail(
         pl.col("used_gb") > pl.col("allocated_gb"),
-        "used_gb={used_gb} exceeds allocated_gb={allocated_gb}",
+        "used_gb={used_gb} exceeds allocated_gb={allocated_gb} (both in GB)",
     )
     fail(
         (pl.col("disk_role") != "temp")
@@ -499,8 +500,10 @@ def read_azure_estate(
 ) -> pl.DataFrame:
     """Read ``az vm list -d`` (and ``az disk list``) JSON files into a checked fleet table.
 
-    ``options`` go to :func:`vmbackup.inventory.estate_to_fleet` (``used_fraction``,
-    ``schedule_hour``, ``policy``, ``churn_class``).
+    Disk sizes come in GiB (``diskSizeGB``) and are converted to the fleet's GB (G14); each VM's
+    ``powerState`` becomes ``power_state`` (see :mod:`vmbackup.inventory`). ``options`` go to
+    :func:`vmbackup.inventory.estate_to_fleet` (``used_fraction``, ``schedule_hour``, ``policy``,
+    ``churn_class``).
     """
     vms = read_json(vms_path)
     disks = read_json(disks_path) if disks_path is not None else []

@@ -3,6 +3,20 @@ fleet schema (one row per disk; see ``datasets/README.md``).
 
 The caller parses the files (``vmbackup.data.read_azure_estate``); this module maps them.
 
+Sizes: Azure gives a disk's provisioned size as ``diskSizeGB`` (``az disk list``, and the
+``storageProfile`` disks of ``az vm list -d``) in GiB (2^30 bytes), whatever its name says: a
+P30 disk is 1,024 GiB (G14, the managed disk size tiers). The fleet's ``allocated_gb`` is in GB
+(10^9 bytes), so each size is converted (1,024 GiB -> 1,099.511627776 GB,
+:data:`vmbackup.schema.GB_PER_GIB`); messages that print a size read from Azure give both units
+(``1024 GiB (1099.5 GB)``).
+
+Power state: ``az vm list -d`` prints each VM's ``powerState`` (``VM running``, ``VM stopped``,
+``VM deallocated``, or the transitional ``VM starting``, ``VM stopping``, ``VM deallocating``);
+ARM with the instance view gives it as a status code (``properties.instanceView.statuses[].code``
+``PowerState/deallocated``). It becomes the fleet's ``power_state``: ``running``, ``stopped`` or
+``deallocated``, a transitional state counted as the one it ends in (states-lifecycle.md,
+"Virtual machines lifecycle and states"); null where the JSON has none, or says ``unknown``.
+
 What ARM does not say, and what is assumed instead (each can be changed in the table after,
 and :func:`apply_used_sizes`, :func:`apply_vm_settings` and :func:`assign_protection` replace
 them with what the architect measured or Azure reports):
@@ -43,7 +57,7 @@ from urllib.parse import urlparse
 import polars as pl
 
 from vmbackup._checks import MIN_RATE, Column, check_frame, choice, non_negative
-from vmbackup.schema import FLEET_VALUES, PROTECTION_STATES
+from vmbackup.schema import FLEET_VALUES, GB_PER_GIB, PROTECTION_STATES
 
 __all__ = [
     "SCHEDULED_STATES",
@@ -53,6 +67,7 @@ __all__ = [
     "estate_disks",
     "estate_to_fleet",
     "protected_items",
+    "size_text",
 ]
 
 #: Protection states under which the policy's scheduled backups run: ``IRPending`` (enabled,
@@ -105,11 +120,83 @@ def _sub(node: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     return {} if value is None else _object(value, f"{where} {key}")
 
 
+_SIZE_KEYS = ("diskSizeGB", "diskSizeGb")
+
+
 def _size(node: Mapping[str, Any], where: str) -> float:
-    for key in ("diskSizeGB", "diskSizeGb"):
+    """A disk's provisioned size [GB] from its ``diskSizeGB``, which Azure gives in GiB (G14)."""
+    for key in _SIZE_KEYS:
         if node.get(key) is not None:
-            return non_negative(f"{where}.{key}", node[key])
-    raise ValueError(f"{where}: missing field diskSizeGB")
+            return non_negative(f"{where}.{key}", node[key]) * GB_PER_GIB
+    raise ValueError(f"{where}: missing field diskSizeGB (the disk's size in GiB)")
+
+
+def size_text(size_gb: float) -> str:
+    """A size read from Azure [GB] in both units: its GiB, as Azure gave it, and its GB (G14).
+
+    >>> size_text(1024 * GB_PER_GIB)
+    '1024 GiB (1099.5 GB)'
+    >>> size_text(128.0)
+    '119.21 GiB (128.0 GB)'
+    """
+    gib = f"{size_gb / GB_PER_GIB:.2f}".rstrip("0").rstrip(".")
+    return f"{gib} GiB ({size_gb:.1f} GB)"
+
+
+#: Azure's power states (``PowerState/<state>``, shown ``VM <state>``) -> the fleet's
+#: ``power_state`` (a transitional state counts as the one it ends in); ``unknown`` -> null.
+_POWER_STATES: dict[str, str | None] = {
+    "running": "running",
+    "starting": "running",
+    "stopped": "stopped",
+    "stopping": "stopped",
+    "deallocated": "deallocated",
+    "deallocating": "deallocated",
+    "unknown": None,
+}
+
+
+def _power_value(value: Any, field: str, where: str) -> str | None:
+    """The fleet's power state from ``VM running`` or ``PowerState/running`` (any case)."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text == "":
+        return None
+    for prefix in ("powerstate/", "vm "):
+        if text is not None and text.startswith(prefix):
+            text = text[len(prefix) :].strip()
+    if text is None or text not in _POWER_STATES:
+        raise ValueError(
+            f"{where}: {field}={value!r:.60} is not a VM power state; expected 'VM running', "
+            "'VM stopped' or 'VM deallocated' (or 'VM starting', 'VM stopping', "
+            "'VM deallocating'; 'PowerState/<state>' in an instance view)"
+        )
+    return _POWER_STATES[text]
+
+
+def _power_state(vm: Mapping[str, Any], where: str) -> str | None:
+    """A VM's power state: ``powerState`` (``az vm list -d``), else the ``PowerState/`` status
+    code of its instance view (``instanceView`` or ``properties.instanceView``); None if none."""
+    if vm.get("powerState") is not None:
+        return _power_value(vm["powerState"], "powerState", where)
+    view_path = "instanceView"
+    view = vm.get("instanceView")
+    if view is None:
+        view_path = "properties.instanceView"
+        view = _sub(vm, "properties", where).get("instanceView")
+    if view is None:
+        return None
+    view = _object(view, f"{where} {view_path}")
+    statuses = _optional_list(view, "statuses", f"{where} {view_path}")
+    found: list[tuple[str, Any]] = []
+    for number, status in enumerate(statuses):
+        code = _object(status, f"{where} {view_path}.statuses[{number}]").get("code")
+        if isinstance(code, str) and code.strip().lower().startswith("powerstate/"):
+            found.append((f"{view_path}.statuses[{number}].code", code))
+    states = {_power_value(code, field, where) for field, code in found}
+    if len(states) > 1:
+        codes = ", ".join(repr(code) for _, code in found)
+        raise ValueError(f"{where}: {view_path}.statuses holds two power states ({codes})")
+    return states.pop() if states else None
 
 
 def estate_to_fleet(
@@ -138,11 +225,19 @@ def estate_to_fleet(
     policy, churn_class
         Given to every VM (until backup items or VM settings say otherwise).
 
+    Returns
+    -------
+    polars.DataFrame
+        The fleet schema (``vmbackup.schema.FLEET_COLUMNS``), one row per disk: ``allocated_gb``
+        [GB] is Azure's ``diskSizeGB`` [GiB] converted (x 2^30 / 10^9, G14), ``used_gb`` [GB]
+        its ``used_fraction`` (at most ``allocated_gb``); ``power_state`` is ``running``,
+        ``stopped``, ``deallocated`` or null (see the module notes).
+
     Raises
     ------
     ValueError
         A missing field (named with the VM's position and name), a managed disk not found in
-        ``disks``, or a bad parameter.
+        ``disks``, a power state that is not one of Azure's, or a bad parameter.
     """
     if not isinstance(vms, list):
         raise ValueError("az vm list: expected a JSON list of virtual machines")
@@ -182,6 +277,7 @@ def estate_to_fleet(
             "policy": policy,
             "schedule_hour": hour,
             "churn_class": churn_class,
+            "power_state": _power_state(_object(vm, where), where),
         }
         profile = _sub(_object(vm, where), "storageProfile", where)
         data_disks = _optional_list(profile, "dataDisks", f"{where} storageProfile")
@@ -218,13 +314,22 @@ def estate_to_fleet(
                     "managed": bool(managed),
                     "storage_account": account,
                     "allocated_gb": allocated,
-                    "used_gb": round(allocated * share, 1),
+                    # rounded for display, never above the disk's size (a 127 GiB disk is
+                    # 136.365211648 GB: a share of 1 must not round up to 136.4 GB)
+                    "used_gb": min(round(allocated * share, 1), allocated),
                     "used_gb_assumed": True,
                 }
             )
     if not rows:
         raise ValueError("az vm list: the list holds no virtual machine")
-    return pl.DataFrame(rows, schema_overrides={"schedule_hour": pl.Float64, "vm_id": pl.String})
+    return pl.DataFrame(
+        rows,
+        schema_overrides={
+            "schedule_hour": pl.Float64,
+            "vm_id": pl.String,
+            "power_state": pl.String,
+        },
+    )
 
 
 def _shares(disk: Mapping[str, Any], where: str) -> int:
@@ -243,14 +348,15 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
     securityType`` (``TrustedLaunch``, ``ConfidentialVM``, or ``standard`` when absent), each
     disk's SKU (``UltraSSD_LRS``, ``PremiumV2_LRS``, ...), whether it is shared (``maxShares``
     above 1), an ephemeral OS disk (``diffDiskSettings.option == "Local"``), write
-    accelerator, whether it is managed, and its provisioned size.
+    accelerator, whether it is managed, and its provisioned size (``diskSizeGB``, in GiB: G14).
 
     Returns
     -------
     polars.DataFrame
         ``vm_name``, ``security_type``, ``disk_name``, ``disk_role`` (``os``/``data``),
         ``disk_sku``, ``managed``, ``shared``, ``ephemeral``, ``write_accelerated``,
-        ``allocated_gb``.
+        ``allocated_gb`` [GB] (the ``diskSizeGB`` [GiB] of the disk list, else of the VM's view
+        of the disk, x 2^30 / 10^9; 0 where neither gives one).
     """
     if not isinstance(vms, list):
         raise ValueError("az vm list: expected a JSON list of virtual machines")
@@ -286,7 +392,9 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
                     or "Standard_LRS"
                 )
             ephemeral = _sub(disk, "diffDiskSettings", label).get("option") == "Local"
-            size = resource.get("diskSizeGB", resource.get("diskSizeGb", disk.get("diskSizeGb")))
+            size = next(
+                (n[k] for n in (resource, disk) for k in _SIZE_KEYS if n.get(k) is not None), 0
+            )
             rows.append(
                 {
                     "vm_name": name,
@@ -298,7 +406,7 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
                     "shared": _shares(resource, label) > 1,
                     "ephemeral": bool(ephemeral),
                     "write_accelerated": bool(disk.get("writeAcceleratorEnabled")),
-                    "allocated_gb": non_negative(f"{label} diskSizeGB", size or 0),
+                    "allocated_gb": non_negative(f"{label} diskSizeGB", size or 0) * GB_PER_GIB,
                 }
             )
     if not rows:
@@ -507,14 +615,18 @@ USED_SIZE_COLUMNS: dict[str, Column] = {
 def apply_used_sizes(
     fleet: pl.DataFrame, sizes: pl.DataFrame, label: str = "used sizes"
 ) -> pl.DataFrame:
-    """Replace assumed used sizes with measured ones (``disk_name``, ``used_gb`` and optionally
-    ``vm_name`` per row), marking them ``used_gb_assumed`` False.
+    """Replace assumed used sizes with measured ones (``disk_name``, ``used_gb`` [GB] and
+    optionally ``vm_name`` per row), marking them ``used_gb_assumed`` False.
+
+    A used size is compared with the fleet's ``allocated_gb`` [GB]: for a fleet read from Azure,
+    ``diskSizeGB`` [GiB] converted (G14), so 1,024.6 GB used fits a 1,024 GiB (1,099.5 GB) disk.
 
     Raises
     ------
     ValueError
         A disk that is not in the fleet (or ambiguous without ``vm_name``), listed twice, or
-        whose used size exceeds its allocated size, naming the row.
+        whose used size exceeds its allocated size, naming the row, the VM, the disk and both
+        sizes with their units.
     """
     sizes = check_frame(sizes, USED_SIZE_COLUMNS, name=label, row_offset=2, label="disk_name")
     keys = ["vm_name", "disk_name"] if "vm_name" in sizes.columns else ["disk_name"]
@@ -547,8 +659,9 @@ def apply_used_sizes(
     if full.height:
         row = full.row(0, named=True)
         raise ValueError(
-            f"{label}: row {row['_row']}: used_gb={row['used_gb']} exceeds the allocated "
-            f"{row['allocated_gb']} GB of disk {row['disk_name']!r}"
+            f"{label}: row {row['_row']}: vm_name={row['vm_name']!r}, "
+            f"disk_name={row['disk_name']!r}: used_gb={row['used_gb']} GB exceeds the disk's "
+            f"allocated size, {size_text(row['allocated_gb'])}"
         )
     measured = sizes.select(*keys, measured_gb="used_gb")
     flag = pl.col("used_gb_assumed") if "used_gb_assumed" in fleet.columns else pl.lit(None)

@@ -247,6 +247,18 @@ class MonthlyDay:
     Either weekdays in weeks of the month (``weekdays=("Sunday",), weeks=("First",)``: every
     combination counts), or dates (``days_of_month=(1, 15)``) and/or the last day of the month
     (``last=True``).
+
+    Dates run 1..31: the portal offers 1..28 and "Last", but Terraform's
+    ``azurerm_backup_policy_vm`` accepts ``days`` 1..31 with ``include_last_days`` (G3), and the
+    REST schema's ``daysOfTheMonth[].date`` is an integer with no stated range.
+
+    ASSUMPTION (no Microsoft page says what happens): in a month that lacks the date (31 in
+    April, 30 and 31 in February, 29 in February of a common year) no point is kept on that date
+    that month; the date does not move to the month's last day (``last=True`` keeps that one).
+
+    >>> day = MonthlyDay(days_of_month=(31,))
+    >>> day.matches(dt.date(2027, 3, 31)), day.matches(dt.date(2027, 4, 30))
+    (True, False)
     """
 
     weekdays: tuple[str, ...] = ()
@@ -259,7 +271,7 @@ class MonthlyDay:
         set_(self, "weekdays", _names("weekdays", self.weekdays, WEEKDAYS))
         set_(self, "weeks", _names("weeks", self.weeks, WEEKS_OF_MONTH))
         if not isinstance(self.days_of_month, tuple | list):
-            raise ValueError(f"days_of_month={self.days_of_month!r} must be a list of dates 1..28")
+            raise ValueError(f"days_of_month={self.days_of_month!r} must be a list of dates 1..31")
         set_(self, "days_of_month", tuple(self.days_of_month))
         if not isinstance(self.last, bool):
             raise ValueError(f"last={self.last!r} must be True or False")
@@ -271,9 +283,9 @@ class MonthlyDay:
                 )
             return
         for day in self.days_of_month:
-            if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 28:
+            if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 31:
                 raise ValueError(
-                    f"days_of_month={self.days_of_month!r}: each date must be 1..28 (use "
+                    f"days_of_month={self.days_of_month!r}: each date must be 1..31 (use "
                     "last=True for the month's last day)"
                 )
         if not self.days_of_month and not self.last:
@@ -283,13 +295,15 @@ class MonthlyDay:
 
     @property
     def days_per_month(self) -> int:
-        """How many days of each month keep a point (an upper bound where dates coincide)."""
+        """How many days of each month keep a point (an upper bound: dates may coincide with the
+        last day, and a month may lack a date 29-31)."""
         if self.weekdays:
             return len(self.weekdays) * len(self.weeks)
         return len(set(self.days_of_month)) + int(self.last)
 
     def expression(self, day: pl.Expr) -> pl.Expr:
-        """A boolean polars expression: whether each date in ``day`` is a chosen day."""
+        """A boolean polars expression: whether each date in ``day`` is a chosen day (a date the
+        month lacks, such as 31 in April, matches no day of that month: see the class notes)."""
         if self.weekdays:
             numbers = [WEEKDAYS.index(w) + 1 for w in self.weekdays]
             right_weekday = day.dt.weekday().is_in(numbers)

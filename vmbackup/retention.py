@@ -83,6 +83,8 @@ def _kinds(policy: Policy, day: pl.Expr) -> dict[str, pl.Expr]:
     kinds["weekly"] = pl.lit(policy.weekly_retention_weeks is not None) & weekday_names.is_in(
         list(policy.weekly_days)
     )
+    # A date the month lacks (31 in April, 29 in February 2027) is no day of that month, so it
+    # keeps no point that month (ASSUMPTION, no Microsoft page says: see MonthlyDay).
     kinds["monthly"] = pl.lit(
         policy.monthly_retention_months is not None
     ) & policy.monthly_day.expression(day)

@@ -16,7 +16,13 @@ Optional columns (absent or blank: what the model assumes instead, see ``fleet_p
 - ``vm_id``: the VM's ARM resource id (matches protected items, ``assign_protection``);
 - ``protection_state``: what Azure reports for the VM's backup item (or ``NotProtected``);
 - ``first_backup_done``: False while the first backup is still to come (S12, S23);
-- ``used_gb_assumed``: True where ``used_gb`` fills a gap (ARM does not report used data).
+- ``used_gb_assumed``: True where ``used_gb`` fills a gap (ARM does not report used data);
+- ``power_state``: ``running``, ``stopped`` or ``deallocated`` as Azure last reported the VM
+  (:data:`POWER_STATES`); blank: not reported. Read and checked, not yet used by the plan.
+
+Sizes are in GB (10^9 bytes). Azure's JSON gives disk sizes (``diskSizeGB``) in GiB (2^30 bytes;
+a P30 disk is 1,024 GiB = 1,099.511627776 GB, G14): the readers convert them with
+:data:`GB_PER_GIB`.
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ from vmbackup._checks import MIN_RATE, Column
 __all__ = [
     "FLEET_COLUMNS",
     "FLEET_VALUES",
+    "GB_PER_GIB",
     "MAX_DATA_DISKS",
+    "POWER_STATES",
     "PROTECTION_STATES",
     "fleet_columns",
 ]
 
+#: G14: GB (10^9 bytes) in one GiB (2^30 bytes): a size Azure gives in GiB times this is in GB.
+GB_PER_GIB = 2**30 / 1e9
 #: X1: a VM has at most 32 data disks.
 MAX_DATA_DISKS = 32
 #: The ``protectionState`` values of an Azure VM backup item (REST ``ProtectionState``, the same in
@@ -45,12 +55,18 @@ PROTECTION_STATES = (
     "BackupsSuspended",
     "NotProtected",
 )
+#: A VM's power state as the fleet holds it. Azure's six states (``PowerState/<state>``, shown as
+#: ``VM <state>``; "Virtual machines lifecycle and states", states-lifecycle.md) fold into three:
+#: a transitional state counts as the one it ends in (starting -> running, stopping -> stopped,
+#: deallocating -> deallocated).
+POWER_STATES = ("running", "stopped", "deallocated")
 #: Allowed values of the fleet's vocabulary columns.
 FLEET_VALUES: dict[str, tuple[str, ...]] = {
     "os": ("windows", "linux"),
     "churn_class": ("low", "moderate", "high"),
     "disk_role": ("os", "data", "temp"),
     "disk_type": ("premium", "standard", "local"),
+    "power_state": POWER_STATES,
 }
 #: What each fleet column must hold.
 FLEET_COLUMNS: dict[str, Column] = {
@@ -75,6 +91,7 @@ FLEET_COLUMNS: dict[str, Column] = {
     "protection_state": Column("str", allowed=PROTECTION_STATES, required=False, nullable=True),
     "first_backup_done": Column("bool", required=False, nullable=True),
     "used_gb_assumed": Column("bool", required=False, nullable=True),
+    "power_state": Column("str", allowed=POWER_STATES, required=False, nullable=True),
 }
 
 
