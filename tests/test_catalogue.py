@@ -59,6 +59,8 @@ def _cited() -> dict[str, set[str]]:
                 before = text[max(match.start() - 1, 0) : match.start()]
                 if match.group(1) in "PS" and DISK_TIER in (after, before):
                     continue  # a disk tier pair like P30/S30
+                if match.group(1) == "P" and int(match.group(2)) >= 10:
+                    continue  # a premium disk tier (P10 ... P80); pricing items stop at P7
                 found.setdefault(match.group(0), set()).add(str(path.relative_to(ROOT)))
     return found
 

@@ -39,7 +39,7 @@ import polars as pl
 
 from vmbackup._checks import Column, check_frame, instance
 from vmbackup.policy import Policy
-from vmbackup.schema import MAX_DATA_DISKS
+from vmbackup.schema import GB_PER_GIB, MAX_DATA_DISKS
 
 __all__ = [
     "MAX_DATA_DISKS",
@@ -53,17 +53,15 @@ __all__ = [
     "vm_eligibility",
 ]
 
-#: Bytes of a GiB over bytes of a GB (G14: Azure gives disk sizes in GiB).
-GIB_GB = 2**30 / 1e9
 #: X1: largest disk [GB]: 32 TiB (32,768 GiB) as the support matrix gives it, in GB (G14).
-MAX_DISK_GB = 32 * 1024 * GIB_GB
+MAX_DISK_GB = 32 * 1024 * GB_PER_GIB
 #: G8: what a Trusted Launch VM under a Standard policy costs, as the plan bills it.
 TRUSTED_LAUNCH_RISK = (
     "Trusted Launch under a Standard policy: snapshots billed as Enhanced ones, the first one "
     "full, at the Standard HDD snapshot price (G8, G9)"
 )
 #: G11: a VM's disks together [GB] (256 TB in the support matrix, taken as TiB).
-MAX_VM_GB = 256 * 1024 * GIB_GB
+MAX_VM_GB = 256 * 1024 * GB_PER_GIB
 #: G11: data disks of a VM with unmanaged disks, or a classic VM (support matrix: 16).
 MAX_UNMANAGED_DATA_DISKS = 16
 #: G11: the smallest VM the support matrix names (2 cores, 1 GB of memory).
