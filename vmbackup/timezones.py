@@ -393,18 +393,18 @@ def describe_run_time(
     ``start``, with the dates its local time moves (G13; arguments as :func:`run_times`).
 
     >>> describe_run_time("W. Europe Standard Time", 22.0, dt.date(2026, 1, 1))
-    '21:00 UTC every day (22:00 W. Europe Standard Time at its offset of 2026-01-01, A7); \
+    'fixed at 21:00 UTC (22:00 W. Europe Standard Time at its offset of 2026-01-01, A7); \
 local time 22:00 to 2026-03-28, 23:00 from 2026-03-29, 22:00 from 2026-10-25 (G13: Azure does \
 not adjust for summer time)'
     >>> describe_run_time("Tokyo Standard Time", 22.0, dt.date(2026, 1, 1))
-    '13:00 UTC every day (22:00 Tokyo Standard Time)'
+    'fixed at 13:00 UTC (22:00 Tokyo Standard Time)'
     """
     table = run_times(zone, local_hour, start, days, reference)
     ref = start if reference is None else reference
     utc = _clock(table["utc_hour"][0])
     name = zone.strip()
     if utc == _clock(local_hour) and table["local_hour"].n_unique() == 1:
-        return f"{utc} UTC every day" + ("" if name.upper() == "UTC" else f" ({name})")
+        return f"fixed at {utc} UTC" + ("" if name.upper() == "UTC" else f" ({name})")
     segments = (
         table.with_columns(segment=pl.col("local_hour").rle_id())
         .group_by("segment", maintain_order=True)
@@ -415,7 +415,7 @@ not adjust for summer time)'
         )
     )
     if segments.height == 1:
-        return f"{utc} UTC every day ({_clock(local_hour)} {name})"
+        return f"fixed at {utc} UTC ({_clock(local_hour)} {name})"
     parts = [
         (
             f"{_clock(row['local_hour'])} to {row['last']:%Y-%m-%d}"
@@ -425,6 +425,6 @@ not adjust for summer time)'
         for i, row in enumerate(segments.iter_rows(named=True))
     ]
     return (
-        f"{utc} UTC every day ({_clock(local_hour)} {name} at its offset of {ref:%Y-%m-%d}, A7); "
+        f"fixed at {utc} UTC ({_clock(local_hour)} {name} at its offset of {ref:%Y-%m-%d}, A7); "
         "local time " + ", ".join(parts) + " (G13: Azure does not adjust for summer time)"
     )
