@@ -60,6 +60,7 @@ from vmbackup.policy_json import policies_from_document
 from vmbackup.reconcile import reconcile
 from vmbackup.records import read_backup_jobs, read_cost_export
 from vmbackup.report import plan_report
+from vmbackup.timezones import describe_run_time, run_times
 
 IMAGE = np.arange(5000, dtype=np.uint8)
 FLEET = read_fleet().filter(
@@ -225,6 +226,27 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "yearly_months": ("January",),
             "time_zone": "UTC",
             "rules": "today",
+            "schedule_reference_date": dt.date(2026, 1, 1),
+        },
+    ),
+    "run_times": (
+        run_times,
+        {
+            "zone": "W. Europe Standard Time",
+            "local_hour": 22.0,
+            "start": dt.date(2026, 3, 28),
+            "days": 3,
+            "reference": dt.date(2026, 1, 1),
+        },
+    ),
+    "describe_run_time": (
+        describe_run_time,
+        {
+            "zone": "W. Europe Standard Time",
+            "local_hour": 22.0,
+            "start": dt.date(2026, 3, 28),
+            "days": 3,
+            "reference": dt.date(2026, 1, 1),
         },
     ),
     "MonthlyDay": (MonthlyDay, {"weekdays": ("Sunday",), "weeks": ("First",)}),

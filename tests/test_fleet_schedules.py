@@ -1,5 +1,6 @@
-"""Schedules as Azure runs them in the fleet simulation (S1, S12-S17, S23, S29, Y1, Y2, G4), one
-job model shared with ``vmbackup.transfer``, and the per-VM inputs an architect controls."""
+"""Schedules as Azure runs them in the fleet simulation (S1, S12-S17, S23, S29, Y1, Y2, G4,
+G13), one job model shared with ``vmbackup.transfer``, and the per-VM inputs an architect
+controls."""
 
 from __future__ import annotations
 
@@ -78,9 +79,10 @@ def test_s1_moving_the_run_time_moves_every_job_and_changes_the_plan() -> None:
     assert noon.jobs["duration_hours"].max() < late.jobs["duration_hours"].max()
 
 
-def test_s1_the_run_time_is_read_in_the_policys_time_zone() -> None:
-    """S1, Y4: 22:00 in Tokyo is 13:00 UTC; in W. Europe 21:00 UTC in winter, 20:00 in summer
-    (the clock moves on the last Sunday of March)."""
+def test_s1_the_run_time_is_read_in_the_policys_time_zone_and_kept_in_utc() -> None:
+    """S1, Y4, G13: 22:00 in Tokyo is 13:00 UTC; 22:00 W. Europe time, fixed in UTC on the
+    first day 2026-03-27 (winter: 21:00 UTC), stays 21:00 UTC after the clock moves on
+    2026-03-29 (Azure does not adjust for summer time): on a Berlin clock 22:00, then 23:00."""
     tokyo = dataclasses.replace(DAILY, run_hour=22.0, time_zone="Tokyo Standard Time")
     _, result = run(tokyo, days=2)
     assert np.allclose(result.jobs["start_hours"].to_numpy() % 24, 13.0)
@@ -88,10 +90,11 @@ def test_s1_the_run_time_is_read_in_the_policys_time_zone() -> None:
     plan = fleet_plan(SMALL, berlin)
     spring = simulate_fleet(plan, days=4, start=dt.date(2026, 3, 27), **FREE).jobs
     by_day = spring.group_by("day").agg(pl.col("start_hours").first()).sort("day")
-    assert (by_day["start_hours"].to_numpy() - 24 * np.arange(4)).tolist() == [21, 21, 20, 20]
+    assert (by_day["start_hours"].to_numpy() - 24 * np.arange(4)).tolist() == [21, 21, 21, 21]
     clock = fleet_plan(SMALL, berlin, time_zone="Europe/Berlin")
     local = simulate_fleet(clock, days=4, start=dt.date(2026, 3, 27), **FREE).jobs
-    assert np.allclose(local["start_hours"].to_numpy() % 24, 22.0)
+    by_day = local.group_by("day").agg(pl.col("start_hours").first()).sort("day")
+    assert (by_day["start_hours"].to_numpy() - 24 * np.arange(4)).tolist() == [22, 22, 23, 23]
 
 
 def test_s1_a_start_time_override_moves_only_its_vm() -> None:

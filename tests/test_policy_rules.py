@@ -21,7 +21,12 @@ from vmbackup.data import dataset_path, read_lag_profile, read_policy, read_poli
 from vmbackup.inventory import estate_disks
 from vmbackup.lint import enhanced_whatif, lint_estate, lint_policy
 from vmbackup.policy import MONTHS, WEEKDAYS, WEEKS_OF_MONTH, MonthlyDay, Policy, service_findings
-from vmbackup.policy_json import policies_from_document, policy_from_arm, policy_to_arm
+from vmbackup.policy_json import (
+    ARM_SCHEDULE_DATE,
+    policies_from_document,
+    policy_from_arm,
+    policy_to_arm,
+)
 from vmbackup.retention import point_expiry
 
 DATASETS = Path(dataset_path("README.md")).parent
@@ -390,6 +395,7 @@ def policy_args(draw: st.DrawFn) -> dict[str, Any]:
         "frequency": frequency,
         "run_hour": draw(st.integers(0, 47)) / 2,
         "time_zone": draw(st.sampled_from(["UTC", "W. Europe Standard Time"])),
+        "schedule_reference_date": draw(st.none() | st.dates(dt.date(2000, 1, 1))),
         "consistency": draw(
             st.sampled_from(["application", "crash"] if kind == "enhanced" else ["application"])
         ),
@@ -419,14 +425,17 @@ def policy_args(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=150, deadline=None)
 @given(args=policy_args())
 def test_every_accepted_policy_round_trips_through_arm_json(args: dict[str, Any]) -> None:
-    """Y4: any policy the model accepts writes to ARM JSON and reads back unchanged."""
+    """Y4, G13: any policy the model accepts writes to ARM JSON and reads back unchanged, the
+    date of its run time included; one without a date gets ARM_SCHEDULE_DATE (ARM stores a
+    date-time)."""
     try:
         policy = Policy(**args)
     except ValueError:
         assume(False)
         raise
     document = json.loads(json.dumps(policy_to_arm(policy)))
-    assert policy_from_arm(document) == policy
+    dated = policy.schedule_reference_date or ARM_SCHEDULE_DATE
+    assert policy_from_arm(document) == dataclasses.replace(policy, schedule_reference_date=dated)
 
 
 # --- the linter ----------------------------------------------------------------------------------

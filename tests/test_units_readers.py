@@ -84,7 +84,7 @@ def test_g14_the_eligibility_table_holds_gb_too() -> None:
 
 
 def test_g14_the_largest_disk_32767_gib_is_35183_3_gb() -> None:
-    """G14: the largest (P80) disk is 32,767 GiB, 35,183.298 GB (what a GB limit must be set against)."""
+    """G14: the largest (P80) disk is 32,767 GiB, 35,183.298 GB (a GB limit is set against it)."""
     disks = copy.deepcopy(DISKS)
     disks[3]["diskSizeGB"] = 32767
     fleet = estate_to_fleet(VMS, disks)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 if TYPE_CHECKING:
     from vmbackup.planning import EstatePlan
+    from vmbackup.policy import Policy
 
 
 class Progress:
@@ -219,6 +220,26 @@ def onboarding_lines(estate: EstatePlan) -> list[str]:
     return lines
 
 
+def _utc_text(policy: Policy) -> str:
+    """``' = 21:30 UTC all year (G13, offset of 2026-01-01)'``: the UTC time Azure keeps for a
+    policy's run time, fixed by the offset of its stored date (else the fleet's default first
+    day, A7); empty for UTC, or when the zone is not one (the linter reports the rest)."""
+    from vmbackup.fleet import FLEET_START
+    from vmbackup.planning import format_hours
+    from vmbackup.timezones import iana_zone, utc_offset_hours
+
+    try:
+        zone = iana_zone(policy.time_zone)
+    except ValueError:
+        return ""
+    if zone in ("Etc/UTC", "UTC"):
+        return ""
+    on = policy.schedule_reference_date or FLEET_START
+    utc = policy.run_hour - utc_offset_hours(zone, on, policy.run_hour)[0]
+    assumed = "" if policy.schedule_reference_date else ", no date stored: A7"
+    return f" = {format_hours(utc)} UTC all year (G13, offset of {on:%Y-%m-%d}{assumed})"
+
+
 def print_plan(estate: EstatePlan, out: TextIO, width: int | None = None) -> None:
     """The plan as text: the estate and its assumptions, then each section. With ``width``
     (a notebook: :data:`PLAN_WIDTH`), lines longer than that wrap between words, their
@@ -262,7 +283,7 @@ def _print_plan(estate: EstatePlan, out: TextIO) -> None:
         f"({prices.currency}, {prices.dated()}); vault storage {options.redundancy}",
         file=out,
     )
-    for line in policy_lines(estate.policies, used):
+    for line in policy_lines(estate.policies, used, options.start):
         print(f"  {line}", file=out)
     if estate.unprotected.height:
         names = ", ".join(
@@ -381,7 +402,8 @@ def lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             when = f"{int(policy.run_hour):02d}:{round(policy.run_hour % 1 * 60):02d}"
             print(
                 f"{Path(path).name}{where}: {policy.name} ({policy.policy_type} "
-                f"{policy.frequency} at {when} {policy.time_zone}, {sourced.shape})",
+                f"{policy.frequency} at {when} {policy.time_zone}{_utc_text(policy)}, "
+                f"{sourced.shape})",
                 file=out,
             )
             found = lint_policy(policy, lag_profile_hours=lag)

@@ -1,16 +1,18 @@
 """A month of backups for a whole estate: jobs, traffic jams, windows and cost (items S1, S11-S18,
-S23-S29, Y1, Y2, G4).
+S23-S29, Y1, Y2, G4, G13).
 
 :func:`simulate_fleet` runs N days of backups for every VM of a fleet (the sample-fleet schema,
 one row per disk; :func:`fleet_plan` turns it into arrays) in numpy, without a Python loop over
 VMs or days:
 
-1. **the schedule** (S1, Y1, Y2, S29, G4): each VM's policy decides when it is backed up: its
-   run time (or the window start of an Enhanced hourly policy, or the VM's start-time
-   override) in the policy's time zone, read on the plan's clock day by day (so summer time
-   moves it); a weekly policy only on its weekdays; an hourly policy takes every snapshot of
-   its window and sends the last one of the day to the vault (when that one fails, the next
-   day's first, G4). Jobs exist only on scheduled days, and only from a VM's first backup;
+1. **the schedule** (S1, Y1, Y2, S29, G4, G13): each VM's policy decides when it is backed up:
+   its run time (or the window start of an Enhanced hourly policy, or the VM's start-time
+   override) in the policy's time zone, turned into UTC once and kept there every day (Azure
+   does not adjust backups for summer time, G13, so the job's local time moves by an hour when
+   the zone changes its clock), read on the plan's clock; a weekly policy only on its
+   weekdays; an hourly policy takes every snapshot of its window and sends the last one of the
+   day to the vault (when that one fails, the next day's first, G4). Jobs exist only on
+   scheduled days, and only from a VM's first backup;
 2. **churn**: each disk's daily churn is its used data x its VM's share (the churn class, P6,
    or the VM's measured GB a day), times a seeded log-normal day-to-day factor (median 1,
    ``churn_sigma``); a job sends the changes of the days since the VM's last job (a weekly one
@@ -35,11 +37,14 @@ the same numbers as one draw. Transfers do not depend on start times, so
 for each candidate spread (the same code :func:`simulate_fleet` runs, so each candidate's
 numbers are the full simulation's).
 
-Assumptions of the schedule model, where Azure's pages are silent: a start-time override or a
-staggering offset keeps its policy's summer-time shift of that day; a local time that does not
-exist (the hour skipped in spring) runs when the clock has jumped; a failed backup of a daily or
-weekly policy sends nothing and its changes go with the next job (a one-pass model: a job that
-fails by its own length, S17, does not move the next one).
+Assumptions of the schedule model, where Azure's pages are silent: the UTC time is fixed by the
+zone's offset on the date Azure stores with the run time (``Policy.schedule_reference_date``,
+from the policy JSON's ``scheduleRunTimes``), else on the simulation's first day (A7; the page
+of G13 says only that the hour is not shifted); a start-time override is turned into UTC the
+same way, and a staggering offset moves that UTC time by its minutes; a run time that does not
+exist on that date (the hour skipped in spring) takes the offset before the jump; a failed
+backup of a daily or weekly policy sends nothing and its changes go with the next job (a
+one-pass model: a job that fails by its own length, S17, does not move the next one).
 """
 
 from __future__ import annotations
@@ -79,7 +84,7 @@ from vmbackup.policy import WEEKDAYS, Policy
 from vmbackup.pricing_rules import rules_on
 from vmbackup.retention import chain_storage_gb, vault_points
 from vmbackup.schema import fleet_columns
-from vmbackup.timezones import clock_shift_hours, iana_zone
+from vmbackup.timezones import clock_offset_hours, iana_zone, utc_offset_hours
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
 from vmbackup.transfer import (
     MAX_LAG_HOURS,
@@ -122,12 +127,13 @@ class FleetPlan:
     """A fleet in array form, ready to simulate (built by :func:`fleet_plan`).
 
     Per VM (length V): names; ``start_hour``, the local time [h] of the VM's first snapshot of a
-    backup day in its policy's time zone (the policy's run time, or the window start of an
-    Enhanced hourly policy, unless overridden); churn share of used data per day; policy index;
-    PI size [GB]; premium flag; incremental throughput per disk [MB/s] (None: the default);
-    whether its first backup is still to come. Per disk (length D, grouped by VM, VMs in
-    order): VM index, used and allocated GB. ``time_zone`` is the clock the simulation and the
-    lag profile read (an IANA name); ``unprotected`` lists the VMs left out (``vm_name``,
+    backup day in its policy's time zone (the policy's run time, or the window start of an Enhanced
+    hourly policy, unless overridden), as of the policy's reference date: Azure keeps its UTC time,
+    so the local time moves with summer time (G13, A7); churn share of used data per day; policy
+    index; PI size [GB]; premium flag; incremental throughput per disk [MB/s] (None: the default);
+    whether its first backup is still to come. Per disk (length D, grouped by VM, VMs in order): VM
+    index, used and allocated GB. ``time_zone`` is the clock the simulation and the lag profile
+    read (an IANA name); ``unprotected`` lists the VMs left out (``vm_name``,
     ``protection_state``).
     """
 
@@ -240,10 +246,11 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
     (``vmbackup.inventory.assign_protection`` leaves it blank): it is left out of the plan and
     listed in ``FleetPlan.unprotected``.
 
-    When a VM is backed up: its policy's run time (the window start of an Enhanced hourly
-    policy) in the policy's time zone, unless the fleet's ``schedule_hour`` overrides it for
-    that VM (a start-time override, in the same zone); weekdays, snapshots and the vault
-    transfer follow the policy (see :func:`simulate_fleet`). The temporary disks are dropped
+    When a VM is backed up: its policy's run time (the window start of an Enhanced hourly policy)
+    in the policy's time zone, unless the fleet's ``schedule_hour`` overrides it for that VM (a
+    start-time override, in the same zone), at the UTC time that local time has on the policy's
+    reference date all year (G13, A7; see :func:`simulate_fleet`); weekdays, snapshots and the
+    vault transfer follow the policy (see :func:`simulate_fleet`). The temporary disks are dropped
     (never backed up).
 
     What changes each day: ``churn_gb_per_day`` where given (spread over the VM's disks by their
@@ -460,8 +467,8 @@ class _Schedule:
         Per VM: its vault transfer's start on day 0 on the plan's clock [h] (the last snapshot
         of an hourly window, Y2), before any offset.
     day_shift
-        Per VM-day: hours added to ``base_hours + 24 x day`` (summer time; G4's move to the next
-        day's first snapshot), or None.
+        Per VM-day: hours added to ``base_hours + 24 x day`` (the plan's clock zone changing its
+        own clock, G13; G4's move to the next day's first snapshot), or None.
     jobs
         Per VM-day: a job is scheduled and the VM protected (S1, Y1), or None (every day).
     failed
@@ -530,32 +537,47 @@ def _day_numbers(name: str, value: object, size: int, days: int) -> npt.NDArray[
 
 
 def _clock_shift(
-    plan: FleetPlan, local: npt.NDArray[np.float64], start: dt.date, days: int
+    plan: FleetPlan,
+    local: npt.NDArray[np.float64],
+    start: dt.date,
+    days: int,
+    after: npt.NDArray[np.float64] | float = 0.0,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """Summer time: the shift [h] from each policy's zone to the plan's clock, per (zone, local
-    hour) group and day, and each VM's group (a handful of zones, not a loop over VMs)."""
-    zone_names = [iana_zone(p.time_zone) for p in plan.policies]
-    zone_list = sorted(set(zone_names))
-    zone_code = np.array([zone_list.index(z) for z in zone_names], dtype=np.int64)[
-        plan.policy_index
-    ]
-    keys = pl.DataFrame({"zone": zone_code, "hour": local}).with_columns(
-        group=pl.struct("zone", "hour").rank("dense").cast(pl.Int64) - 1
-    )
-    groups = keys.unique("group").sort("group")
-    shift = np.empty((groups.height, days))
-    for (code,), members in groups.group_by("zone"):
-        rows = members["group"].to_numpy()
-        shift[rows] = clock_shift_hours(
-            zone_list[int(str(code))], plan.time_zone, start, days, members["hour"].to_numpy()
+    """G13: the shift [h] from each VM's time ``local + after`` to the plan's clock, per group
+    of VMs sharing it and day, and each VM's group (a handful of zones and times, not a loop
+    over VMs).
+
+    Each ``local`` (a VM's run time, or an hourly window's start, in its policy's zone) is
+    turned into UTC once, with the zone's offset on the policy's ``schedule_reference_date``
+    (else ``start``, assumption A7), and that UTC time holds every day; ``after`` hours later
+    (an hourly window's last snapshot) is the same UTC time plus those hours. Only the plan's
+    clock zone, read day by day, can move it on the clock."""
+    zone_ref = [(iana_zone(p.time_zone), p.schedule_reference_date or start) for p in plan.policies]
+    keys = sorted(set(zone_ref))
+    code = np.array([keys.index(k) for k in zone_ref], dtype=np.int64)[plan.policy_index]
+    after = np.broadcast_to(np.asarray(after, dtype=np.float64), local.shape)
+    keys_frame = pl.DataFrame(
+        {"key": code, "hour": local, "after": after},
+        schema={"key": pl.Int64, "hour": pl.Float64, "after": pl.Float64},
+    ).with_columns(group=pl.struct("key", "hour", "after").rank("dense").cast(pl.Int64) - 1)
+    groups = keys_frame.unique("group").sort("group")
+    # one UTC offset per (zone, reference date, local time): a call per zone and date
+    offset = np.empty(groups.height)
+    for (key,), members in groups.with_row_index("row").group_by("key"):
+        zone, reference = keys[int(str(key))]
+        offset[members["row"].to_numpy()] = utc_offset_hours(
+            zone, reference, members["hour"].to_numpy()
         )
-    return shift, keys["group"].to_numpy()
+    utc = groups["hour"].to_numpy() + groups["after"].to_numpy() - offset
+    shift = clock_offset_hours(plan.time_zone, start, days, utc) - offset[:, None]
+    return shift, keys_frame["group"].to_numpy()
 
 
 def clock_start_hours(plan: FleetPlan, start: dt.date = FLEET_START) -> npt.NDArray[np.float64]:
-    """Each VM's first snapshot of the day ``start`` on the plan's clock [h, 0-24) (S1): its
-    policy's run time in the policy's time zone (``plan.start_hour``) moved to
-    ``plan.time_zone``, summer time included."""
+    """Each VM's first snapshot of the day ``start`` on the plan's clock [h, 0-24) (S1, G13):
+    its policy's run time in the policy's time zone (``plan.start_hour``) at the UTC time Azure
+    keeps all year (the zone's offset on the policy's ``schedule_reference_date``, else on
+    ``start``, A7), read on ``plan.time_zone``."""
     if not plan.vms:
         return np.zeros(0)
     shift, group = _clock_shift(plan, plan.start_hour, start, 1)
@@ -573,9 +595,10 @@ def _schedule(
     new_disk_day: object = None,
 ) -> _Schedule:
     """Each VM's jobs over ``days`` days from ``start``, as Azure runs its policy (S1, Y1, Y2,
-    G4): the run time in the policy's time zone moved onto the plan's clock day by day, the
-    weekdays of a weekly policy, every snapshot of an hourly window with the last one sent to
-    the vault, and what the optional inputs change (see :func:`simulate_fleet`)."""
+    G4, G13): the run time in the policy's time zone at a fixed UTC time (:func:`_clock_shift`),
+    read on the plan's clock day by day, the weekdays of a weekly policy, every snapshot of an
+    hourly window with the last one sent to the vault, and what the optional inputs change (see
+    :func:`simulate_fleet`)."""
     vms, policies = plan.vms, plan.policies
     shape = (vms, days)
     index = plan.policy_index
@@ -583,9 +606,9 @@ def _schedule(
     per_day = np.array([p.backups_per_day() for p in policies], dtype=np.int64)
     step = np.array([p.hourly_interval_hours or 24 for p in policies], dtype=np.float64)
     last_offset = np.where(hourly, (per_day - 1) * step, 0.0)  # Y2: the last snapshot is sent
-    local = plan.start_hour + last_offset[index]
-    shift, group = _clock_shift(plan, local, start, days)
-    base = local + shift[group, 0]
+    after = last_offset[index]
+    shift, group = _clock_shift(plan, plan.start_hour, start, days, after)
+    base = plan.start_hour + after + shift[group, 0]
     varying = (shift != shift[:, :1]).any(axis=1)
     day_shift = (shift - shift[:, :1])[group] if varying.any() else None
     # weekly policies run on their weekdays only (Y1); the days before day 0 give the warm-up
@@ -1150,11 +1173,14 @@ def simulate_fleet(
 ) -> FleetResult:
     """Simulate ``days`` days of backups for every VM of ``plan`` (see the module notes).
 
-    Each VM's jobs follow its policy as Azure runs it (S1): at the policy's run time (or the
-    VM's override) in the policy's time zone, read on the plan's clock day by day (summer time
-    moves it); a weekly policy on its weekdays only, its job sending the changes of the days
-    since the last one (Y1); an Enhanced hourly policy takes every snapshot of its window and
-    sends the last one of the day to the vault (Y2, S29).
+    Each VM's jobs follow its policy as Azure runs it (S1, G13): at the policy's run time (or
+    the VM's override) in the policy's time zone, turned into UTC once (the zone's offset on the
+    policy's ``schedule_reference_date``, else on ``start``, A7) and kept at that UTC time every
+    day, so its local time moves by an hour when the zone changes its clock; read on the plan's
+    clock (a clock zone with summer time moves it on that clock); a weekly policy on its
+    weekdays only, its job sending the changes of the days since the last one (Y1); an Enhanced
+    hourly policy takes every snapshot of its window and sends the last one of the day to the
+    vault (Y2, S29).
 
     Parameters
     ----------
@@ -1165,7 +1191,9 @@ def simulate_fleet(
     days
         Days to simulate.
     start
-        Date of day 0 (for weekdays, summer time, months and retention).
+        Date of day 0 (for weekdays, the clock's summer time, months and retention; the date
+        whose UTC offset fixes a policy's UTC run time when it has no
+        ``schedule_reference_date``, A7).
     offsets_hours
         Per-VM shift of the scheduled start [h] (from :func:`propose_stagger`), or a scalar.
     vault_ingest_mb_s
@@ -1739,10 +1767,12 @@ def stagger_offsets(plan: FleetPlan, spread_minutes: float) -> npt.NDArray[np.fl
 
 def _stagger_positions(plan: FleetPlan) -> npt.NDArray[np.float64]:
     """Each VM's place among the VMs sharing its start time (the same local time in the same
-    time zone), largest first: 0 (first) to 1 (last); 0.5 for a VM alone at its time. The same
-    for every spread."""
+    time zone, fixed in UTC by the same reference date, G13), largest first: 0 (first) to 1
+    (last); 0.5 for a VM alone at its time. The same for every spread."""
     size_rank = np.argsort(np.argsort(-plan.pi_size_gb, kind="stable"), kind="stable")
-    zone = np.array([p.time_zone for p in plan.policies])[plan.policy_index]
+    zone = np.array([f"{p.time_zone} {p.schedule_reference_date}" for p in plan.policies])[
+        plan.policy_index
+    ]
     groups = pl.DataFrame({"start": plan.start_hour, "zone": zone, "rank": size_rank}).with_columns(
         slot=pl.col("rank").rank("ordinal").over("start", "zone").cast(pl.Int64) - 1,
         members=pl.len().over("start", "zone"),

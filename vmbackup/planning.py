@@ -43,7 +43,7 @@ from vmbackup.onboarding import Onboarding
 from vmbackup.policy import Policy
 from vmbackup.restore_options import OPTIONS as RESTORE_OPTIONS
 from vmbackup.schema import FLEET_VALUES
-from vmbackup.timezones import iana_zone
+from vmbackup.timezones import describe_run_time, iana_zone
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
 
 __all__ = ["Assumption", "EstatePlan", "PlanOptions", "build_plan"]
@@ -693,12 +693,14 @@ def _assumptions(
     found.append(
         Assumption(
             "start time",
-            f"each policy's run time in its time zone ({', '.join(zones)}), read on the "
+            f"each policy's run time in its time zone ({', '.join(zones)}), kept at the same UTC "
+            f"time all year (G13: Azure does not adjust for summer time), read on the "
             f"{options.time_zone} clock (S1)"
             + (f"; overridden for {vms(overridden)}" if overridden else ""),
             assumed=False,
         )
     )
+    found.append(Assumption("summer time", _reference_text(policies, options.start)))
     found.append(
         Assumption(
             "vault",
@@ -789,6 +791,24 @@ def _rule_assumptions(policies: dict[str, Policy], plan: FleetPlan) -> list[Assu
     return found
 
 
+def _reference_text(policies: dict[str, Policy], start: dt.date) -> str:
+    """Which date's UTC offset fixes each policy's UTC run time (G13, A7)."""
+    by_date: dict[dt.date | None, list[str]] = {}
+    for name, policy in sorted(policies.items()):
+        by_date.setdefault(policy.schedule_reference_date, []).append(name)
+    parts = [
+        f"{day:%Y-%m-%d} (stored with the run time) for {', '.join(names)}"
+        for day, names in sorted((d, n) for d, n in by_date.items() if d is not None)
+    ]
+    if None in by_date:
+        parts.append(f"{start:%Y-%m-%d} (the first simulated day) for {', '.join(by_date[None])}")
+    return (
+        "each run time's UTC time is fixed by its zone's offset on "
+        + "; on ".join(parts)
+        + " (A7: our reading; G13's page says only that Azure does not shift the hour)"
+    )
+
+
 def format_hours(hour: float) -> str:
     """``22.5`` -> ``'22:30'``.
 
@@ -821,8 +841,13 @@ def parse_clock(text: str, field_name: str = "start_time") -> float:
     return hours
 
 
-def policy_lines(policies: dict[str, Policy], used: Sequence[str]) -> list[str]:
-    """One line per policy the plan uses: type, schedule and time zone (S1, Y1, Y2)."""
+def policy_lines(
+    policies: dict[str, Policy], used: Sequence[str], start: dt.date = FLEET_START
+) -> list[str]:
+    """One line per policy the plan uses: type, schedule and time zone (S1, Y1, Y2), then its run
+    time (an hourly policy's window start) in UTC and in local time over the year from ``start``
+    (G13: Azure keeps the UTC time, so the local time moves with summer time; A7: a policy
+    without a stored date is fixed in UTC on ``start``)."""
     lines = []
     for name in used:
         p = policies[name]
@@ -836,5 +861,9 @@ def policy_lines(policies: dict[str, Policy], used: Sequence[str]) -> list[str]:
             schedule = f"weekly on {', '.join(p.run_days)} at {when}"
         else:
             schedule = f"daily at {when}"
-        lines.append(f"{name}: {p.policy_type} {schedule}, {p.time_zone}")
+        when_utc = describe_run_time(
+            p.time_zone, p.run_hour, start, reference=p.schedule_reference_date
+        )
+        window = "window start " if p.frequency == "hourly" else ""
+        lines.append(f"{name}: {p.policy_type} {schedule}, {p.time_zone}; {window}{when_utc}")
     return lines

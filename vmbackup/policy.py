@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from vmbackup._checks import choice
+from vmbackup._checks import choice, date_value
 from vmbackup.catalogue import STATUSES, rule
 
 __all__ = [
@@ -416,6 +416,11 @@ class Policy:
     enforce
         If True (default), a policy that breaks a rule of ``rules`` raises ValueError; False
         keeps it (for the linter, or to show what Azure would refuse).
+    schedule_reference_date
+        The date Azure stores with the run time (the date of ``scheduleRunTimes``, read from
+        ARM / az JSON); None: none known. Azure keeps the run time's UTC hour all year (G13);
+        its offset on this date fixes that UTC hour, else the plan's first day does
+        (assumption A7, ``vmbackup.timezones``).
     """
 
     name: str = "DefaultPolicy"
@@ -439,6 +444,7 @@ class Policy:
     rules: str = "today"
     enforce: bool = True
     tiering: TieringPolicy | None = None
+    schedule_reference_date: dt.date | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -455,6 +461,8 @@ class Policy:
             raise ValueError(f"time_zone={self.time_zone!r} must be a time zone name")
         if not isinstance(self.enforce, bool):
             raise ValueError(f"enforce={self.enforce!r} must be True or False")
+        if self.schedule_reference_date is not None:
+            date_value("schedule_reference_date", self.schedule_reference_date)
         if self.tiering is not None and not isinstance(self.tiering, TieringPolicy):
             raise ValueError(f"tiering={self.tiering!r} must be a TieringPolicy or None")
         for day in ("monthly_day", "yearly_day"):

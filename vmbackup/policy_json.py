@@ -26,6 +26,7 @@ from typing import Any
 from vmbackup.policy import MonthlyDay, Policy, TieringPolicy, service_findings
 
 __all__ = [
+    "ARM_SCHEDULE_DATE",
     "SourcedPolicy",
     "policies_from_document",
     "policy_from_arm",
@@ -91,22 +92,30 @@ class _Path:
         return value
 
 
-def _hour_of(reader: _Path, stamp: Any, path: str, clock: bool = False) -> float:
-    """An ISO date-time (ARM), or with ``clock`` an ``HH:MM`` (Terraform), as hours since
-    midnight."""
+def _clock_of(reader: _Path, stamp: Any, path: str) -> float:
+    """A Terraform ``HH:MM`` as hours since midnight (it carries no date)."""
     text = str(stamp)
-    if clock:
-        match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
-        if match and int(match[1]) < 24 and int(match[2]) < 60:
-            return int(match[1]) + int(match[2]) / 60
-        raise reader.fail(path, f"={stamp!r} is not a time of day like '23:00'")
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return int(match[1]) + int(match[2]) / 60
+    raise reader.fail(path, f"={stamp!r} is not a time of day like '23:00'")
+
+
+def _run_time(
+    reader: _Path, stamp: Any, path: str, args: dict[str, Any], paths: dict[str, str]
+) -> None:
+    """Read an ARM run time (an ISO date-time) into ``args``: its time of day is the run time
+    in the policy's zone (``run_hour``), its date the schedule's reference date
+    (``schedule_reference_date``; G13, A7: the offset of that date fixes the UTC hour)."""
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
     except ValueError:
         raise reader.fail(
             path, f"={stamp!r} is not an ISO date-time like '2026-01-01T22:30:00Z'"
         ) from None
-    return moment.hour + moment.minute / 60
+    args["run_hour"] = moment.hour + moment.minute / 60
+    args["schedule_reference_date"] = moment.date()
+    paths["run_hour"] = paths["schedule_reference_date"] = path
 
 
 def _build(
@@ -249,8 +258,7 @@ def _arm_policy(
             reader.get(hourly, hp, "scheduleWindowDuration"), f"{hp}.scheduleWindowDuration"
         )
         start = reader.get(hourly, hp, "scheduleWindowStartTime")
-        args["run_hour"] = _hour_of(reader, start, f"{hp}.scheduleWindowStartTime")
-        paths["run_hour"] = f"{hp}.scheduleWindowStartTime"
+        _run_time(reader, start, f"{hp}.scheduleWindowStartTime", args, paths)
     else:
         node, path = schedule, sp
         if version == "V2":
@@ -259,8 +267,7 @@ def _arm_policy(
         times = reader.get(node, path, "scheduleRunTimes")
         if isinstance(times, str) or not isinstance(times, Sequence) or not times:
             raise reader.fail(f"{path}.scheduleRunTimes", " must be a non-empty list")
-        args["run_hour"] = _hour_of(reader, times[0], f"{path}.scheduleRunTimes[0]")
-        paths["run_hour"] = f"{path}.scheduleRunTimes[0]"
+        _run_time(reader, times[0], f"{path}.scheduleRunTimes[0]", args, paths)
         if frequency == "Weekly":
             args["run_days"] = reader.names(node, path, "scheduleRunDays")
             paths["run_days"] = f"{path}.scheduleRunDays"
@@ -442,7 +449,7 @@ def policy_from_terraform(
         "policy_type": "enhanced" if version == "V2" else "standard",
         "frequency": frequency.lower(),
         "time_zone": values.get("timezone") or "UTC",
-        "run_hour": _hour_of(reader, reader.get(backup, bp, "time"), f"{bp}.time", clock=True),
+        "run_hour": _clock_of(reader, reader.get(backup, bp, "time"), f"{bp}.time"),
     }
     paths = {
         "name": f"{path}.name",
@@ -616,9 +623,15 @@ def policies_from_document(
 # --- back to ARM ---------------------------------------------------------------------------------
 
 
-def _stamp(hour: float) -> str:
+#: The date written with a run time when a policy has no ``schedule_reference_date``: ARM
+#: stores a date-time, and this date's offset then fixes the UTC hour (G13, A7).
+ARM_SCHEDULE_DATE = dt.date(2026, 1, 1)
+
+
+def _stamp(hour: float, on: dt.date | None) -> str:
     minutes = round(hour * 60)
-    return f"2026-01-01T{minutes // 60:02d}:{minutes % 60:02d}:00Z"
+    day = ARM_SCHEDULE_DATE if on is None else on
+    return f"{day:%Y-%m-%d}T{minutes // 60:02d}:{minutes % 60:02d}:00Z"
 
 
 def _arm_day(day: MonthlyDay) -> dict[str, Any]:
@@ -648,14 +661,24 @@ def _duration(count: int, unit: str) -> dict[str, Any]:
 def policy_to_arm(policy: Policy) -> dict[str, Any]:
     """The ARM JSON of ``policy`` (the shape ``az backup policy show`` prints; Y4).
 
-    Reading the result with :func:`policy_from_arm` gives the same policy back.
+    Reading the result with :func:`policy_from_arm` gives the same policy back, its
+    ``schedule_reference_date`` included. ARM stores the run time as a date-time: a policy
+    without a reference date is written with :data:`ARM_SCHEDULE_DATE` and reads back with it
+    (G13, A7: that date's offset then fixes the run time's UTC hour).
 
-    >>> p = Policy(daily_retention_days=14, instant_restore_days=3)
+    >>> p = Policy(daily_retention_days=14, instant_restore_days=3,
+    ...            schedule_reference_date=dt.date(2026, 7, 1))
+    >>> policy_to_arm(p)["properties"]["schedulePolicy"]["scheduleRunTimes"]
+    ['2026-07-01T22:30:00Z']
     >>> policy_from_arm(policy_to_arm(p)) == p
     True
+    >>> policy_from_arm(policy_to_arm(Policy())).schedule_reference_date
+    datetime.date(2026, 1, 1)
     """
     v2 = policy.policy_type == "enhanced"
-    run: dict[str, list[str]] = {"scheduleRunTimes": [_stamp(policy.run_hour)]}
+    run: dict[str, list[str]] = {
+        "scheduleRunTimes": [_stamp(policy.run_hour, policy.schedule_reference_date)]
+    }
     if policy.frequency == "weekly":
         run["scheduleRunDays"] = list(policy.run_days)
     schedule: dict[str, Any] = {
@@ -666,7 +689,7 @@ def policy_to_arm(policy: Policy) -> dict[str, Any]:
         schedule["hourlySchedule"] = {
             "interval": policy.hourly_interval_hours,
             "scheduleWindowDuration": policy.window_hours,
-            "scheduleWindowStartTime": _stamp(policy.run_hour),
+            "scheduleWindowStartTime": _stamp(policy.run_hour, policy.schedule_reference_date),
         }
     elif v2:
         schedule["dailySchedule" if policy.frequency == "daily" else "weeklySchedule"] = run

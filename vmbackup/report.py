@@ -413,6 +413,7 @@ def plan_report(
     assumptions: Sequence[str] = (),
     title: str = "Azure VM Backup plan",
     subtitle: str = "",
+    schedules: Sequence[str] = (),
 ) -> str:
     """The plan of an estate as one self-contained HTML page (sections :data:`PLAN_SECTIONS`).
 
@@ -420,7 +421,9 @@ def plan_report(
     ----------
     fleet
         The fleet table, one row per disk (``vm_name``, ``policy``, ``schedule_hour``,
-        ``disk_role``, ``disk_type``, ``allocated_gb``, ``used_gb``).
+        ``disk_role``, ``disk_type``, ``allocated_gb``, ``used_gb``); optional
+        ``schedule_utc_hour``, the UTC time Azure keeps for that start all year [h] (G13),
+        shown beside the local one.
     daily, job_hours, concurrency
         From :func:`vmbackup.fleet.simulate_fleet`: ``FleetResult.daily``, the jobs'
         ``duration_hours`` [h], and ``FleetResult.concurrency`` (transfers in flight per bin).
@@ -447,6 +450,9 @@ def plan_report(
         Every assumption that filled a gap, one sentence each (printed as given, escaped).
     title, subtitle
         The page's title and the line below it.
+    schedules
+        One sentence per policy: its run time in UTC and in local time, with the dates the
+        local time moves (G13; ``vmbackup.planning.policy_lines``), listed under the estate.
 
     Returns
     -------
@@ -468,7 +474,8 @@ def plan_report(
             "disk_type",
             "allocated_gb",
             "used_gb",
-        ),
+        )
+        | {"schedule_utc_hour": fleet_columns("schedule_hour")["schedule_hour"]},
         name="fleet",
         label="vm_name",
     )
@@ -492,12 +499,13 @@ def plan_report(
     for name, plan in (("onboarding", onboarding), ("onboarding_on_demand", onboarding_on_demand)):
         if plan is not None:
             instance(name, plan, Onboarding, "an Onboarding (plan_onboarding)")
-    if (
-        isinstance(assumptions, str)
-        or not isinstance(assumptions, Sequence)
-        or not all(isinstance(a, str) for a in assumptions)
-    ):
-        raise ValueError("assumptions must be a sequence of sentences (str)")
+    for name, sentences in (("assumptions", assumptions), ("schedules", schedules)):
+        if (
+            isinstance(sentences, str)
+            or not isinstance(sentences, Sequence)
+            or not all(isinstance(a, str) for a in sentences)
+        ):
+            raise ValueError(f"{name} must be a sequence of sentences (str)")
     for name, text in (("title", title), ("subtitle", subtitle)):
         if not isinstance(text, str):
             raise ValueError(f"{name}={text!r:.60} must be text")
@@ -513,7 +521,7 @@ def plan_report(
             raise ValueError(f"{name}: holds no value; the report needs a simulated day at least")
     days = daily.height
     sections = [
-        _estate(fleet),
+        _estate(fleet, tuple(schedules)),
         _eligibility(eligibility),
         _onboarding(onboarding, onboarding_on_demand),
         _steady(daily, hours, days),
@@ -533,8 +541,14 @@ def plan_report(
     )
 
 
-def _estate(fleet: pl.DataFrame) -> Section:
+def _hours_list(column: str) -> pl.Expr:
+    """A column's distinct hours, sorted, as one text (``"21.5, 22.5"``)."""
+    return pl.col(column).unique().sort().cast(pl.String).str.join(", ")
+
+
+def _estate(fleet: pl.DataFrame, schedules: tuple[str, ...] = ()) -> Section:
     disks = fleet.filter(pl.col("disk_role") != "temp")
+    utc = "schedule_utc_hour" in disks.columns
     vms = disks["vm_name"].n_unique()
     used_tb = float(disks["used_gb"].sum()) / 1000
     allocated_tb = float(disks["allocated_gb"].sum()) / 1000
@@ -546,14 +560,16 @@ def _estate(fleet: pl.DataFrame) -> Section:
             disks=pl.len(),
             used_tb=pl.col("used_gb").sum() / 1000,
             allocated_tb=pl.col("allocated_gb").sum() / 1000,
-            start_hours=pl.col("schedule_hour").unique().sort().cast(pl.String).str.join(", "),
+            start_hours=_hours_list("schedule_hour"),
+            **({"utc_hours": _hours_list("schedule_utc_hour")} if utc else {}),
         )
         .sort("VMs", descending=True)
         .rename(
             {
                 "used_tb": "used [TB]",
                 "allocated_tb": "allocated [TB]",
-                "start_hours": "scheduled start [h]",
+                "start_hours": "local start [h]",
+                **({"utc_hours": "UTC start, all year [h]"} if utc else {}),
             }
         )
     )
@@ -568,8 +584,21 @@ def _estate(fleet: pl.DataFrame) -> Section:
             Paragraph(text),
             Table(
                 by_policy,
-                "VMs per policy",
+                "VMs per policy (local start: in the policy's time zone, as of its reference "
+                "date; Azure keeps the UTC start all year, G13)",
                 formats={"used [TB]": ",.2f", "allocated [TB]": ",.2f"},
+            ),
+            *(
+                (
+                    Paragraph(
+                        "Run times: Azure does not adjust backups for summer time (G13), so "
+                        "each keeps its UTC time and its local time moves by an hour when the "
+                        "zone changes its clock:"
+                    ),
+                    Bullets(schedules),
+                )
+                if schedules
+                else ()
             ),
         ),
     )
@@ -950,8 +979,11 @@ def estate_report(estate: EstatePlan) -> str:
     """The HTML page of an architect's plan (:class:`vmbackup.planning.EstatePlan`, what
     ``python -m vmbackup plan ... --report plan.html`` writes): :func:`plan_report` fed from
     the plan's parts, with the RTO in one account per VM and in the shared accounts."""
+    from dataclasses import replace
+
     from vmbackup.capacity import premium_space_check
-    from vmbackup.fleet import BIN_HOURS
+    from vmbackup.fleet import BIN_HOURS, clock_start_hours
+    from vmbackup.planning import policy_lines
 
     options, result = estate.options, estate.result
     space = estate.premium_space
@@ -971,15 +1003,24 @@ def estate_report(estate: EstatePlan) -> str:
         f"({estate.prices.currency}, {estate.prices.dated()}); restore: {options.restore_option} "
         f"from a point {age:g} day(s) old"
     )
-    # a blank start time is the policy's run time (in the policy's own time zone, S1)
+    # a blank start time is the policy's run time (in the policy's own time zone, S1); Azure
+    # keeps its UTC time all year (G13), fixed as of the policy's reference date (A7)
     plan = estate.plan
     run_hour = pl.DataFrame(
         {
             "vm_name": plan.vm_names,
             "policy_run_hour": np.array([p.run_hour for p in plan.policies])[plan.policy_index],
+            "schedule_utc_hour": clock_start_hours(
+                replace(plan, time_zone="Etc/UTC"), options.start
+            ),
         },
-        schema={"vm_name": pl.String, "policy_run_hour": pl.Float64},
+        schema={
+            "vm_name": pl.String,
+            "policy_run_hour": pl.Float64,
+            "schedule_utc_hour": pl.Float64,
+        },
     )
+    used = [p.name for i, p in enumerate(plan.policies) if (plan.policy_index == i).any()]
     fleet = (
         estate.fleet.join(run_hour, on="vm_name", how="left", maintain_order="left")
         .with_columns(schedule_hour=pl.col("schedule_hour").fill_null(pl.col("policy_run_hour")))
@@ -1002,4 +1043,5 @@ def estate_report(estate: EstatePlan) -> str:
         onboarding_on_demand=estate.onboarding_on_demand,
         assumptions=tuple(str(a) for a in estate.assumptions),
         subtitle=subtitle,
+        schedules=tuple(policy_lines(estate.policies, used, options.start)),
     )
