@@ -207,6 +207,7 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "permissions": ["vault-restore"],
             "files_gb": 5.0,
             "alone": True,
+            "target_requires_cmk": True,
             "create_vm_hours": 0.2,
         },
     ),
