@@ -239,6 +239,7 @@ def test_g18_does_not_touch_restores_that_create_no_disk_from_a_snapshot(option:
     free = one(vm(100.0), **kwargs)
     assert row["status"] == free["status"] == "ok"
     assert row["rto_hours"] == pytest.approx(free["rto_hours"])
+    assert row["findings"] == free["findings"]  # nothing said of G18 where it does not apply
 
 
 def test_g18_the_flag_is_checked() -> None:

@@ -133,6 +133,8 @@ __all__ = [
 OPTIONS = ("create-vm", "restore-disks", "replace-disks", "cross-region", "file-recovery")
 ORDERS = ("fleet", "smallest-first", "largest-first")
 REHYDRATION = ("standard", "high")
+#: The options that create disks in a target resource group of the primary region (G18).
+_TARGET_DISKS = ("create-vm", "restore-disks", "replace-disks")
 GIB_GB = 2**30 / 1e9
 
 #: Times and figures of the options [h, MB/s, GiB/h]; documented ones name their source.
@@ -283,7 +285,7 @@ def _reasons(option: str, **flags: pl.Expr) -> list[pl.Expr]:
             "Standard policy (only under Enhanced): this VM has no backup that excludes disks",
         ),
     ]
-    if option in ("create-vm", "restore-disks", "replace-disks"):
+    if option in _TARGET_DISKS:
         rules.append(
             rule(
                 e["cmk_target"] & (pl.col("tier") == "snapshot"),
@@ -534,6 +536,7 @@ def estate_rto(
         "cross-region": figures["create_vm_hours"] + key_step,
         "file-recovery": pl.lit(0.0),
     }[kind]
+    snapshot_tier = pl.col("tier") == "snapshot"
     notes = pl.concat_list(
         pl.when(pl.col("tier") == "archive").then(
             pl.format(
@@ -561,7 +564,7 @@ def estate_rto(
         pl.when((pl.col("excluded_disks") > 0) & pl.lit(kind == "file-recovery")).then(
             pl.lit("G17: files come only from the disks included in the backup")
         ),
-        pl.when(pl.lit(cmk_target) & (pl.col("tier") != "snapshot")).then(
+        pl.when(pl.lit(cmk_target and kind in _TARGET_DISKS) & ~snapshot_tier).then(
             pl.lit(
                 "G18: the target requires CMK disks; the page restricts only Instant Restore "
                 "(snapshot) points, and this one restores from the vault tier"
