@@ -132,7 +132,7 @@ def test_g15_vms_sharing_an_account_share_its_shortfall_once() -> None:
 def test_g15_the_first_backup_done_lifts_the_account_check() -> None:
     """G15/S21: once its first backup is done a VM of a short account needs nothing."""
     done = pl.DataFrame({"vm_name": ["u1"], "first_backup_done": [True]})
-    row = one(UNMANAGED, capacity_gb=10.0, first_backup_done=done)
+    row = one(UNMANAGED, capacity_gb=2999.5, first_backup_done=done)
     assert (row["status"], row["shortfall_gb"]) == ("not-applicable", 0.0)
     assert row["advice"] == "the 50% rule does not apply: the first backup is done"
 
@@ -167,7 +167,15 @@ def test_g15_one_vm_alone_in_its_account_at_both_edges() -> None:
             "account_allocated_gb=999.0 is below allocated_gb=1000",
         ),
         ({"managed": "no"}, "managed='no' must be True or False"),
+        (
+            {"managed": False, "account_allocated_gb": 2000.0, "capacity_gb": 1999.5},
+            "account_allocated_gb=2000.0 is above capacity_gb=1999.5",
+        ),
         ({"capacity_gb": -1.0}, "capacity_gb=-1.0 must be a finite number >= 0"),
+        (
+            {"managed": False, "capacity_gb": 999.5},
+            "allocated_gb=1000 is above capacity_gb=999.5: the disks in a storage account",
+        ),
     ],
 )
 def test_g15_bad_input_is_named(kwargs: dict[str, Any], message: str) -> None:
@@ -181,6 +189,20 @@ def test_g15_an_unmanaged_premium_disk_must_name_its_account() -> None:
     with pytest.raises(ValueError, match=r"vm_name='x': an unmanaged premium disk with storage_"):
         premium_space_check(disks(("x", False, None, 10.0, 1.0)))
     assert one(disks(("x", False, None, 10.0, 1.0)), rules="seed")["status"] == "ok"
+
+
+def test_g15_an_account_fuller_than_its_capacity_is_refused() -> None:
+    """G15: disks cannot allocate more than their account holds; the account is named (a
+    standard account is not measured, so it is not refused)."""
+    fleet = disks(("a", False, "st1", 1000.0, 100.0), ("b", False, "st1", 1000.0, 100.0))
+    message = "capacity_gb=1999.5 is below the 2000 GB the disks of storage account 'st1'"
+    with pytest.raises(ValueError, match=message):
+        premium_space_check(fleet, capacity_gb=1999.5)
+    with pytest.raises(ValueError, match=message):
+        account_space_check(fleet, capacity_gb=1999.5)
+    assert one(fleet, capacity_gb=2000.0)["shortfall_gb"] == 1000.0  # full: half to free
+    standard = fleet.with_columns(disk_type=pl.lit("standard"))
+    assert account_space_check(standard, capacity_gb=1.0)["status"].to_list() == ["not-applicable"]
 
 
 def test_g15_the_account_table_agrees_with_the_vms() -> None:

@@ -167,6 +167,16 @@ def vm_space_check(
             )
     is_premium = flag("premium", premium)
     is_managed = flag("managed", managed)
+    if rule_set == "today" and is_premium and not is_managed and in_account > capacity:
+        field, value = (
+            ("allocated_gb", allocated_gb)
+            if account_allocated_gb is None
+            else ("account_allocated_gb", account_allocated_gb)
+        )
+        raise ValueError(
+            f"{field}={value!r} is above capacity_gb={capacity_gb!r}: the disks in a storage "
+            "account allocate at most its capacity"
+        )
     frame = pl.DataFrame(
         {
             "vm_name": ["this VM"],
@@ -362,6 +372,8 @@ def premium_space_check(
         .group_by("storage_account")
         .agg(account_allocated_gb=pl.col("allocated_gb").sum())
     )
+    if rule_set == "today":
+        _fits(disks.filter(unmanaged), accounts, capacity, capacity_gb)
     disks = disks.join(accounts, on="storage_account", how="left", maintain_order="left")
     in_account = pl.col("account_allocated_gb").filter(unmanaged)
     per_vm = disks.group_by("vm_name", maintain_order=True).agg(
@@ -400,6 +412,23 @@ def premium_space_check(
         )
         .sort("shortfall_gb", descending=True, maintain_order=True)
     )
+
+
+def _fits(
+    premium_disks: pl.DataFrame, accounts: pl.DataFrame, capacity: float, given: object
+) -> None:
+    """Raise ValueError naming the first premium account whose disks allocate more than its
+    capacity (such an account cannot exist; its free space would be negative)."""
+    names = premium_disks["storage_account"].unique().implode()
+    over = accounts.filter(
+        pl.col("storage_account").is_in(names) & (pl.col("account_allocated_gb") > capacity)
+    )
+    if over.height:
+        row = over.row(0)
+        raise ValueError(
+            f"capacity_gb={given!r} is below the {row[1]:g} GB the disks of storage account "
+            f"{row[0]!r} allocate; an account holds at most its capacity"
+        )
 
 
 @dataclass(frozen=True)
@@ -521,6 +550,12 @@ def account_space_check(
         vms=pl.col("vm_name").n_unique(),
         allocated_gb=pl.col("allocated_gb").sum(),
         premium=(pl.col("disk_type") == "premium").any(),
+    )
+    _fits(
+        unmanaged.filter(pl.col("disk_type") == "premium"),
+        per_account.select("storage_account", account_allocated_gb="allocated_gb"),
+        capacity,
+        capacity_gb,
     )
     required = pl.col("allocated_gb") * FREE_SHARE
     free = capacity - pl.col("allocated_gb")
