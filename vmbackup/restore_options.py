@@ -120,6 +120,7 @@ from vmbackup.restore import (
     restore_plan,
     simulate_restore,
 )
+from vmbackup.schema import GB_PER_GIB
 
 __all__ = [
     "OPTIONS",
@@ -135,7 +136,6 @@ ORDERS = ("fleet", "smallest-first", "largest-first")
 REHYDRATION = ("standard", "high")
 #: The options that create disks in a target resource group of the primary region (G18).
 _TARGET_DISKS = ("create-vm", "restore-disks", "replace-disks")
-GIB_GB = 2**30 / 1e9
 
 #: Times and figures of the options [h, MB/s, GiB/h]; documented ones name their source.
 OPTION_DEFAULTS: dict[str, float] = {
@@ -524,7 +524,7 @@ def estate_rto(
     if priority == "standard":
         rehydrate: pl.Expr = pl.lit(standard)
     else:  # at the documented 10 GiB an hour, and never assumed slower than standard
-        gib = pl.col("data_gb") / GIB_GB
+        gib = pl.col("data_gb") / GB_PER_GIB
         rehydrate = pl.min_horizontal(gib / figures["rehydrate_high_gib_per_hour"], standard)
     rehydrate = pl.when(pl.col("tier") == "archive").then(rehydrate).otherwise(0.0)
     encrypted = pl.col("ade") != "none"
