@@ -95,7 +95,7 @@ def test_g9_snapshots_priced_by_policy_type_never_by_the_disks_media(lines: pl.D
     """G9: a premium and a standard VM under the same policy pay the same snapshot price and
     the same amount; Standard at its own row (0.12), Enhanced at Standard HDD ZRS (0.05)."""
     for policy, meter, price in (
-        ("std", "Standard Policy Snapshots", 0.12),
+        ("std", "LRS Snapshots", 0.12),
         ("enh", "ZRS Snapshots", 0.05),
     ):
         premium, standard = (
