@@ -280,6 +280,12 @@ def _verdicts(
     )
 
 
+#: The fleet columns the premium-space checks read.
+_SPACE_COLUMNS = fleet_columns(
+    "vm_name", "disk_role", "disk_type", "managed", "storage_account", "allocated_gb", "used_gb"
+)
+
+
 def premium_space_check(
     fleet: pl.DataFrame,
     *,
@@ -331,15 +337,7 @@ def premium_space_check(
     capacity = non_negative("capacity_gb", capacity_gb)
     fleet = check_frame(
         fleet,
-        fleet_columns(
-            "vm_name",
-            "disk_role",
-            "disk_type",
-            "managed",
-            "storage_account",
-            "allocated_gb",
-            "used_gb",
-        ),
+        _SPACE_COLUMNS,
         name="fleet",
         label="vm_name",
     )
@@ -533,15 +531,7 @@ def account_space_check(
     capacity = non_negative("capacity_gb", capacity_gb)
     fleet = check_frame(
         fleet,
-        fleet_columns(
-            "vm_name",
-            "disk_role",
-            "disk_type",
-            "managed",
-            "storage_account",
-            "allocated_gb",
-            "used_gb",
-        ),
+        _SPACE_COLUMNS,
         name="fleet",
     )
     unmanaged = fleet.filter((pl.col("disk_role") != "temp") & ~pl.col("managed"))
