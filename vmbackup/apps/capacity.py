@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
+from typing import Any
 
 import ipywidgets as w
 import polars as pl
@@ -114,5 +116,21 @@ def premium_space_app() -> w.Box:
     }
     view = FigureImage(SpaceChart, *FIGSIZE_IN)
     return figure_app(
-        controls, lambda **values: premium_space_update(chart=view.chart, **values), view
+        controls,
+        lambda **values: premium_space_update(chart=view.chart, **values),
+        view,
+        rules=_dead_controls,
     )
+
+
+def _dead_controls(values: Mapping[str, Any]) -> dict[str, str]:
+    """The controls that cannot change the verdict in this state, with the reason (S21, G15)."""
+    if not values["premium"]:
+        reason = "not premium storage: the free-space rule does not apply (S21)"
+        return dict.fromkeys(("allocated_gb", "used_gb", "managed"), reason)
+    if values["rules"] == "seed":
+        return {"managed": "the seed's S21 checks every premium disk, managed or not"}
+    if values["managed"]:
+        reason = "today's rule (G15): managed disks have no storage account to fill"
+        return dict.fromkeys(("allocated_gb", "used_gb"), reason)
+    return {"used_gb": "today's rule (G15) weighs the account's allocated disks, not used data"}
