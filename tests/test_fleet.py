@@ -419,7 +419,8 @@ def test_cli_plan_prints_the_summary_and_writes_jobs(tmp_path: Path) -> None:
     assert "Fleet: 200 VMs" in text
     assert "Backups over 10 days: 2,000 jobs" in text
     assert "Cost per month (USD):" in text
-    assert "Premium space before the first backup (S21): 43 VMs short" in text
+    # G15 (today's rule, the default): the 8 VMs on unmanaged premium disks, all with room
+    assert "0 of 8 VMs on unmanaged premium disks short" in text
     assert "Restore of every protected VM at once (RTO" in text
     assert "Staggering (S13)" in text
     assert "6/6 done" in err.getvalue()
