@@ -541,36 +541,37 @@ def _clock_shift(
     local: npt.NDArray[np.float64],
     start: dt.date,
     days: int,
-    after: npt.NDArray[np.float64] | float = 0.0,
+    after: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """G13: the shift [h] from each VM's time ``local + after`` to the plan's clock, per group
-    of VMs sharing it and day, and each VM's group (a handful of zones and times, not a loop
-    over VMs).
+    """G13: the shift [h] from each VM's time ``local`` plus its policy's ``after`` to the
+    plan's clock, per group of VMs sharing it and day, and each VM's group (a handful of zones
+    and times, not a loop over VMs).
 
     Each ``local`` (a VM's run time, or an hourly window's start, in its policy's zone) is
     turned into UTC once, with the zone's offset on the policy's ``schedule_reference_date``
-    (else ``start``, assumption A7), and that UTC time holds every day; ``after`` hours later
-    (an hourly window's last snapshot) is the same UTC time plus those hours. Only the plan's
-    clock zone, read day by day, can move it on the clock."""
-    zone_ref = [(iana_zone(p.time_zone), p.schedule_reference_date or start) for p in plan.policies]
-    keys = sorted(set(zone_ref))
-    code = np.array([keys.index(k) for k in zone_ref], dtype=np.int64)[plan.policy_index]
-    after = np.broadcast_to(np.asarray(after, dtype=np.float64), local.shape)
-    keys_frame = pl.DataFrame(
-        {"key": code, "hour": local, "after": after},
-        schema={"key": pl.Int64, "hour": pl.Float64, "after": pl.Float64},
-    ).with_columns(group=pl.struct("key", "hour", "after").rank("dense").cast(pl.Int64) - 1)
-    groups = keys_frame.unique("group").sort("group")
-    # one UTC offset per (zone, reference date, local time): a call per zone and date
-    offset = np.empty(groups.height)
-    for (key,), members in groups.with_row_index("row").group_by("key"):
-        zone, reference = keys[int(str(key))]
-        offset[members["row"].to_numpy()] = utc_offset_hours(
-            zone, reference, members["hour"].to_numpy()
-        )
-    utc = groups["hour"].to_numpy() + groups["after"].to_numpy() - offset
+    (else ``start``, assumption A7), and that UTC time holds every day; ``after[policy]`` hours
+    later (an hourly window's last snapshot) is the same UTC time plus those hours. Only the
+    plan's clock zone, read day by day, can move it on the clock."""
+    later = np.zeros(len(plan.policies)) if after is None else after
+    per_policy = [
+        (iana_zone(p.time_zone), p.schedule_reference_date or start, float(hours))
+        for p, hours in zip(plan.policies, later, strict=True)
+    ]
+    keys = sorted(set(per_policy))
+    code = np.array([keys.index(k) for k in per_policy], dtype=np.int64)[plan.policy_index]
+    # one group per (zone, reference date, hours after, local minute): one int64 to rank
+    minutes = np.round(local * 60).astype(np.int64)
+    group_key = pl.Series(code * 2**20 + minutes)
+    group = (group_key.rank("dense").cast(pl.Int64) - 1).to_numpy()
+    distinct = group_key.unique().sort().to_numpy()
+    key_of, hour = distinct // 2**20, (distinct % 2**20) / 60.0
+    offset = np.empty(distinct.size)
+    for k in np.unique(key_of):  # a call per zone, reference date and hours after
+        rows = key_of == k
+        offset[rows] = utc_offset_hours(keys[k][0], keys[k][1], hour[rows])
+    utc = hour + np.array([keys[k][2] for k in key_of]) - offset
     shift = clock_offset_hours(plan.time_zone, start, days, utc) - offset[:, None]
-    return shift, keys_frame["group"].to_numpy()
+    return shift, group
 
 
 def clock_start_hours(plan: FleetPlan, start: dt.date = FLEET_START) -> npt.NDArray[np.float64]:
@@ -606,9 +607,8 @@ def _schedule(
     per_day = np.array([p.backups_per_day() for p in policies], dtype=np.int64)
     step = np.array([p.hourly_interval_hours or 24 for p in policies], dtype=np.float64)
     last_offset = np.where(hourly, (per_day - 1) * step, 0.0)  # Y2: the last snapshot is sent
-    after = last_offset[index]
-    shift, group = _clock_shift(plan, plan.start_hour, start, days, after)
-    base = plan.start_hour + after + shift[group, 0]
+    shift, group = _clock_shift(plan, plan.start_hour, start, days, last_offset)
+    base = plan.start_hour + last_offset[index] + shift[group, 0]
     varying = (shift != shift[:, :1]).any(axis=1)
     day_shift = (shift - shift[:, :1])[group] if varying.any() else None
     # weekly policies run on their weekdays only (Y1); the days before day 0 give the warm-up
@@ -1770,9 +1770,8 @@ def _stagger_positions(plan: FleetPlan) -> npt.NDArray[np.float64]:
     time zone, fixed in UTC by the same reference date, G13), largest first: 0 (first) to 1
     (last); 0.5 for a VM alone at its time. The same for every spread."""
     size_rank = np.argsort(np.argsort(-plan.pi_size_gb, kind="stable"), kind="stable")
-    zone = np.array([f"{p.time_zone} {p.schedule_reference_date}" for p in plan.policies])[
-        plan.policy_index
-    ]
+    zones = [(p.time_zone, str(p.schedule_reference_date)) for p in plan.policies]
+    zone = np.array([sorted(set(zones)).index(z) for z in zones], dtype=np.int64)[plan.policy_index]
     groups = pl.DataFrame({"start": plan.start_hour, "zone": zone, "rank": size_rank}).with_columns(
         slot=pl.col("rank").rank("ordinal").over("start", "zone").cast(pl.Int64) - 1,
         members=pl.len().over("start", "zone"),
