@@ -137,7 +137,7 @@ def test_g9_snapshot_meter_names_the_line_as_the_invoice_does() -> None:
         "Standard HDD Managed Disks",
     )
     assert snapshot_meter(east, "standard") == (
-        "Standard Policy Snapshots",
+        "LRS Snapshots",
         "Instant Restore Snapshots (Standard policy)",
         "LRS",
         0.12,
@@ -294,7 +294,7 @@ def test_p7_meter_lines_add_up_to_the_monthly_bill_and_use_invoice_meter_names()
         "Azure VM Protected Instance",
         "Standard GRS Data Stored",
         "Archive GRS Data Stored",
-        "Standard Policy Snapshots",
+        "LRS Snapshots",
     }
     assert set(lines["vm"]) == {"app01"}
     totals = lines.group_by("meter").agg(pl.col("cost").sum()).sort("meter")

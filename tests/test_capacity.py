@@ -17,8 +17,8 @@ FLEET = read_fleet()
 
 def test_s21_premium_needs_half_the_allocated_space_free_before_the_first_backup() -> None:
     """S21: premium + Instant Restore: 50% of the allocated storage free, first backup only."""
-    ok = vm_space_check(allocated_gb=1024, used_gb=512)
-    short = vm_space_check(allocated_gb=1024, used_gb=700)
+    ok = vm_space_check(allocated_gb=1024, used_gb=512, rules="seed")
+    short = vm_space_check(allocated_gb=1024, used_gb=700, rules="seed")
     assert (ok.status, ok.shortfall_gb) == ("ok", 0.0)
     assert (short.status, short.required_free_gb, short.free_gb) == ("short", 512.0, 324.0)
     assert short.shortfall_gb == 188.0
@@ -28,27 +28,32 @@ def test_s21_premium_needs_half_the_allocated_space_free_before_the_first_backup
 
 def test_s21_the_rule_no_longer_applies_after_the_first_backup() -> None:
     """S21: the 50% free space is not needed once the first backup has completed."""
-    assert vm_space_check(allocated_gb=100, used_gb=99, first_backup_done=True).status == (
-        "not-applicable"
-    )
+    assert vm_space_check(
+        allocated_gb=100, used_gb=99, first_backup_done=True, rules="seed"
+    ).status == ("not-applicable")
 
 
 def test_s21_standard_disks_and_no_instant_restore_are_exempt() -> None:
     """S21 applies to premium storage with Instant Restore only."""
-    assert vm_space_check(allocated_gb=100, used_gb=99, premium=False).status == "not-applicable"
-    assert vm_space_check(allocated_gb=100, used_gb=99, instant_restore=False).status == (
-        "not-applicable"
+    assert (
+        vm_space_check(allocated_gb=100, used_gb=99, premium=False, rules="seed").status
+        == "not-applicable"
     )
+    assert vm_space_check(
+        allocated_gb=100, used_gb=99, instant_restore=False, rules="seed"
+    ).status == ("not-applicable")
 
 
 def test_s21_fleet_check_matches_the_single_vm_check_for_every_vm() -> None:
     """S21 vectorised: every VM's row equals the one-VM computation."""
-    checks = premium_space_check(FLEET)
+    checks = premium_space_check(FLEET, rules="seed")
     assert checks.height == FLEET["vm_name"].n_unique()
     premium = FLEET.filter((pl.col("disk_role") != "temp") & (pl.col("disk_type") == "premium"))
     totals = premium.group_by("vm_name").agg(pl.col("allocated_gb").sum(), pl.col("used_gb").sum())
     for row in totals.join(checks, on="vm_name").iter_rows(named=True):
-        single = vm_space_check(allocated_gb=row["allocated_gb"], used_gb=row["used_gb"])
+        single = vm_space_check(
+            allocated_gb=row["allocated_gb"], used_gb=row["used_gb"], rules="seed"
+        )
         assert row["status"] == single.status
         assert row["shortfall_gb"] == pytest.approx(single.shortfall_gb)
     standard_only = checks.filter(pl.col("premium_allocated_gb") == 0)
@@ -64,14 +69,14 @@ def test_s21_temp_disks_do_not_count() -> None:
         .otherwise(pl.col("allocated_gb"))
         .alias("allocated_gb")
     )
-    assert premium_space_check(vm).equals(premium_space_check(grown))
+    assert premium_space_check(vm, rules="seed").equals(premium_space_check(grown, rules="seed"))
 
 
 def test_s21_first_backup_done_exempts_listed_vms() -> None:
-    checks = premium_space_check(FLEET)
+    checks = premium_space_check(FLEET, rules="seed")
     short = checks.filter(pl.col("status") == "short")["vm_name"]
     done = pl.DataFrame({"vm_name": short, "first_backup_done": [True] * short.len()})
-    after = premium_space_check(FLEET, first_backup_done=done)
+    after = premium_space_check(FLEET, rules="seed", first_backup_done=done)
     assert after.filter(pl.col("status") == "short").height == 0
 
 
@@ -95,7 +100,7 @@ def test_shortfall_is_never_negative_and_zero_iff_half_is_free(
     allocated: int, share: float
 ) -> None:
     used = float(round(allocated * share))
-    check = vm_space_check(allocated_gb=allocated, used_gb=used)
+    check = vm_space_check(allocated_gb=allocated, used_gb=used, rules="seed")
     assert check.shortfall_gb >= 0
     assert (check.shortfall_gb == 0) == (2 * used <= allocated)
 
@@ -183,6 +188,6 @@ def test_x1_more_than_32_data_disks_is_rejected(tmp_path: Path) -> None:
 
 def test_s21_short_by_half_a_gb_is_short_and_exactly_half_free_is_ok() -> None:
     """S21 at its boundary: exactly 50% free is enough; 0.5 GB less is not, and says so."""
-    assert vm_space_check(allocated_gb=1024, used_gb=512).status == "ok"
-    nearly = vm_space_check(allocated_gb=1024, used_gb=512.5)
+    assert vm_space_check(allocated_gb=1024, used_gb=512, rules="seed").status == "ok"
+    nearly = vm_space_check(allocated_gb=1024, used_gb=512.5, rules="seed")
     assert (nearly.status, nearly.shortfall_gb) == ("short", 0.5)

@@ -141,3 +141,26 @@ def test_refusals_cite_documented_rules_only() -> None:
 def test_rules_md_is_the_rendered_catalogue() -> None:
     """RULES.md is written from the data; an edit to either without the other fails here."""
     assert (ROOT / "RULES.md").read_text(encoding="utf-8") == render_markdown()
+
+
+def test_each_notebooks_first_citation_links_to_the_catalogue() -> None:
+    """A learner can look an item up where the course first uses it: in every notebook the
+    first item a Markdown cell cites links to its row of RULES.md."""
+    known = rules()
+    linked = 0
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        for cell in notebook["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            text = "".join(cell["source"])
+            match = next((m for m in CITATION.finditer(text) if m.group(0) in known), None)
+            if match is None:
+                continue
+            item = match.group(0)
+            anchor = item.lower().replace(".", "-")
+            assert text[match.start() - 1 : match.end() + 1] == f"[{item}]", path.name
+            assert text[match.end() + 1 :].startswith(f"(../RULES.md#{anchor})"), path.name
+            linked += 1
+            break
+    assert linked >= 8

@@ -140,11 +140,20 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     ),
     "vm_space_check": (
         capacity.vm_space_check,
-        {"allocated_gb": 1024.0, "used_gb": 700.0, "premium": True, "first_backup_done": False},
+        {
+            "allocated_gb": 1024.0,
+            "used_gb": 700.0,
+            "premium": True,
+            "first_backup_done": False,
+            "managed": False,
+            "rules": "today",
+            "account_allocated_gb": 2048.0,
+            "capacity_gb": 35_000.0,
+        },
     ),
     "premium_space_check": (
         capacity.premium_space_check,
-        {"fleet": FLEET, "instant_restore": True},
+        {"fleet": FLEET, "instant_restore": True, "rules": "today", "capacity_gb": 35_000.0},
     ),
     "account_space_check": (
         capacity.account_space_check,
@@ -199,6 +208,7 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "permissions": ["vault-restore"],
             "files_gb": 5.0,
             "alone": True,
+            "target_requires_cmk": True,
             "create_vm_hours": 0.2,
         },
     ),
@@ -776,7 +786,7 @@ def _apps() -> dict[str, tuple[Callable[..., Any], dict[str, Any], list[str]]]:
         "premium_space": (
             apps.premium_space_update,
             {},
-            ["allocated_gb", "used_gb", "premium", "first_backup_done"],
+            ["allocated_gb", "used_gb", "premium", "managed", "first_backup_done", "rules"],
         ),
         "restore": (
             apps.restore_update,

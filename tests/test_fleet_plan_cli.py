@@ -54,9 +54,11 @@ def policy_file(tmp_path: Path, name: str, **change: object) -> str:
 
 
 def test_the_readme_commands_plan_the_sample_estate_end_to_end() -> None:
-    """S1, S12, S21, S24: the az JSON, the vault's items and its policies, with measured sizes
-    and VM settings: each VM on its own policy, the unprotected VM and the orphaned item listed,
-    the first backup of the IRPending VM planned, S21 decided on measured sizes."""
+    """S1, S12, S21, G15, S24: the az JSON, the vault's items and its policies, with measured
+    sizes and VM settings: each VM on its own policy, the unprotected VM and the orphaned item
+    listed, the first backup of the IRPending VM planned; premium space not applicable to its
+    managed disks under today's rule (G15), and S21 decided on measured sizes under the
+    seed's."""
     code, out, err = cli(
         *WITH_ITEMS,
         "--used-sizes",
@@ -74,23 +76,45 @@ def test_the_readme_commands_plan_the_sample_estate_end_to_end() -> None:
     assert "policy: each VM's backup item (its policyId)" in out
     assert "used size: measured for every disk" in out
     assert "1 first backups (S12)" in out
-    assert "Premium space before the first backup (S21): 1 VMs short" in out
-    # G14: sql-01's premium disks are 1,663 GiB = 1,785.6 GB; 1,071.8 GB used, half needed free
-    assert "sql-01: free 179.0 GB" in out
+    assert "not applicable: no VM on unmanaged premium disks awaits its first backup (G15)" in out
+    assert "1 VM on managed premium disks: not applicable" in out  # sql-01, IRPending
+    assert "sql-01: free" not in out
     assert "6/6 done" in err
+    code, seed, err = cli(
+        *WITH_ITEMS,
+        "--used-sizes",
+        AZURE["used_sizes.csv"],
+        "--days",
+        "2",
+        "--space-rules",
+        "seed",
+    )
+    assert code == 0, err
+    assert "(S21, the seed's rule: every VM with premium disks): 1 of 1 VMs" in seed
+    # G14: sql-01's premium disks are 1,663 GiB = 1,785.6 GB; 1,071.8 GB used, half needed free
+    assert "sql-01: free 179.0 GB" in seed
 
 
 def test_every_assumption_that_fills_a_gap_is_printed() -> None:
-    """Azure's JSON has no used size, churn or policy: the header says what fills them, and S21
-    does not pretend to know (a premium VM 'at 50%' is not checked)."""
+    """Azure's JSON has no used size, churn or policy: the header says what fills them. Today's
+    premium-space rule (G15) needs no used size (managed disks: not applicable); the seed's
+    S21 does not pretend to know (a premium VM 'at 50%' is not checked)."""
     code, out, _ = cli(*ESTATE, "--days", "2")
     assert code == 0
     assert "used size: 50% of allocated, assumed for 9 of 9 disks" in out
     assert "'moderate' where nothing says, assumed" in out
     assert "policy: every VM under 'DailyPolicy' (no backup items given), assumed" in out
-    assert "S21): 0 VMs short" in out
-    assert "2 premium VMs not checked: their used size is assumed" in out
-    assert "web-01 above 154 GB" in out  # G14: half of 30 + 256 GiB = 307.1 GB
+    assert (
+        "(G15, today's rule: unmanaged premium disks, per storage account): not applicable" in out
+    )
+    assert "not checked" not in out
+    assert "S21 needs measured sizes" not in out
+    code, seed, _ = cli(*ESTATE, "--days", "2", "--space-rules", "seed")
+    assert code == 0
+    assert "S21 needs measured sizes (--used-sizes)" in seed
+    assert "): 0 of 0 VMs with premium disks short" in seed
+    assert "2 premium VMs not checked: their used size is assumed" in seed
+    assert "web-01 above 154 GB" in seed  # G14: half of 30 + 256 GiB = 307.1 GB
 
 
 def test_s1_the_policy_flag_drives_the_schedule(tmp_path: Path) -> None:
@@ -199,9 +223,8 @@ def test_the_plan_is_one_object_the_printer_reads() -> None:
     assert estate.plan.vm_names == ("web-01", "sql-01", "files-01")
     assert estate.unprotected["vm_name"].to_list() == ["legacy-01"]
     assert estate.unmatched_items["vm_name"].to_list() == ["app-old-01"]
-    assert estate.premium_space.filter(pl.col("status") == "short")["vm_name"].to_list() == [
-        "sql-01"
-    ]
+    # G15: an all-managed estate has no premium shortfall under today's rule
+    assert estate.premium_space["status"].unique().to_list() == ["not-applicable"]
     assert {a.topic for a in estate.assumptions} >= {"policy", "used size", "churn", "vault"}
     assert estate.bill_lines()["cost"].sum() == pytest.approx(
         estate.result.monthly["total_usd"].sum()
@@ -217,8 +240,9 @@ def test_the_plan_is_one_object_the_printer_reads() -> None:
 
 
 def test_an_estate_with_nothing_protected_yet_still_plans(tmp_path: Path) -> None:
-    """S21, S24: before anything is protected there are no jobs, no bill and nothing to
-    restore, but premium space before the first backups is checked and every VM is listed."""
+    """S21, G15, S24: before anything is protected there are no jobs, no bill and nothing to
+    restore, but premium space before the first backups is checked (today's rule: the 8 VMs on
+    unmanaged premium disks, all in accounts with room) and every VM is listed."""
     from vmbackup.data import read_fleet
 
     path = tmp_path / "new.csv"
@@ -229,4 +253,4 @@ def test_an_estate_with_nothing_protected_yet_still_plans(tmp_path: Path) -> Non
     assert "Policies: none in use" in out
     assert "Not protected, left out of the plan (200)" in out
     assert "Backups over 3 days: 0 jobs" in out
-    assert "(S21): 43 VMs short" in out
+    assert "0 of 8 VMs on unmanaged premium disks short, 0.0 GB to free" in out

@@ -11,6 +11,8 @@ import polars as pl
 import pytest
 from report_inputs import fleet_with_names, sample_inputs
 
+from vmbackup.capacity import space_summary
+from vmbackup.catalogue import rule, rules
 from vmbackup.report import (
     PLAN_SECTIONS,
     Bullets,
@@ -42,10 +44,10 @@ def test_cited_items_link_to_their_rule_with_its_status() -> None:
     targets = set(re.findall(r'<a href="#(rule-[^"]+)">', linked))
     rows = set(re.findall(r'<tr id="(rule-[^"]+)">', linked))
     assert targets == rows
-    assert {"rule-s11", "rule-s21", "rule-p1"} <= rows
-    row = re.search(r'<tr id="rule-s21">(.*?)</tr>', linked)
-    assert row is not None
-    assert "<td>seed only</td>" in row.group(1)
+    assert {"rule-s11", "rule-p1", "rule-g15"} <= rows
+    for anchor, cells in re.findall(r'<tr id="(rule-[^"]+)">(.*?)</tr>', linked):
+        item = next(i for i in rules() if f"rule-{i.lower().replace('.', '-')}" == anchor)
+        assert f"<td>{rule(item).status}</td>" in cells, item
 
 
 def images(page: str) -> list[bytes]:
@@ -83,9 +85,7 @@ def test_the_numbers_come_from_the_inputs(page: str) -> None:
     assert f"after {onboarding.days_to_protected} day(s)" in page
     faster = inputs["onboarding_on_demand"].days_to_protected
     assert f"would take {faster} day(s) instead of {onboarding.days_to_protected}" in page
-    short = inputs["space"].filter(pl.col("status") == "short")
-    assert f"{short.height:,} of" in page
-    assert f"{float(short['shortfall_gb'].sum()):,.0f} GB to free" in page
+    assert space_summary(inputs["space"]).sentence() in page  # G15: 0 of 8 VMs short
     over = int((inputs["job_hours"] > 24).sum())
     assert f"{over:,} over the 24 h window" in page
     for line in inputs["assumptions"]:
@@ -96,7 +96,7 @@ def test_input_texts_are_escaped() -> None:
     """VM names, reasons, assumptions and the subtitle are escaped, never markup; a ``$`` in a
     VM name is drawn as it is."""
     inputs = sample_inputs()
-    name = inputs["space"].filter(pl.col("status") == "short")["vm_name"][0]
+    name = inputs["space"].filter(pl.col("status") != "not-applicable")["vm_name"][0]
     page = plan_report(
         **inputs
         | {
@@ -117,7 +117,7 @@ def test_input_texts_are_escaped() -> None:
 def test_a_name_the_font_cannot_draw_is_not_an_error() -> None:
     """A VM name with a control character is drawn with a box in the figures, not refused."""
     inputs = sample_inputs()
-    name = inputs["space"].filter(pl.col("status") == "short")["vm_name"][0]
+    name = inputs["space"].filter(pl.col("status") != "not-applicable")["vm_name"][0]
     page = plan_report(
         **inputs
         | {"space": inputs["space"].with_columns(pl.col("vm_name").replace({name: "vm\x1b"}))}

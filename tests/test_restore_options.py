@@ -170,7 +170,8 @@ def test_g10_cross_region_restores_from_the_vault_tier_even_when_a_snapshot_exis
 
 
 def test_g7_g10_no_cross_region_restore_from_archive() -> None:
-    """G7/G10: an archived point never restores cross-region."""
+    """G7/G10: a point in the archive tier does not restore cross-region (once rehydrated it
+    does: tests/test_restore_rules.py)."""
     row = one(
         vm(100.0),
         option="cross-region",
@@ -179,7 +180,7 @@ def test_g7_g10_no_cross_region_restore_from_archive() -> None:
         recovery_point_age_days=200,
     )
     assert row["status"] == "blocked"
-    assert "no cross-region restore from archive" in str(row["findings"])
+    assert "no cross-region restore from the archive tier" in str(row["findings"])
 
 
 def test_g7_an_archived_point_is_rehydrated_first() -> None:

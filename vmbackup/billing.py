@@ -500,7 +500,9 @@ def snapshot_meter(
     snapshots (and a Trusted Launch VM's under Standard, G8) are managed-disk incremental
     snapshots on Standard HDD storage, ZRS by default (where the region has ZRS) or LRS; a
     Standard policy's use their own price row (``Standard Policy Snapshots``), whatever the
-    redundancy asked.
+    redundancy asked, and appear on the invoice as Azure shows them, on the ``LRS Snapshots``
+    meter (G9.2: Microsoft's Japan support blog's invoice example), so that a cost export
+    reconciles line by line.
 
     Parameters
     ----------
@@ -516,7 +518,8 @@ def snapshot_meter(
     Returns
     -------
     tuple
-        ``(meter, product, redundancy, price)``, the price in currency per GB-month.
+        ``(meter, product, redundancy, price)``: the invoice's meter and product, the price in
+        currency per GB-month.
 
     Examples
     --------
@@ -526,8 +529,8 @@ def snapshot_meter(
     ('ZRS Snapshots', 'Standard HDD Managed Disks', 'ZRS', 0.05)
     >>> snapshot_meter(prices, "standard", trusted_launch=True, redundancy="LRS")[0]
     'LRS Snapshots'
-    >>> snapshot_meter(prices, "standard")[:3]
-    ('Standard Policy Snapshots', 'Instant Restore Snapshots (Standard policy)', 'LRS')
+    >>> snapshot_meter(prices, "standard")
+    ('LRS Snapshots', 'Instant Restore Snapshots (Standard policy)', 'LRS', 0.12)
     """
     choice("policy_type", policy_type, ("standard", "enhanced"))
     if policy_type == "enhanced" or trusted_launch:
@@ -537,7 +540,7 @@ def snapshot_meter(
     if redundancy is not None:
         choice("snapshot_redundancy", redundancy, SNAPSHOT_REDUNDANCIES)
     price = prices.snapshot_prices[("standard", "LRS")]
-    return STANDARD_SNAPSHOT_METER, SNAPSHOT_PRODUCTS["standard"], "LRS", price
+    return "LRS Snapshots", SNAPSHOT_PRODUCTS["standard"], "LRS", price
 
 
 def instant_restore_gb(

@@ -71,6 +71,7 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         restore_option=args.restore_option,
         restore_point_age_days=args.restore_age,
         restore_accounts=args.restore_accounts,
+        space_rules=args.space_rules,
         onboarding=args.onboarding,
     )
     estate = build_plan(options, progress=Progress(err))
@@ -268,6 +269,7 @@ def print_plan(estate: EstatePlan, out: TextIO, width: int | None = None) -> Non
 def _print_plan(estate: EstatePlan, out: TextIO) -> None:
     import polars as pl
 
+    from vmbackup.capacity import space_summary
     from vmbackup.planning import policy_lines
 
     plan, result, prices, options = estate.plan, estate.result, estate.prices, estate.options
@@ -346,12 +348,27 @@ def _print_plan(estate: EstatePlan, out: TextIO) -> None:
                 file=out,
             )
     space = estate.premium_space
-    short = space.filter(pl.col("status") == "short") if space.height else space
+    summary = space_summary(space, estate.options.space_rules)
+    rule = (
+        "S21, the seed's rule: every VM with premium disks"
+        if summary.rules == "seed"
+        else "G15, today's rule: unmanaged premium disks, per storage account"
+    )
     print(
-        f"\nPremium space before the first backup (S21): {short.height} VMs short, "
-        f"{short['shortfall_gb'].sum():,.0f} GB to free in all",
+        f"\nPremium space before the first backup ({rule}): {summary.sentence()}",
         file=out,
     )
+    if summary.rules == "today" and summary.checked:
+        shown = ", ".join(summary.checked[:10]) + (", ..." if len(summary.checked) > 10 else "")
+        print(f"  checked: {shown}", file=out)
+    if summary.managed_exempt:
+        print(
+            f"  {summary.managed_exempt:,} VM{'' if summary.managed_exempt == 1 else 's'} on "
+            "managed premium disks: not applicable (G15: "
+            "managed disks have no storage account to fill)",
+            file=out,
+        )
+    short = space.filter(pl.col("status") == "short") if space.height else space
     for row in short.head(5).iter_rows(named=True):
         print(f"  {row['vm_name']}: {row['advice']}", file=out)
     unknown = estate.premium_unknown
@@ -605,6 +622,13 @@ def main(
         "--time-zone",
         default="UTC",
         help="the plan's clock: times printed and the lag profile's hours (default UTC)",
+    )
+    p.add_argument(
+        "--space-rules",
+        choices=["today", "seed"],
+        default="today",
+        help="premium space before the first backup: 'today' (default, G15: unmanaged premium "
+        "disks, per storage account) or 'seed' (S21: every VM with premium disks)",
     )
     p.add_argument("--days", type=int, default=30, help="days to simulate (default 30)")
     p.add_argument("--out", help="write every job to this Parquet file")

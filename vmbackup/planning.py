@@ -27,6 +27,7 @@ import polars as pl
 from vmbackup._checks import bounded, choice, whole
 from vmbackup.billing import REDUNDANCIES, Prices
 from vmbackup.calibrate import HistoryFit
+from vmbackup.capacity import SPACE_RULES
 from vmbackup.churn import CHURN_CLASS_FRACTION
 from vmbackup.fleet import (
     DEFAULT_VAULT_INGEST_MB_S,
@@ -99,6 +100,10 @@ class PlanOptions:
         days a VM restores from its snapshot.
     restore_accounts
         Target storage accounts of the shared RTO estimate (S20); None: one per 10 VMs.
+    space_rules
+        The premium-space check's rule set (``vmbackup.capacity.SPACE_RULES``): ``"today"``
+        (default; G15: unmanaged premium disks only, per storage account) or ``"seed"`` (S21:
+        every VM with premium disks).
     onboarding
         Plan the first backups (``vmbackup.onboarding``; S12, S14, S15): of the VMs whose
         first backup is pending by the backup items, or, without items, of the whole estate
@@ -130,6 +135,7 @@ class PlanOptions:
     restore_option: str = "create-vm"
     restore_point_age_days: float = 1.0
     restore_accounts: int | None = None
+    space_rules: str = "today"
     onboarding: bool = True
 
 
@@ -176,11 +182,15 @@ class EstatePlan:
     result
         The simulated month: jobs, daily rollups, the bill (:class:`FleetResult`).
     premium_space
-        S21 per VM of the estate whose used sizes are known (``capacity.premium_space_check``;
-        it applies until a VM's first backup is done: to VMs not yet protected too).
+        Premium space before the first backup per VM of the estate, under
+        ``options.space_rules`` (``capacity.premium_space_check``; it applies until a VM's
+        first backup is done: to VMs not yet protected too). Today's rule (G15) measures
+        storage accounts, so every VM is checked; the seed's (S21) only VMs whose used sizes
+        are known.
     premium_unknown
-        Premium VMs whose used size is assumed: ``vm_name``, ``premium_allocated_gb``,
-        ``short_above_gb`` (the used GB above which S21 would find them short).
+        Seed's rule only: premium VMs whose used size is assumed: ``vm_name``,
+        ``premium_allocated_gb``, ``short_above_gb`` (the used GB above which S21 would find
+        them short); empty under today's rule, which needs no used size.
     restore_per_vm, restore_shared
         The RTO of every protected VM restored at once (an estate-wide disaster), with
         ``options.restore_option`` from a point ``options.restore_point_age_days`` old: into one
@@ -289,6 +299,7 @@ def _check(options: PlanOptions) -> PlanOptions:
         whole("restore_accounts", options.restore_accounts, 1, 10_000_000)
     bounded("used_fraction", options.used_fraction, 0, 1)
     choice("redundancy", options.redundancy, REDUNDANCIES)
+    choice("space_rules", options.space_rules, SPACE_RULES)
     if options.churn_class is not None:
         choice("churn_class", options.churn_class, FLEET_VALUES["churn_class"])
     if options.start_hour is not None:
@@ -411,8 +422,9 @@ def build_plan(
         redundancy=options.redundancy,
     )
 
-    report(3, "premium space (S21)")
-    space, unknown = _premium_space(fleet, premium_space_check)  # protected or to be
+    report(3, "premium space (S21, G15)")
+    rules = choice("space_rules", options.space_rules, SPACE_RULES)
+    space, unknown = _premium_space(fleet, premium_space_check, rules)  # protected or to be
 
     # each VM's policy as the plan assigned it (one policy given: every protected VM's)
     planned = {p.name: p for p in plan.policies}
@@ -553,14 +565,15 @@ def _calibrated(
 
 
 def _premium_space(
-    fleet: pl.DataFrame, check: Callable[..., pl.DataFrame]
+    fleet: pl.DataFrame, check: Callable[..., pl.DataFrame], rules: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """S21 where the used sizes are known; the premium VMs whose sizes are assumed apart (an
-    assumed size decides nothing about S21)."""
+    """The premium-space check under ``rules``. The seed's S21 weighs used sizes: only where
+    they are known, the premium VMs whose sizes are assumed apart (an assumed size decides
+    nothing). Today's G15 weighs the storage accounts' allocation: every VM is checked."""
     disks = fleet.filter(pl.col("disk_role") != "temp")
     assumed = (
         pl.col("used_gb_assumed").fill_null(False)
-        if "used_gb_assumed" in fleet.columns
+        if "used_gb_assumed" in fleet.columns and rules == "seed"
         else pl.lit(False)
     )
     premium = pl.col("disk_type") == "premium"
@@ -577,13 +590,7 @@ def _premium_space(
         if unknown_vms.len()
         else fleet
     )
-    space = (
-        check(known, first_backup_done=done)
-        if known.height
-        else pl.DataFrame(
-            schema={"vm_name": pl.String, "status": pl.String, "shortfall_gb": pl.Float64}
-        )
-    )
+    space = check(known, rules=rules, first_backup_done=done)
     unknown = (
         disks.filter(pl.col("vm_name").is_in(unknown_vms.implode()) & premium)
         .group_by("vm_name", maintain_order=True)
@@ -635,7 +642,12 @@ def _assumptions(
                     "used size",
                     f"{options.used_fraction:.0%} of allocated, assumed for {assumed:,} of "
                     f"{disks.height:,} disks (Azure's JSON has no used size; G1's figure for "
-                    "agentless billing); S21 needs measured sizes (--used-sizes)",
+                    "agentless billing)"
+                    + (
+                        "; S21 needs measured sizes (--used-sizes)"
+                        if options.space_rules == "seed"
+                        else ""
+                    ),
                 )
             )
         else:

@@ -350,11 +350,22 @@ def plot_storage_growth(
 
 
 _SPACE_COLOURS = {"used": "#264653", "free": "#e9ecef", "edge": "#adb5bd", "mark": "#e76f51"}
+#: Per scope of the check (``capacity.SpaceCheck.scope``): the x label and the legend's words
+#: for what takes the space and for the mark.
+_SPACE_WORDS = {
+    "disks": ("premium OS + data disks [GB]", "used", "50% of allocated"),
+    "storage-account": (
+        "premium storage account capacity [GB] (G15)",
+        "allocated by its disks",
+        "free must stay >= 50% of allocated",
+    ),
+}
 
 
 class SpaceChart(Chart):
-    """Premium storage before the first backup, used and free against the 50% line (S21), one
-    row per VM, updated in place. ``plot_space_check`` draws one table with it."""
+    """Premium storage before the first backup, what takes the space and what is free against
+    the 50% mark (S21 per VM, or G15 per storage account), one row per VM, updated in place.
+    ``plot_space_check`` draws one table with it."""
 
     def __init__(self, ax: Axes, top: int = 15) -> None:
         super().__init__(ax)
@@ -366,48 +377,67 @@ class SpaceChart(Chart):
             ax, facecolors="none", edgecolors=colours["mark"], hatch="xx", hatchcolors="edge"
         )
         self._mark = ax.vlines([], [], [], color=colours["mark"], linewidth=2.5, zorder=3)
-        ax.set_xlabel("premium OS + data disks [GB]")
         ax.set_ylabel("VM")
-        self._title("Room for the first backup: used data must stay left of the 50% mark")
-        ax.legend(
+        self._title("Room for the first backup: what is taken must stay left of the mark")
+        self._scope = ""
+        self._words("disks")
+
+    def _words(self, scope: str) -> None:
+        """Axis label and legend for the scope of the check (kept until the scope changes)."""
+        if scope == self._scope or scope not in _SPACE_WORDS:
+            return
+        self._scope = scope
+        label, taken, mark = _SPACE_WORDS[scope]
+        colours = _SPACE_COLOURS
+        self.ax.set_xlabel(label)
+        self.ax.legend(
             handles=[
-                Patch(color=colours["used"], label="used"),
+                Patch(color=colours["used"], label=taken),
                 Patch(facecolor=colours["free"], edgecolor=colours["edge"], label="free"),
-                Line2D([], [], color=colours["mark"], linewidth=2.5, label="50% of allocated"),
+                Line2D([], [], color=colours["mark"], linewidth=2.5, label=mark),
                 Patch(facecolor="none", edgecolor=colours["mark"], hatch="xx", label="shortfall"),
             ],
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
             fontsize=8,
         )
+        self._keep(self.ax.yaxis, self.ax.title, self.ax.get_legend())
 
     def show(self, checks: pl.DataFrame) -> Axes:
-        """Draw the ``top`` VMs of ``checks`` (output of ``premium_space_check``) with premium
-        storage, in their order (largest shortfall first)."""
-        rows = checks.filter(pl.col("premium_allocated_gb") > 0).head(self.top)
+        """Draw the ``top`` VMs of ``checks`` (output of ``capacity.premium_space_check``)
+        whose space was measured (``space_gb`` above 0), in their order (largest shortfall
+        first); under today's rule each row names the VM's storage account."""
+        rows = checks.filter(pl.col("space_gb") > 0).head(self.top)
+        scopes = rows["scope"].unique().to_list() if "scope" in rows.columns else []
+        self._words(scopes[0] if len(scopes) == 1 else "disks")
         y = np.arange(rows.height, dtype=np.float64)
-        used = rows["premium_used_gb"].to_numpy()
-        allocated = rows["premium_allocated_gb"].to_numpy()
-        half = allocated * 0.5
+        taken = rows["taken_gb"].to_numpy()
+        space = rows["space_gb"].to_numpy()
+        mark = space - rows["required_free_gb"].to_numpy()
         short = rows["status"].to_numpy() == "short"
-        _place(self._used, 0.0, y - 0.4, used, 0.8)
-        _place(self._free, used, y - 0.4, allocated - used, 0.8)
-        _place(self._short, half[short], y[short] - 0.4, (used - half)[short], 0.8)
+        _place(self._used, 0.0, y - 0.4, taken, 0.8)
+        _place(self._free, taken, y - 0.4, space - taken, 0.8)
+        _place(self._short, mark[short], y[short] - 0.4, (taken - mark)[short], 0.8)
         ends = np.stack([y - 0.45, y + 0.45], axis=-1)
-        segments = np.stack([np.stack([half, half], axis=-1), ends], axis=-1)
+        segments = np.stack([np.stack([mark, mark], axis=-1), ends], axis=-1)
         self._mark.set_segments(cast(Any, segments))
-        if self._yticks(rows["vm_name"].to_list(), fontsize=8):
+        names = rows["vm_name"].to_list()
+        if "storage_account" in rows.columns:
+            accounts = rows["storage_account"].to_list()
+            names = [f"{n} ({a})" if a else n for n, a in zip(names, accounts, strict=True)]
+        if self._yticks(names, fontsize=8):
             low, high = _padded(-0.45, rows.height - 0.55)
             self.ax.set_ylim(high, low)  # first row on top
             self._keep(self.ax.yaxis, self.ax.title, self.ax.get_legend())
-        self.ax.set_xlim(0, max(float(allocated.max(initial=0.0)), 1.0) * 1.05)
+        self.ax.set_xlim(0, max(float(space.max(initial=0.0)), 1.0) * 1.05)
         return self.ax
 
 
 def plot_space_check(checks: pl.DataFrame, ax: Axes | None = None, top: int = 15) -> Axes:
-    """Premium storage before the first backup: used and free against the 50% line (S21), for
-    the ``top`` VMs with the largest shortfall (output of ``premium_space_check``)."""
-    shown = min(top, checks.filter(pl.col("premium_allocated_gb") > 0).height)
+    """Premium storage before the first backup: what takes the space and what is free against
+    the 50% mark (S21, G15), for the first ``top`` VMs of ``checks`` whose space was measured
+    (output of ``capacity.premium_space_check``, largest shortfall first)."""
+    shown = min(top, checks.filter(pl.col("space_gb") > 0).height)
     ax = _axes(ax, (9, max(3.0, 0.3 * shown + 1.5)))
     return SpaceChart(ax, top).show(checks)
 

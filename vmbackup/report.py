@@ -38,6 +38,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from vmbackup import plots
 from vmbackup._checks import Column, check_frame, instance, non_negative_array, positive
+from vmbackup.capacity import SPACE_RULES, UNMANAGED_DISKS_RETIRED, space_summary
 from vmbackup.onboarding import Onboarding
 from vmbackup.schema import fleet_columns
 from vmbackup.transfer import WINDOW_HOURS
@@ -355,8 +356,14 @@ _STAGGER = {
 }
 _SPACE = {
     "vm_name": Column("str"),
+    "rules": Column("str", allowed=SPACE_RULES),
+    "scope": Column("str", allowed=("disks", "storage-account", "none")),
+    "storage_account": Column("str", nullable=True),
     "premium_allocated_gb": Column("float", low=0),
     "premium_used_gb": Column("float", low=0),
+    "space_gb": Column("float", low=0),
+    "taken_gb": Column("float", low=0),
+    "required_free_gb": Column("float", low=0),
     "shortfall_gb": Column("float", low=0),
     "status": Column("str", allowed=("ok", "short", "not-applicable")),
     "advice": Column("str"),
@@ -843,22 +850,48 @@ def _jams(
     )
 
 
-def _space(space: pl.DataFrame) -> Section:
+def _space(space: pl.DataFrame, rules: str = "today") -> Section:
+    summary = space_summary(space, space["rules"][0] if space.height else rules)
     short = space.filter(pl.col("status") == "short")
-    premium = space.filter(pl.col("status") != "not-applicable")
-    text = (
-        f"Premium storage with Instant Restore needs half its allocated space free for the "
-        f"first backup (S21): {short.height:,} of {premium.height:,} VMs with premium disks are "
-        f"short, {float(short['shortfall_gb'].sum()):,.0f} GB to free in all."
-    )
+    checked = space.filter(pl.col("status") != "not-applicable")
+    if summary.rules == "seed":
+        rule = (
+            "The seed's rule (S21): premium storage with Instant Restore needs half its "
+            "allocated space free for the first backup"
+        )
+    else:
+        rule = (
+            "Today's rule (G15; Microsoft's Instant Restore page, "
+            "backup-instant-restore-capability.md, ms.date 2023-07-20): only VMs on unmanaged "
+            "premium disks need room for their first backup, in their storage account (half of "
+            "what its disks allocate must be free; a 35 TB account assumed); managed disks have "
+            "no storage account to fill. Unmanaged disks were retired on "
+            f"{UNMANAGED_DISKS_RETIRED:%Y-%m-%d} (first announced for 2025-09-30)"
+        )
+    text = f"{rule}: {summary.sentence()}."
+    if summary.checked and summary.rules == "today":
+        names = ", ".join(summary.checked[:20]) + (", ..." if len(summary.checked) > 20 else "")
+        text += f" Checked: {names}."
+    if summary.managed_exempt:
+        count = summary.managed_exempt
+        text += (
+            f" {count:,} VM{'' if count == 1 else 's'} on managed premium disks: not applicable"
+            " (G15)."
+        )
     blocks: list[Block] = [Paragraph(text)]
-    if premium.height:
-        shown = min(15, premium.height)
-        drawn = space.with_columns(_literal("vm_name"))
+    if checked.height:
+        shown = min(15, checked.height)
+        drawn = checked.with_columns(_literal("vm_name"), _literal("storage_account"))
+        caption = (
+            "Unmanaged premium storage accounts: allocated and free against the 50 percent "
+            "mark, per VM (its account)"
+            if summary.rules == "today"
+            else "Premium disks' used and free space against the 50 percent mark, per VM"
+        )
         blocks.append(
             figure(
                 lambda ax: plots.plot_space_check(drawn, ax),
-                "Premium disks' used and free space against the 50 percent mark, per VM",
+                caption,
                 size=(9.0, max(3.0, 0.3 * shown + 1.5)),
             )
         )
@@ -988,7 +1021,7 @@ def estate_report(estate: EstatePlan) -> str:
     options, result = estate.options, estate.result
     space = estate.premium_space
     if space.height == 0 or "status" not in space.columns:
-        space = premium_space_check(estate.fleet.head(0))
+        space = premium_space_check(estate.fleet.head(0), rules=options.space_rules)
     accounts = estate.restore_accounts
     restore = {}
     if estate.restore_per_vm.height:

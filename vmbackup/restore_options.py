@@ -1,5 +1,5 @@
 """How long until a VM is back: every restore option, its preconditions and its time (R1, R2,
-S30, G7, G10), for one VM or a whole estate (RTO).
+S30, G7, G10, G17, G18), for one VM or a whole estate (RTO).
 
 The options (R1; ``backup-azure-arm-restore-vms.md``, ms.date 2025-11-24)
 ------------------------------------------------------------------------
@@ -13,11 +13,18 @@ The options (R1; ``backup-azure-arm-restore-vms.md``, ms.date 2025-11-24)
     Data to Vault"); Azure first takes a snapshot of the existing VM.
 ``"cross-region"``
     Create VM or restore disks in the paired (secondary) region (G10): needs a GRS vault with
-    Cross Region Restore enabled; vault tier only (snapshots are not replicated), never from
-    archive, even rehydrated (``archive-tier-support.md``, ms.date 2025-06-24); a point reaches
+    Cross Region Restore enabled; vault tier only (snapshots are not replicated); a point reaches
     the secondary region up to 12 h after it reached the vault (secondary RPO 36 h); its
     restore time is about that of a vault-tier restore in the primary region, into accounts
-    of the secondary region, in a queue of its own.
+    of the secondary region, in a queue of its own. Archive (G7/G10; ``archive-tier-support.md``,
+    ms.date 2023-05-25, FAQ "Is Cross Region restore supported from archive tier?"): a point in
+    the archive tier cannot be restored into the paired region; restoring it in the primary
+    region copies it to the standard tier of *both* regions for the rehydration duration, and
+    cross-region restore from that rehydrated copy is possible (``rehydrated=True``). Every
+    version of the page read (ms.date 2021-10-23, 2022-06-06, 2023-04-15, 2023-05-25) says
+    so; an earlier note here ("never from archive, even rehydrated") did not. The page's other
+    exception, that the secondary region's archived data becomes restorable during a region
+    failure, is not modelled.
 ``"file-recovery"``
     Mount the point (an iSCSI script, valid 12 h after download) and copy files: the time is
     the mount plus the data copied (``backup-azure-restore-files-from-vm.md``;
@@ -41,6 +48,30 @@ Encryption (S30; ``restore-azure-encrypted-virtual-machines.md``, ms.date 2025-0
 An ADE-encrypted VM restores only through ``restore-disks`` (or ``cross-region``), then a VM is
 created from the disks; not ``create-vm``, ``replace-disks`` or ``file-recovery``. Its keys and
 secrets come back only for a user with the permissions of :mod:`vmbackup.encryption`.
+
+Selective disk backup (G17; ``selective-disk-backup-restore.md``, ms.date 2023-05-14)
+-----------------------------------------------------------------------------------
+A disk marked ``excluded`` in the fleet is left out of the VM's backup (never the OS disk: the
+page says it cannot be excluded). Such a backup restores only as disks: "Backups with the disk
+exclude setting ON only support the Disk restore option"; ``create-vm`` and ``replace-disks``
+are blocked, ``restore-disks`` (and ``cross-region``, as a disk restore) bring back the included
+disks only, and the excluded disks' data is not restored. The page's "Limitations": selective
+disk backup is not supported for ADE-encrypted VMs under the **Standard** policy, but is under
+the **Enhanced** one (the 2020 version of the page, ms.date 2020-07-17, excluded encrypted VMs
+outright); an ADE VM under Standard with an excluded disk has no such backup to restore.
+
+Customer-managed keys in the target (G18; ``backup-instant-restore-capability.md``, ms.date
+2023-07-20)
+-------------------------------------------------------------------------------------------
+A point restored from its Instant Restore snapshot must go to a subscription and resource group
+where no Azure Policy requires CMK-encrypted disks (``target_requires_cmk``). Azure does not fall
+back to the vault tier: a point that still has its snapshot is restored from the snapshot (the
+page's FAQ on "snapshot and vault" points), and that restore fails (MicrosoftDocs/azure-docs
+pull request 112222, 2023-07-14, by a Microsoft author: "the restore will fail when using a
+snapshot/Instant Restore recovery point"). So ``create-vm``, ``restore-disks`` and
+``replace-disks`` from the snapshot tier are blocked, the finding saying what works: another
+target, or a point past the policy's Instant Restore days (vault tier). The page restricts
+nothing else: vault-tier, cross-region and file recovery are not affected.
 
 Preconditions are findings, not errors
 --------------------------------------
@@ -89,6 +120,7 @@ from vmbackup.restore import (
     restore_plan,
     simulate_restore,
 )
+from vmbackup.schema import GB_PER_GIB
 
 __all__ = [
     "OPTIONS",
@@ -102,7 +134,8 @@ __all__ = [
 OPTIONS = ("create-vm", "restore-disks", "replace-disks", "cross-region", "file-recovery")
 ORDERS = ("fleet", "smallest-first", "largest-first")
 REHYDRATION = ("standard", "high")
-GIB_GB = 2**30 / 1e9
+#: The options that create disks in a target resource group of the primary region (G18).
+_TARGET_DISKS = ("create-vm", "restore-disks", "replace-disks")
 
 #: Times and figures of the options [h, MB/s, GiB/h]; documented ones name their source.
 OPTION_DEFAULTS: dict[str, float] = {
@@ -136,6 +169,7 @@ _FLEET = {
     "managed": Column("bool", required=False),
     "ade": Column("str", allowed=ADE_OPTIONS, required=False),
     "sse": Column("str", allowed=SSE_OPTIONS, required=False),
+    "excluded": Column("bool", required=False),
 }
 
 
@@ -162,11 +196,25 @@ def _settings(overrides: Mapping[str, Any]) -> tuple[dict[str, float], dict[str,
 
 
 def _vms(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The checked disks to restore (temporary disks dropped) and one row per VM
-    (first-appearance order): data, disks, policy's Instant Restore days, managed, ADE, SSE."""
+    """The checked disks to restore (temporary and excluded disks dropped) and one row per VM
+    (first-appearance order): data, disks, policy's Instant Restore days and type, managed,
+    ADE, SSE, excluded disks (G17)."""
     frame = check_frame(fleet, _FLEET, name="fleet", label="vm_name")
     if "disk_role" in frame.columns:
         frame = frame.filter(pl.col("disk_role") != "temp")
+    if "excluded" not in frame.columns:
+        frame = frame.with_columns(excluded=pl.lit(False))
+    elif "disk_role" not in frame.columns:
+        raise ValueError(
+            "fleet: an 'excluded' column needs 'disk_role' (G17: the OS disk cannot be excluded)"
+        )
+    else:
+        excluded_os = frame.filter(pl.col("excluded") & (pl.col("disk_role") == "os"))
+        if excluded_os.height:
+            raise ValueError(
+                f"fleet: VM {excluded_os['vm_name'][0]!r}: disk_role='os' with excluded=True; "
+                "the OS disk is always in the backup (G17, selective-disk-backup-restore.md)"
+            )
     if frame.height == 0:
         raise ValueError("fleet holds no OS or data disk to restore")
     if not isinstance(policies, Mapping) or not policies:
@@ -181,10 +229,14 @@ def _vms(fleet: pl.DataFrame, policies: Mapping[str, Policy]) -> tuple[pl.DataFr
             f"given; allowed: {sorted(policies)}"
         )
     days = {name: policy.instant_restore_days for name, policy in policies.items()}
-    return frame, frame.group_by("vm_name", maintain_order=True).agg(
-        data_gb=pl.col("used_gb").sum(),
-        disks=pl.len(),
+    enhanced = {name: policy.policy_type == "enhanced" for name, policy in policies.items()}
+    included = ~pl.col("excluded")
+    return frame.filter(included), frame.group_by("vm_name", maintain_order=True).agg(
+        data_gb=pl.col("used_gb").filter(included).sum(),
+        disks=included.sum().cast(pl.UInt32),
+        excluded_disks=pl.col("excluded").sum().cast(pl.UInt32),
         instant_restore_days=pl.col("policy").first().replace_strict(days, return_dtype=pl.Int64),
+        enhanced=pl.col("policy").first().replace_strict(enhanced, return_dtype=pl.Boolean),
         managed=pl.col("managed").all() if "managed" in frame.columns else pl.lit(True),
         ade=pl.col("ade").first() if "ade" in frame.columns else pl.lit("none"),
         sse=pl.col("sse").first() if "sse" in frame.columns else pl.lit("platform-key"),
@@ -224,17 +276,48 @@ def _reasons(option: str, **flags: pl.Expr) -> list[pl.Expr]:
         pl.format("S30: the user lacks {} to recover this VM", pl.col("lacking")),
     )
     ade = pl.col("ade") != "none"
-    rules = [lacking]
-    if option == "create-vm":
+    selective = pl.col("excluded_disks") > 0
+    rules = [
+        lacking,
+        rule(
+            selective & ade & ~pl.col("enhanced"),
+            "G17: selective disk backup is not supported for ADE-encrypted VMs under the "
+            "Standard policy (only under Enhanced): this VM has no backup that excludes disks",
+        ),
+    ]
+    if option in _TARGET_DISKS:
         rules.append(
+            rule(
+                e["cmk_target"] & (pl.col("tier") == "snapshot"),
+                pl.format(
+                    "G18: the point still has its Instant Restore snapshot, and a restore from "
+                    "it fails where an Azure Policy requires customer-managed-key disks (Azure "
+                    "does not fall back to the vault); restore into a subscription and resource "
+                    "group without that policy, or use a point at least {} days old (vault tier)",
+                    pl.col("instant_restore_days"),
+                ),
+            )
+        )
+    if option == "create-vm":
+        rules += [
             rule(
                 ade,
                 "S30/R1: an ADE-encrypted VM cannot be created from a point; use restore-disks, "
                 "then create the VM from the disks",
-            )
-        )
+            ),
+            rule(
+                selective,
+                "G17: a backup that excludes disks restores only as disks (no create-VM); use "
+                "restore-disks",
+            ),
+        ]
     if option == "replace-disks":
         rules += [
+            rule(
+                selective,
+                "G17: a backup that excludes disks restores only as disks (no replace-existing); "
+                "use restore-disks",
+            ),
             rule(ade, "R1: replace existing is only for unencrypted VMs"),
             rule(~pl.col("managed"), "R1: replace existing is only for managed disks"),
             rule(~e["vm_exists"], "R1: replace existing needs the VM to still exist"),
@@ -250,7 +333,12 @@ def _reasons(option: str, **flags: pl.Expr) -> list[pl.Expr]:
                 ~e["crr_enabled"],
                 "G10: cross-region restore needs a GRS vault with Cross Region Restore enabled",
             ),
-            rule(e["archived"], "G7/G10: no cross-region restore from archive, even rehydrated"),
+            rule(
+                e["archived"] & ~e["rehydrated"],
+                "G7/G10: no cross-region restore from the archive tier; a restore in the primary "
+                "region rehydrates the point into both regions' standard tier, and cross-region "
+                "restore from that rehydrated copy works (rehydrated=True)",
+            ),
             rule(
                 ~e["replicated"],
                 "G10: the point is not yet in the secondary region (up to 12 h after it "
@@ -260,7 +348,11 @@ def _reasons(option: str, **flags: pl.Expr) -> list[pl.Expr]:
     if option == "file-recovery":
         rules += [
             rule(ade, "R1: file recovery is not supported for ADE-encrypted VMs"),
-            rule(e["archived"], "G7: file recovery cannot read an archived point"),
+            rule(
+                e["archived"],
+                "G7: file recovery cannot read an archived point (the page names no exception "
+                "for a rehydrated one)",
+            ),
         ]
     return rules
 
@@ -283,6 +375,8 @@ def estate_rto(
     permissions: Iterable[str] = PERMISSIONS,
     files_gb: float = 10.0,
     alone: bool = True,
+    rehydrated: bool = False,
+    target_requires_cmk: bool = False,
     **overrides: Any,
 ) -> pl.DataFrame:
     """Time until each VM of an estate is usable again (RTO), all restored at once.
@@ -299,7 +393,8 @@ def estate_rto(
         One row per disk: ``vm_name``, ``used_gb`` [GB], ``policy`` (a key of ``policies``);
         optional ``disk_role`` (temporary disks are not restored), ``managed`` (default True),
         ``ade`` (``"none"``, ``"bek"``, ``"bek-kek"``) and ``sse`` (``"platform-key"``,
-        ``"customer-key"``), the first row of a VM giving its value.
+        ``"customer-key"``), the first row of a VM giving its value, and ``excluded`` (the
+        disk is left out of the backup, G17; needs ``disk_role``, never the OS disk).
     policies
         Policy name -> :class:`vmbackup.policy.Policy`: its ``instant_restore_days`` says
         whether the point still has its snapshot (R2).
@@ -328,6 +423,14 @@ def estate_rto(
     alone
         Whether to compute ``alone_hours`` (a second simulation, about as long as the first;
         False leaves it null, for very large estates).
+    rehydrated
+        With ``archived``: the point was already rehydrated (restored once in the primary
+        region, its standard-tier copy within the rehydration duration): it restores from the
+        vault tier without waiting, cross-region too (G10).
+    target_requires_cmk
+        Whether an Azure Policy of the target subscription or resource group requires
+        customer-managed-key disks: a restore from an Instant Restore snapshot fails there
+        (G18).
     overrides
         Any of :data:`OPTION_DEFAULTS` or :data:`vmbackup.restore.DEFAULTS`.
 
@@ -341,7 +444,9 @@ def estate_rto(
         ``rehydrate_hours``, ``start_hours`` (the vault takes the job), ``end_hours`` (the data
         is restored),
         ``finish_hours`` (steps after the copy), ``rto_hours`` (usable), ``alone_hours``
-        (usable, were it restored alone) and ``findings``; hours are null for a blocked VM.
+        (usable, were it restored alone) and ``findings`` (why a VM is blocked, or notes such
+        as G17's "only the included disks"); hours are null for a blocked VM. ``data_gb``
+        counts the included disks only.
 
     Examples
     --------
@@ -373,6 +478,12 @@ def estate_rto(
             "archived point is at least 93 days old (G7: 3 months in the standard tier first)"
         )
     priority = choice("rehydration", rehydration, REHYDRATION)
+    thawed = flag("rehydrated", rehydrated)
+    if thawed and not in_archive:
+        raise ValueError(
+            "rehydrated=True with archived=False: only an archived point is rehydrated (G7/G10)"
+        )
+    cmk_target = flag("target_requires_cmk", target_requires_cmk)
     exist = flag("vms_exist", vms_exist)
     crr = flag("cross_region_enabled", cross_region_enabled)
     if isinstance(permissions, str | bytes) or not isinstance(permissions, Iterable):
@@ -397,21 +508,23 @@ def estate_rto(
         tier = pl.lit("vault")
     else:
         tier = pl.when(snapshot).then(pl.lit("snapshot"))
-        tier = tier.otherwise(pl.lit("archive" if in_archive else "vault"))
+        tier = tier.otherwise(pl.lit("archive" if in_archive and not thawed else "vault"))
     rules = _reasons(
         kind,
         vm_exists=pl.lit(exist),
         in_vault=pl.lit(in_vault),
         crr_enabled=pl.lit(crr),
         archived=pl.lit(in_archive),
+        rehydrated=pl.lit(thawed),
         replicated=pl.lit(replicated),
+        cmk_target=pl.lit(cmk_target),
     )
     blocking = pl.concat_list(rules).list.drop_nulls()
     standard = figures["rehydrate_standard_hours"]
     if priority == "standard":
         rehydrate: pl.Expr = pl.lit(standard)
     else:  # at the documented 10 GiB an hour, and never assumed slower than standard
-        gib = pl.col("data_gb") / GIB_GB
+        gib = pl.col("data_gb") / GB_PER_GIB
         rehydrate = pl.min_horizontal(gib / figures["rehydrate_high_gib_per_hour"], standard)
     rehydrate = pl.when(pl.col("tier") == "archive").then(rehydrate).otherwise(0.0)
     encrypted = pl.col("ade") != "none"
@@ -423,6 +536,7 @@ def estate_rto(
         "cross-region": figures["create_vm_hours"] + key_step,
         "file-recovery": pl.lit(0.0),
     }[kind]
+    snapshot_tier = pl.col("tier") == "snapshot"
     notes = pl.concat_list(
         pl.when(pl.col("tier") == "archive").then(
             pl.format(
@@ -437,9 +551,29 @@ def estate_rto(
         pl.when(pl.lit(kind == "replace-disks")).then(
             pl.lit("R1: Azure first snapshots the existing VM")
         ),
+        pl.when(pl.lit(thawed)).then(
+            pl.lit("G7/G10: restored from the rehydrated copy in the standard tier, no wait")
+        ),
+        pl.when((pl.col("excluded_disks") > 0) & pl.lit(kind != "file-recovery")).then(
+            pl.format(
+                "G17: the backup excludes {} disk(s): only the included disks are restored, "
+                "as disks; create-vm and replace-disks are not possible",
+                pl.col("excluded_disks"),
+            )
+        ),
+        pl.when((pl.col("excluded_disks") > 0) & pl.lit(kind == "file-recovery")).then(
+            pl.lit("G17: files come only from the disks included in the backup")
+        ),
+        pl.when(pl.lit(cmk_target and kind in _TARGET_DISKS) & ~snapshot_tier).then(
+            pl.lit(
+                "G18: the target requires CMK disks; the page restricts only Instant Restore "
+                "(snapshot) points, and this one restores from the vault tier"
+            )
+        ),
     ).list.drop_nulls()
     vms = (
-        vms.with_columns(tier=tier, blocking=blocking)
+        vms.with_columns(tier=tier)
+        .with_columns(blocking=blocking)
         .with_columns(
             status=pl.when(pl.col("blocking").list.len() > 0)
             .then(pl.lit("blocked"))
