@@ -77,9 +77,7 @@ def test_s28_one_vms_vault_cost_is_its_own_bill(overlap: str | None) -> None:
     used = float(plan.pi_size_gb[0])
     churn_gb = 0.03 * used
     chosen = {} if overlap is None else {"overlap": overlap}
-    lines = fleet_bill_lines(
-        plan, np.array([churn_gb]), FLEET_START, 59, PRICES, "LRS", **chosen
-    )
+    lines = fleet_bill_lines(plan, np.array([churn_gb]), FLEET_START, 59, PRICES, "LRS", **chosen)
     bill = monthly_bill(
         [Event("protect", FLEET_START, used_gb=used), Event("first-backup", FLEET_START)],
         until=FLEET_START + dt.timedelta(days=58),

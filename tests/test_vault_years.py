@@ -1,5 +1,6 @@
-"""The vault over years (issue 25): one model of distinct change (A32), bounded by the used data,
-the same in the single-VM bill and the fleet, fitted on the project's trace, and cheap over years."""
+"""The vault over years (issue 25): one model of distinct change (A32), bounded by the used
+data, the same in the single-VM bill and the fleet, fitted on the project's trace, and cheap over
+years."""
 
 from __future__ import annotations
 
@@ -213,7 +214,7 @@ def test_a32_the_stored_fit_is_the_traces() -> None:
 
 def test_horizon_three_years_of_the_sample_fleet() -> None:
     """S28, P7: over three years the fleet's bill equals its invoice lines over the same days,
-    and the vault of a 7-daily + 12-monthly policy stops growing (within 1%) once it holds its
+    and the vault of a 7-daily + 12-monthly policy stops growing (within 2%) once it holds its
     12 monthly points, in December 2026, before the first of them expires (372 days, A1)."""
     plan = fleet_plan(one_vm(100.0), {"P": MONTHLY})
     churn = np.array([2.0])

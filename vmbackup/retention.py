@@ -285,7 +285,8 @@ def distinct_change_gb(
     Examples
     --------
     A 100 GB VM changing 2 GB a day: a month's point holds 21.0 GB of distinct change with the
-    trace's pool (11.2 days of churn, 22.4 GB, almost all rewritten), 45.5 GB with random overlap and 60 GB with none; a day holds 2 GB in all.
+    trace's pool (11.2 days of churn, 22.4 GB, almost all rewritten), 45.5 GB with random
+    overlap and 60 GB with none; a day holds 2 GB in all.
 
     >>> [round(float(distinct_change_gb(100, 2, 30, o)), 1) for o in OVERLAP_MODELS]
     [21.0, 45.5, 60.0]
