@@ -293,9 +293,9 @@ def distinct_change_gb(
     >>> [float(distinct_change_gb(100, 2, 1, o)) for o in OVERLAP_MODELS]
     [2.0, 2.0, 2.0]
     """
-    used = np.asarray(used_gb, dtype=np.float64)
-    churn = np.minimum(np.asarray(daily_churn_gb, dtype=np.float64), used)
-    n = np.asarray(days, dtype=np.float64)
+    used = non_negative_array("used_gb", used_gb)
+    churn = np.minimum(non_negative_array("daily_churn_gb", daily_churn_gb), used)
+    n = non_negative_array("days", days)
     pool = _pool_days(overlap)
     if pool is not None:
         return np.asarray(np.minimum(used, churn * pool_curve(n, pool)), dtype=np.float64)
