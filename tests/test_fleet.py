@@ -428,7 +428,13 @@ def test_cli_plan_prints_the_summary_and_writes_jobs(tmp_path: Path) -> None:
     assert "Fleet: 200 VMs" in text
     assert "Backups over 10 days: 2,000 jobs" in text
     assert "Cost per month (USD):" in text
-    assert "Premium space before the first backup (S21): 43 VMs short" in text
+    # G15: today's rule checks only the 8 VMs on unmanaged premium disks; 73 on managed ones are
+    # not applicable (the seed's S21 found 43 of 81 short: --space-rules seed)
+    assert (
+        "Premium space before the first backup (G15, today's rule: unmanaged premium disks, per "
+        "storage account): 0 of 8 VMs on unmanaged premium disks short, 0.0 GB to free" in text
+    )
+    assert "73 VMs on managed premium disks: not applicable" in text
     assert "Restore of every protected VM at once (RTO" in text
     assert "Staggering (S13)" in text
     assert "6/6 done" in err.getvalue()

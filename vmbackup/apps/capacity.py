@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
+from typing import Any
 
 import ipywidgets as w
 import polars as pl
@@ -12,7 +14,7 @@ from vmbackup.apps._form import FigureImage, Form, error_html, figure_app, new_a
 from vmbackup.capacity import SPACE_RULES, SpaceCheck, vm_space_check
 from vmbackup.plots import SpaceChart
 
-__all__ = ["premium_space_app", "premium_space_update"]
+__all__ = ["premium_space_app", "premium_space_rules", "premium_space_update"]
 
 #: Size [inches] of the one-VM space chart.
 FIGSIZE_IN = (8.0, 2.6)
@@ -81,9 +83,10 @@ def premium_space_update(
         if check.rules == "today"
         else "the seed's rule (S21): every premium VM"
     )
+    sizes = f"premium disks: {used_gb:,.1f} GB used of {allocated_gb:,.1f} GB allocated"
     text = (
         f'<p><b style="color:{colour}">{check.status}</b>: {html.escape(check.advice)}.</p>'
-        f"<p>{html.escape(rule)}; {html.escape(need)}.</p>"
+        f"<p>{html.escape(rule)}; {html.escape(need)}.</p><p>{html.escape(sizes)}.</p>"
     )
     frame = pl.DataFrame(
         {
@@ -97,6 +100,21 @@ def premium_space_update(
     )
     ax = (chart if chart is not None else SpaceChart(new_axes(*FIGSIZE_IN))).show(frame)
     return check, text, ax
+
+
+def premium_space_rules(values: Mapping[str, Any]) -> dict[str, str]:
+    """The premium-space app's controls that cannot matter in a state, and why."""
+    greyed: dict[str, str] = {}
+    if values["rules"] == "seed":
+        greyed["managed"] = "the seed's rule (S21) checks premium disks, managed or not"
+    elif not values["premium"]:
+        greyed["managed"] = "the disks are not premium storage: there is nothing to check"
+    if values["rules"] == "today":
+        greyed["used_gb"] = (
+            "today's rule (G15) weighs what the disks allocate in their storage account, not "
+            "the data on them"
+        )
+    return greyed
 
 
 def premium_space_app() -> w.Box:
@@ -114,5 +132,8 @@ def premium_space_app() -> w.Box:
     }
     view = FigureImage(SpaceChart, *FIGSIZE_IN)
     return figure_app(
-        controls, lambda **values: premium_space_update(chart=view.chart, **values), view
+        controls,
+        lambda **values: premium_space_update(chart=view.chart, **values),
+        view,
+        rules=premium_space_rules,
     )

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import polars as pl
 from matplotlib.axes import Axes
 
+from vmbackup._checks import whole
 from vmbackup.apps._form import FigureImage, Form, error_html, figure_app, new_axes
 from vmbackup.fleet import (
     BIN_HOURS,
@@ -29,6 +30,10 @@ __all__ = ["fleet_app", "fleet_update"]
 FIGSIZE_IN = (10.0, 4.2)
 
 
+#: The most copies of the sample fleet the app simulates (see :func:`fleet_update`).
+MAX_APP_COPIES = 100
+
+
 def fleet_update(
     *,
     fleet: pl.DataFrame,
@@ -43,6 +48,9 @@ def fleet_update(
     """The fleet app's pure update: a week of the (scaled) fleet with a start-time spread,
     drawn into ``chart`` (the app's, updated in place) or a new one."""
     try:
+        # an app answers while the slider moves: at most 100 copies (20,000 sample VMs, well
+        # under a second); bigger estates are the plan's job (python -m vmbackup plan)
+        whole("fleet_copies", fleet_copies, 1, MAX_APP_COPIES)
         scaled = scale_fleet(fleet, fleet_copies)
         plan = fleet_plan(scaled, policies)
         offsets = stagger_offsets(plan, spread_minutes)
