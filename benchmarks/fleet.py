@@ -10,6 +10,9 @@ Prints, each measured in this one run and against its goal (issues 7 and 16):
 3. ``propose_stagger`` against the straightforward way (one full ``simulate_fleet`` per
    candidate spread) on 100,000 VMs x 7 days: the median ratio of interleaved runs, and whether
    the two give the same table;
+5. the bill over a 3-year horizon (``horizon_bill``: the vault in closed form, no jobs) next to
+   the 30-day run (``simulate_fleet`` with its bill) on 100,000 VMs: wall time of each, median of
+   3 interleaved rounds, and their ratio (goal: the 3 years < 3 x the 30-day run; issue 25);
 4. ``python -m vmbackup plan FLEET`` (30 days) on the sample fleet scaled to 10,000, 100,000 and
    1,000,000 VMs, each in its own process: wall time, peak RSS (``os.wait4``) and the time of
    each stage (goal at 1,000,000 VMs: under 2 minutes and 12 GB), the real command throughout
@@ -43,6 +46,7 @@ from vmbackup.fleet import (
     _churn,
     _schedule,
     fleet_plan,
+    horizon_bill,
     propose_stagger,
     scale_fleet,
     simulate_fleet,
@@ -267,6 +271,28 @@ def cli_at_scale() -> None:
         print(f"   {vms:>9,} VMs into {math.ceil(vms / 10):,} accounts: {last:6.2f} s")
 
 
+def horizon_against_month(lag: np.ndarray, prices: Any, vms: int = 100_000) -> None:
+    """5. A 3-year bill (closed-form vault) next to the 30-day simulation, on ``vms`` VMs."""
+    plan = fleet_plan(scaled_fleet(vms), read_policies())
+    month_s, years_s = [], []
+    result = None
+    for _ in range(3):
+        seconds, result = timed(
+            lambda: simulate_fleet(plan, lag_profile_hours=lag, days=30, prices=prices)
+        )
+        month_s.append(seconds)
+        churn = result.mean_churn_gb
+        seconds, _ = timed(lambda churn=churn: horizon_bill(plan, churn, prices, years=3))
+        years_s.append(seconds)
+    month, years = statistics.median(month_s), statistics.median(years_s)
+    print(f"\n5. Bill over years on {vms:,} VMs (median of 3 interleaved rounds):")
+    print(f"   30-day run (simulate_fleet, jobs and bill): {month:6.2f} s")
+    print(
+        f"   3-year horizon (horizon_bill, 36 months):   {years:6.2f} s  = "
+        f"{years / month:.2f} x the 30-day run (goal < 3 x)"
+    )
+
+
 def startup() -> None:
     def wall_ms(argv: list[str]) -> float:
         runs = []
@@ -292,6 +318,7 @@ def main() -> None:
     startup()
     loop_against_vectorised(lag, prices)
     stagger_against_full_runs(lag)
+    horizon_against_month(lag, prices)
     cli_at_scale()
 
 

@@ -264,6 +264,10 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
         retention.vault_storage_gb,
         {"policy": POLICY, "days": DAYS, "used_gb": 100.0, "daily_churn_gb": 2.0},
     ),
+    "distinct_change_gb": (
+        retention.distinct_change_gb,
+        {"used_gb": 100.0, "daily_churn_gb": 2.0, "days": 30, "overlap": "trace"},
+    ),
     "snapshot_storage_gb": (
         retention.snapshot_storage_gb,
         {

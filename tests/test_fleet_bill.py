@@ -67,13 +67,17 @@ def test_g1_an_agentless_vm_pays_a_full_pi_on_half_its_provisioned_size_today() 
         assert pi["cost"].sum() == pytest.approx(float(expected[0]) * 30 / month_days)
 
 
-def test_s28_one_vms_vault_cost_is_its_own_bill() -> None:
-    """S28: the fleet's vault lines for one VM equal its single-VM bill (sequential overlap)."""
+@pytest.mark.parametrize("overlap", [None, "sequential", "random"])
+def test_s28_one_vms_vault_cost_is_its_own_bill(overlap: str | None) -> None:
+    """S28: the fleet's vault lines for one VM equal its single-VM bill, by default (both take
+    the trace-fitted overlap, A32; the fleet used the sequential bound until issue 25) and
+    with either named model chosen on both sides."""
     fleet = one_vm("DailyPolicy")
     plan = fleet_plan(fleet, POLICIES)
     used = float(plan.pi_size_gb[0])
     churn_gb = 0.03 * used
-    lines = fleet_bill_lines(plan, np.array([churn_gb]), FLEET_START, 59, PRICES, "LRS")
+    chosen = {} if overlap is None else {"overlap": overlap}
+    lines = fleet_bill_lines(plan, np.array([churn_gb]), FLEET_START, 59, PRICES, "LRS", **chosen)
     bill = monthly_bill(
         [Event("protect", FLEET_START, used_gb=used), Event("first-backup", FLEET_START)],
         until=FLEET_START + dt.timedelta(days=58),
@@ -81,7 +85,7 @@ def test_s28_one_vms_vault_cost_is_its_own_bill() -> None:
         prices=PRICES,
         daily_churn_fraction=0.03,
         redundancy="LRS",
-        overlap="sequential",
+        **chosen,
     )
     vault = lines.filter(pl.col("meter") == "Standard LRS Data Stored").sort("month")
     assert vault["cost"].to_list() == pytest.approx(bill["vault_storage_usd"].to_list())

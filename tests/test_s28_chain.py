@@ -130,8 +130,9 @@ def test_s28_chain_after_stop_with_retained_data_matches_the_simulation() -> Non
 
 
 def test_s28_random_overlap_matches_a_simulation_of_random_block_writes() -> None:
-    """S28 with the default overlap model: each day rewrites 3% of the blocks at random; the
-    closed form used x (1 - (1 - f)^k) matches the simulated chain within 1%."""
+    """S28 with the random overlap model (the default until issue 25, now a named case, A20):
+    each day rewrites 3% of the blocks at random; the closed form used x (1 - (1 - f)^k)
+    matches the simulated chain within 1%."""
     rng = np.random.default_rng(7)
     blocks, share = 40_000, 0.03
     days = TWO_YEARS[:400]
@@ -140,7 +141,7 @@ def test_s28_random_overlap_matches_a_simulation_of_random_block_writes() -> Non
     simulated = simulate_blocks(
         points["created_day"].to_numpy(), points["expires_day"].to_numpy(), writes, blocks
     )
-    modelled = vault_storage_gb(LONG, days, float(blocks), share * blocks)
+    modelled = vault_storage_gb(LONG, days, float(blocks), share * blocks, overlap="random")
     assert np.max(np.abs(modelled / simulated - 1)) < 0.01
 
 

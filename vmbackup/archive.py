@@ -111,7 +111,7 @@ def archive_moves(
     last_move_day: int | None = None,
     standard_price: float = 1.0,
     archive_price: float = 0.1,
-    overlap: str = "random",
+    overlap: str | float = "trace",
 ) -> ArchivePlan:
     """Decide which vault points move to archive and when (G7).
 
@@ -131,7 +131,8 @@ def archive_moves(
     standard_price, archive_price
         Prices per GB-month of the two tiers (only their ratio matters), for the recommendation.
     overlap
-        Overlap model of the days' changes (:func:`vmbackup.retention.changed_gb`).
+        Overlap model of the days' changes (:func:`vmbackup.retention.distinct_change_gb`;
+        default the trace-fitted pool, A32).
 
     Returns
     -------
@@ -196,7 +197,7 @@ def _unique_data_gb(
     candidate: npt.NDArray[np.bool_],
     used: npt.NDArray[np.float64],
     churn: npt.NDArray[np.float64],
-    overlap: str,
+    overlap: str | float,
 ) -> npt.NDArray[np.float64]:
     """Standard-tier data a point frees when it leaves on ``move``: D(q,p) + D(p,r) - D(q,r),
     with q and r the retained points before and after it that day (D: changed data)."""
@@ -230,6 +231,6 @@ def _unique_data_gb(
     # the oldest point (q < 0) holds the full copy, which passes to the next point: only the
     # next point's delta disappears
     saving[p] = np.where(qp >= 0, d_qp + d_pr - d_qr, d_pr)
-    if overlap == "random":
-        saving[p] = np.maximum(saving[p], 0.0)
+    # every model's distinct change is subadditive, D(q,r) <= D(q,p) + D(p,r): clip rounding
+    saving[p] = np.maximum(saving[p], 0.0)
     return saving

@@ -64,7 +64,7 @@ from vmbackup.archive import ArchivePlan, archive_moves
 from vmbackup.policy import Policy
 from vmbackup.pricing_rules import PRICING_RULES, rules_on
 from vmbackup.retention import (
-    OVERLAP_MODELS,
+    _pool_days,
     chain_storage_gb,
     snapshot_storage_gb,
     vault_points,
@@ -551,7 +551,7 @@ def instant_restore_gb(
     rule: npt.ArrayLike,
     age_days: npt.ArrayLike | None = None,
     trusted_launch: bool = False,
-    overlap: str = "random",
+    overlap: str | float = "trace",
 ) -> npt.NDArray[np.float64]:
     """Instant Restore snapshot storage of a VM under ``policy`` (P4, G8, G9) [GB].
 
@@ -573,7 +573,8 @@ def instant_restore_gb(
     trusted_launch
         Snapshots billed like Enhanced ones even under a Standard policy (G8).
     overlap
-        How changes overlap within a day (see :func:`vmbackup.retention.changed_gb`).
+        How changes overlap within a day (:func:`vmbackup.retention.distinct_change_gb`;
+        default the trace-fitted pool, A32).
     """
     per_day = policy.backups_per_day() if policy.frequency == "hourly" else 1
     ir_days = int(policy.instant_restore_days or 1)
@@ -625,7 +626,7 @@ def _daily(
     trusted_launch: bool = False,
     snapshot_redundancy: str | None = None,
     cross_region_restore: bool = False,
-    overlap: str = "random",
+    overlap: str | float = "trace",
 ) -> tuple[pl.DataFrame, dict[str, str]]:
     """Day by day quantities of one VM's bill, and the meter each quantity is billed on."""
     if isinstance(events, str | bytes | dict) or not isinstance(events, Iterable):
@@ -644,7 +645,7 @@ def _daily(
         )
     once = _check_order(timeline)
     redundancy = choice("redundancy", redundancy, REDUNDANCIES)
-    choice("overlap", overlap, OVERLAP_MODELS)
+    _pool_days(overlap)  # checked once, at the boundary
     churn = non_negative("daily_churn_fraction", daily_churn_fraction)
     if churn > 1:
         raise ValueError(f"daily_churn_fraction={daily_churn_fraction!r} must be between 0 and 1")
@@ -811,7 +812,7 @@ def monthly_bill(
     trusted_launch: bool = False,
     snapshot_redundancy: str | None = None,
     cross_region_restore: bool = False,
-    overlap: str = "random",
+    overlap: str | float = "trace",
 ) -> pl.DataFrame:
     """The monthly bill of one VM over its lifecycle (S23-S28, P1-P5, G1, G5-G10).
 
@@ -845,7 +846,9 @@ def monthly_bill(
     cross_region_restore
         Cross-region restore on a GRS vault: vault storage billed at the RA-GRS price (G10).
     overlap
-        How several days' changes overlap (:func:`vmbackup.retention.changed_gb`).
+        How several days' changes overlap (:func:`vmbackup.retention.distinct_change_gb`):
+        ``"trace"`` (default, A32), ``"random"``, ``"sequential"`` (the no-overlap upper
+        bound) or a pool size [days of churn].
 
     Returns
     -------

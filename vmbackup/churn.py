@@ -7,16 +7,24 @@ by ``vmbackup.data.read_msr_trace``), with the extents the changes form (S16).
 
 :data:`CHURN_CLASS_FRACTION` maps the fleet's churn classes to a daily share of the used data
 (P6: typically 2 to 7% a day).
+
+:func:`change_windows` measures how much data a VM changes over periods of 1, 2, ... days of a
+trace (each block counted once), and :func:`fit_pool_days` fits the overlap model of
+:func:`vmbackup.retention.distinct_change_gb` to it (A32).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import polars as pl
 
 from vmbackup._checks import Column, check_frame, choice, non_negative
 from vmbackup.blocks import DEFAULT_BLOCK_SIZE_BYTES, _check_block_size
+from vmbackup.retention import pool_curve
 
-__all__ = ["CHURN_CLASS_FRACTION", "PERIODS", "trace_churn"]
+__all__ = ["CHURN_CLASS_FRACTION", "PERIODS", "change_windows", "fit_pool_days", "trace_churn"]
 
 #: The periods churn can be counted over: what one backup sends when backups run daily, weekly,
 #: or once over the whole trace. The name of the table's first column for each.
@@ -140,3 +148,89 @@ def trace_churn(
         .sort(keys)
         .collect()
     )
+
+
+def change_windows(
+    trace: pl.DataFrame,
+    block_size_bytes: int = DEFAULT_BLOCK_SIZE_BYTES,
+    *,
+    day_start_hour: float = 0.0,
+) -> pl.DataFrame:
+    """Distinct data a VM changes over every window of whole days of a trace.
+
+    For each window of ``N`` consecutive trace days (all disks of each host together, as one
+    backup of the VM sends them): the sum of its days' churns and the distinct bytes changed
+    over the window, each block counted once (:func:`trace_churn` on the window).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``hostname``, ``first_day``, ``days`` [days], ``daily_sum_bytes`` (sum of the days'
+        churns), ``mean_daily_bytes`` and ``distinct_bytes``; one row per host and window.
+
+    Examples
+    --------
+    >>> from vmbackup.data import read_msr_trace
+    >>> windows = change_windows(read_msr_trace())
+    >>> windows.filter(pl.col("days") == 3).select("daily_sum_bytes", "distinct_bytes").rows()
+    [(3257991168, 2983657472)]
+    """
+    daily = trace_churn(trace, block_size_bytes, day_start_hour=day_start_hour)
+    days = daily["day"].unique().sort()
+    shift = dt.timedelta(hours=day_start_hour)
+    rows = []
+    # windows of a trace: a few days, so a few dozen windows (not a hot path)
+    for i, first in enumerate(days):
+        for last in days[i:]:
+            start = dt.datetime.combine(first, dt.time(), dt.UTC) + shift
+            end = dt.datetime.combine(last, dt.time(), dt.UTC) + shift + dt.timedelta(days=1)
+            window = trace.filter(pl.col("timestamp").is_between(start, end, closed="left"))
+            part = trace_churn(window, block_size_bytes, period="trace")
+            summed = daily.filter(pl.col("day").is_between(first, last))
+            for host in part["hostname"].unique().sort():
+                rows.append(
+                    (
+                        host,
+                        first,
+                        (last - first).days + 1,
+                        int(summed.filter(pl.col("hostname") == host)["changed_bytes"].sum()),
+                        int(part.filter(pl.col("hostname") == host)["changed_bytes"].sum()),
+                    )
+                )
+    schema = ["hostname", "first_day", "days", "daily_sum_bytes", "distinct_bytes"]
+    return (
+        pl.DataFrame(rows, schema=schema, orient="row")
+        .with_columns(mean_daily_bytes=pl.col("daily_sum_bytes") / pl.col("days"))
+        .select(*schema[:4], "mean_daily_bytes", "distinct_bytes")
+    )
+
+
+def fit_pool_days(windows: pl.DataFrame) -> float:
+    """The pool [days of churn] whose curve best fits a trace's windows (A32).
+
+    Least squares on the relative error of the distinct change of every window of two days or
+    more: ``distinct ~ mean daily churn x m (1 - (1 - 1/m)^N)``
+    (:func:`vmbackup.retention.pool_curve`), over ``m`` from 1 to 10,000 days on a log grid
+    refined twice. One-day windows say nothing of overlap and are left out.
+
+    Examples
+    --------
+    >>> from vmbackup.data import read_msr_trace
+    >>> round(fit_pool_days(change_windows(read_msr_trace())), 1)
+    11.2
+    """
+    long = windows.filter(pl.col("days") >= 2)
+    if long.height == 0:
+        raise ValueError("windows holds no window of 2 days or more: overlap cannot be fitted")
+    n = long["days"].to_numpy().astype(np.float64)
+    mean = long["mean_daily_bytes"].to_numpy()
+    seen = long["distinct_bytes"].to_numpy().astype(np.float64)
+    low, high = 0.0, 4.0  # log10 of the pool [days]
+    for _ in range(3):
+        grid = np.logspace(low, high, 2001)
+        model = mean[None, :] * pool_curve(n[None, :], grid[:, None])
+        error = ((model - seen[None, :]) / seen[None, :]) ** 2
+        best = int(np.argmin(error.sum(axis=1)))
+        step = (high - low) / 2000
+        low, high = np.log10(grid[best]) - 2 * step, np.log10(grid[best]) + 2 * step
+    return float(grid[best])

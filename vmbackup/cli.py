@@ -62,6 +62,8 @@ def plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.start_time is None
         else parse_clock(args.start_time, "--start-time"),
         days=args.days,
+        years=args.years,
+        overlap=args.overlap,
         seed=args.seed,
         prices=args.prices,
         region=args.region,
@@ -155,6 +157,39 @@ def rto_lines(estate: EstatePlan, slowest: int = 3) -> list[str]:
 
 #: Characters per line of the printed plan (JupyterLab shows about 120 at 1280 px).
 PLAN_WIDTH = 116
+
+
+def horizon_lines(estate: EstatePlan) -> list[str]:
+    """The bill over ``--years``: year totals, steady monthly cost, when the vault stops
+    growing (S28, A32); nothing without ``--years``."""
+    summary, options = estate.horizon, estate.options
+    if summary is None:
+        return []
+    currency = estate.prices.currency
+    model = {
+        "trace": "trace-fitted overlap, A32",
+        "random": "random overlap, A20",
+        "sequential": "sequential overlap: an UPPER BOUND, no change ever overlaps",
+    }[options.overlap]
+    lines = [
+        f"\nOver {options.years} years ({currency}; vault in closed form, {model}; "
+        "churn as simulated, no jobs simulated beyond the days above):"
+    ]
+    if summary.first_year_usd is not None:
+        lines.append(f"  first year   {summary.first_year_usd:>14,.2f}")
+    if summary.three_year_usd is not None:
+        lines.append(f"  three years  {summary.three_year_usd:>14,.2f}")
+    if summary.vault_stops_growing is not None and summary.steady_month_usd is not None:
+        lines.append(
+            f"  the vault stops growing in {summary.vault_stops_growing:%Y-%m}; steady state "
+            f"{summary.steady_month_usd:,.2f} a month, vault {summary.final_vault_gb:,.0f} GB"
+        )
+    else:
+        lines.append(
+            f"  the vault is still growing after {options.years} years "
+            f"({summary.final_vault_gb:,.0f} GB; last month {summary.last_month_usd:,.2f})"
+        )
+    return lines
 
 
 def eligibility_lines(estate: EstatePlan) -> list[str]:
@@ -339,6 +374,8 @@ def _print_plan(estate: EstatePlan, out: TextIO) -> None:
             f"vault {vault:>12,.2f}  snapshots {snaps:>10,.2f}  total {total:>12,.2f}",
             file=out,
         )
+    for line in horizon_lines(estate):
+        print(line, file=out)
     if result.meters is not None:
         print(f"  by invoice meter (P7; {prices.currency}):", file=out)
         for row in result.meters.iter_rows(named=True):
@@ -631,6 +668,19 @@ def main(
         "disks, per storage account) or 'seed' (S21: every VM with premium disks)",
     )
     p.add_argument("--days", type=int, default=30, help="days to simulate (default 30)")
+    p.add_argument(
+        "--years",
+        type=int,
+        help="also bill the estate over 1 to 10 years (the vault in closed form, no jobs "
+        "simulated): steady monthly cost, year totals, when the vault stops growing",
+    )
+    p.add_argument(
+        "--overlap",
+        default="trace",
+        choices=("trace", "random", "sequential"),
+        help="how several days' changes overlap in vault points: trace (default, fitted on the "
+        "block trace, A32), random, or sequential (no overlap: an upper bound)",
+    )
     p.add_argument("--out", help="write every job to this Parquet file")
     p.add_argument(
         "--bill-out", help="write the bill per month, VM and invoice meter to this CSV file"

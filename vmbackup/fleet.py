@@ -82,7 +82,7 @@ from vmbackup.billing import (
 from vmbackup.churn import CHURN_CLASS_FRACTION
 from vmbackup.policy import WEEKDAYS, Policy
 from vmbackup.pricing_rules import rules_on
-from vmbackup.retention import chain_storage_gb, vault_points
+from vmbackup.retention import _pool_days, chain_gaps, distinct_change_gb, vault_points
 from vmbackup.schema import fleet_columns
 from vmbackup.timezones import clock_offset_hours, iana_zone, utc_offset_hours
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
@@ -102,6 +102,7 @@ __all__ = [
     "FleetPlan",
     "FleetResult",
     "fleet_plan",
+    "horizon_bill",
     "propose_stagger",
     "scale_fleet",
     "simulate_fleet",
@@ -151,6 +152,7 @@ class FleetPlan:
     vm_deallocated: npt.NDArray[np.bool_] | None = None  # no churn, crash-consistent points
     throughput_mb_s: npt.NDArray[np.float64] | None = None
     first_backup_pending: npt.NDArray[np.bool_] | None = None
+    change_pool_days: npt.NDArray[np.float64] | None = None  # A32 per VM (NaN: the model's)
     time_zone: str = "Etc/UTC"
     unprotected: pl.DataFrame | None = None
 
@@ -1170,6 +1172,7 @@ def simulate_fleet(
     snapshot_missing: npt.ArrayLike | None = None,
     new_disk_day: npt.ArrayLike | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    overlap: str | float = "trace",
 ) -> FleetResult:
     """Simulate ``days`` days of backups for every VM of ``plan`` (see the module notes).
 
@@ -1227,6 +1230,9 @@ def simulate_fleet(
     progress
         Called as ``progress(stage, 3, label)`` as the stages (churn and transfer, congestion,
         rollups) begin and ``progress(3, 3, "done")`` at the end.
+    overlap
+        The vault's overlap model (:func:`fleet_bill_lines`): ``"trace"`` (default, A32),
+        ``"random"`` or ``"sequential"`` (the no-overlap upper bound).
     """
     profile, capacity = _checked(
         days=days,
@@ -1240,6 +1246,7 @@ def simulate_fleet(
     offsets = _offsets(offsets_hours, plan.vms)
     whole("seed", seed, 0, 2**63 - 1)
     redundancy = choice("redundancy", redundancy, REDUNDANCIES)
+    _pool_days(overlap)
     if prices is not None:
         instance("prices", prices, Prices, "Prices (from vmbackup.data.read_prices) or None")
 
@@ -1307,7 +1314,14 @@ def simulate_fleet(
     )
     billed_from = _billed_from(schedule, days)
     monthly, meters = _monthly_bill(
-        plan, mean_churn, start, days, prices, redundancy, first_backup_on=billed_from
+        plan,
+        mean_churn,
+        start,
+        days,
+        prices,
+        redundancy,
+        first_backup_on=billed_from,
+        overlap=overlap,
     )
     report("done", 3)
     return FleetResult(
@@ -1400,6 +1414,7 @@ def fleet_bill_lines(
     prices: Prices,
     redundancy: str = "GRS",
     first_backup_on: npt.ArrayLike | None = None,
+    overlap: str | float = "trace",
 ) -> pl.DataFrame:
     """The fleet's bill per month, VM and meter, as the lines of an invoice (P7, H3).
 
@@ -1413,10 +1428,12 @@ def fleet_bill_lines(
 
     Every VM is billed from ``start``, protected before it, unless ``first_backup_on`` gives the
     day of its first successful backup: billing starts then (S23), its snapshots build up from
-    it and its vault chain starts with it. The vault is computed per policy (and first-backup
-    day) on the VMs' summed data and churn with the sequential overlap model, which is exactly
-    the sum of the VMs' own chains while a point's changes stay below the VM's data; each VM's
-    share is its data plus its share of its group's churn.
+    it and its vault chain starts with it. Each VM's vault is its own S28 chain, as its
+    single-VM bill computes it (:func:`vmbackup.billing.monthly_bill` with the same used data,
+    churn and overlap model): the full copy plus, for every linked point, the distinct change
+    since its predecessor (:func:`vmbackup.retention.distinct_change_gb`, never above the VM's
+    data). The chain's points are found once per policy and first-backup day and counted by
+    gap (:func:`vmbackup.retention.chain_gaps`), so years cost about what a month does.
 
     Parameters
     ----------
@@ -1434,6 +1451,10 @@ def fleet_bill_lines(
         Per VM: the day of its first successful backup (``FleetResult.billed_from_day``), -1
         for a VM protected before ``start``, ``days`` or more for none in the horizon; None:
         every VM protected before ``start``.
+    overlap
+        How several days' changes overlap (:func:`vmbackup.retention.distinct_change_gb`):
+        ``"trace"`` (default, A32), ``"random"``, or ``"sequential"``, the no-overlap upper
+        bound; a VM's ``change_pool_days`` in the plan wins over it.
 
     Returns
     -------
@@ -1442,6 +1463,7 @@ def fleet_bill_lines(
         ``unit_price``, ``cost`` (the prices' currency).
     """
     redundancy = choice("redundancy", redundancy, REDUNDANCIES)
+    _pool_days(overlap)
     first = None
     if first_backup_on is not None:
         first = np.asarray(first_backup_on)
@@ -1451,7 +1473,9 @@ def fleet_bill_lines(
                 f"{first.dtype} of shape {first.shape}"
             )
         first = np.minimum(first.astype(np.int64), days)
-    bill = _bill_arrays(plan, mean_churn_gb, start, days, prices, redundancy, first_backup_on=first)
+    bill = _bill_arrays(
+        plan, mean_churn_gb, start, days, prices, redundancy, first_backup_on=first, overlap=overlap
+    )
     return _lines(bill, prices, redundancy)
 
 
@@ -1462,8 +1486,9 @@ def _bill_arrays(
     days: int,
     prices: Prices,
     redundancy: str,
-    vault_totals: dict[tuple[int, int], npt.NDArray[np.float64]] | None = None,
+    vault_chains: dict[tuple[int, int], _Chain] | None = None,
     first_backup_on: npt.NDArray[np.int64] | None = None,
+    overlap: str | float = "trace",
 ) -> _BillArrays:
     """The arrays of :func:`fleet_bill_lines` (per VM and month), without building lines."""
     churn = np.asarray(mean_churn_gb, dtype=np.float64)
@@ -1504,21 +1529,21 @@ def _bill_arrays(
         small[:, m] = basis <= prices.pi_small_max_gb
     pi_cost = fee * month_share
     pi_price = np.where(small, prices.pi_small_usd, prices.pi_per_500_gb_usd)
-    # vault: each policy's chain on its VMs' summed data and churn (S28), per first-backup day
+    # vault: each VM's own S28 chain (the single-VM bill's), from its policy's gaps (A32)
     vault_gb_months = np.zeros((plan.vms, months.len()))
-    totals = _vault_totals(plan, churn, dates, first) if vault_totals is None else vault_totals
-    day = np.arange(days)
-    for (i, on), total in totals.items():
+    chains = _vault_chains(plan, dates, first) if vault_chains is None else vault_chains
+    for (i, on), (gaps, counts, full) in chains.items():
         members = (index == i) & (first == on)
-        used_sum, churn_sum = float(size[members].sum()), float(churn[members].sum())
-        full_copies = used_sum * (day >= max(on, 0))
-        extra_months = per_month @ (total - full_copies)  # GB-months above the full copies
-        share = churn[members] / churn_sum if churn_sum > 0 else np.zeros(members.sum())
-        vault_gb_months[members] = (
-            size[members, None] * month_share[members] + share[:, None] * extra_months
+        increments = _increments(plan, members, churn, gaps, overlap)
+        vault_gb_months[members] = size[members, None] * (per_month @ full)[None, :] + (
+            increments @ (per_month @ counts).T
         )
-    # Instant Restore snapshots per VM (P4, G8, G9), priced by the policy type, not the media
-    rule = rules_on(np.asarray(first_days))[day_month]
+    # Instant Restore snapshots per VM (P4, G8, G9), priced by the policy type, not the media;
+    # the rules change by month, so a protected VM's snapshots are one value a month, and a new
+    # VM's differ only over the days they build up (ages 1 to the policy's IR days)
+    month_rule = rules_on(np.asarray(first_days))
+    rule = month_rule[day_month]
+    billed_share = per_month.sum(axis=1)  # share of each month inside the horizon
     snap_gb_months = np.zeros((plan.vms, months.len()))
     trusted = (
         plan.vm_trusted_launch
@@ -1529,23 +1554,45 @@ def _bill_arrays(
     for i, policy in enumerate(policies):
         for tl in (False, True):  # a Trusted Launch VM keeps a full first snapshot (G8)
             members = (index == i) & (trusted == tl)
-            steady = members & (first < 0)
-            daily = instant_restore_gb(
-                policy, size[steady, None], churn[steady, None], rule=rule, trusted_launch=tl
+            if not members.any():
+                continue
+            steady = instant_restore_gb(
+                policy,
+                size[members, None],
+                churn[members, None],
+                rule=month_rule[None, :],
+                trusted_launch=tl,
+                overlap=overlap,
             )
-            snap_gb_months[steady] = daily @ per_month.T
-            fresh = members & (first >= 0)
-            if fresh.any():  # snapshots build up from the first backup (age 1 on its day)
-                age = day[None, :] - first[fresh, None] + 1
-                daily = instant_restore_gb(
+            on = first[members]
+            ramp = int(policy.instant_restore_days or 1)
+            fresh = np.flatnonzero(on >= 0)
+            snap_gb_months[members] = np.where(
+                (on >= 0)[:, None],
+                steady * tail[:, np.clip(on + ramp, 0, days)].T,
+                steady * billed_share[None, :],
+            )
+            if fresh.size:  # the build-up days: ages 1..ramp (snapshots kept = age, G9 none)
+                age = np.arange(1, ramp + 1)
+                day_of = on[fresh, None] + age[None, :] - 1
+                inside = day_of < days
+                at = np.minimum(day_of, days - 1)
+                built = instant_restore_gb(
                     policy,
-                    size[fresh, None],
-                    churn[fresh, None],
-                    rule=rule,
-                    age_days=age,
+                    size[members][fresh, None],
+                    churn[members][fresh, None],
+                    rule=rule[at],
+                    age_days=age[None, :],
                     trusted_launch=tl,
+                    overlap=overlap,
                 )
-                snap_gb_months[fresh] = daily @ per_month.T
+                rows = np.flatnonzero(members)[fresh]
+                weight = np.where(inside, per_month[day_month[at], at], 0.0)
+                np.add.at(
+                    snap_gb_months,
+                    (np.broadcast_to(rows[:, None], at.shape), day_month[at]),
+                    built * weight,
+                )
     kinds = [snapshot_meter(prices, "enhanced"), snapshot_meter(prices, "standard")]
     snap_price = np.where(enhanced, kinds[0][3], kinds[1][3])
     return _BillArrays(
@@ -1559,33 +1606,73 @@ def _bill_arrays(
     )
 
 
-def _vault_totals(
+#: One policy's S28 chain by gap: gaps [days], counts (days x gaps), full-copy days.
+_Chain = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+
+
+def _vault_chains(
     plan: FleetPlan,
-    churn: npt.NDArray[np.float64],
     dates: pl.Series,
     first_backup_on: npt.NDArray[np.int64] | None = None,
-) -> dict[tuple[int, int], npt.NDArray[np.float64]]:
-    """The vault storage per day of each policy and first-backup day (-1: before the horizon):
-    the S28 chain on its VMs' summed data and churn (sequential overlap) [GB], 0 before the
-    group's first backup."""
-    totals = {}
+) -> dict[tuple[int, int], _Chain]:
+    """Per policy and first-backup day (-1: before the horizon), the S28 chain of one of its
+    VMs as counts of increments by gap (:func:`vmbackup.retention.chain_gaps`): ``gaps``,
+    ``counts`` (days x gaps) and ``full`` (days the full copy is held), zero before the
+    group's first backup. Every VM of a group has the same points, so one chain serves all."""
+    chains = {}
     days = dates.len()
     first = np.full(plan.vms, -1) if first_backup_on is None else first_backup_on
     key = plan.policy_index * (days + 2) + (first + 1)  # (policy, first-backup day) as one
     groups = np.flatnonzero(np.bincount(key)) if plan.vms else np.zeros(0, dtype=np.int64)
     for i, on in zip(groups // (days + 2), groups % (days + 2) - 1, strict=True):
-        members = (plan.policy_index == i) & (first == on)
         begin = max(int(on), 0)
-        total = np.zeros(days)
+        gaps, counts, full = np.zeros(0, np.int64), np.zeros((days, 0)), np.zeros(days)
         if begin < days:
-            used, changed = float(plan.pi_size_gb[members].sum()), float(churn[members].sum())
             span = days - begin
             created, expires = _policy_points(plan.policies[i], dates[begin], span)
-            total[begin:] = chain_storage_gb(
-                created, expires, np.full(span, used), np.full(span, changed), overlap="sequential"
+            gaps, part, alive = chain_gaps(created, expires, span)
+            counts = np.zeros((days, gaps.size))
+            counts[begin:], full[begin:] = part, alive
+        chains[(int(i), int(on))] = (gaps, counts, full)
+    return chains
+
+
+def _increments(
+    plan: FleetPlan,
+    members: npt.NDArray[np.bool_],
+    churn: npt.NDArray[np.float64],
+    gaps: npt.NDArray[np.int64],
+    overlap: str | float,
+) -> npt.NDArray[np.float64]:
+    """Each member VM's increment for each gap [GB] (VMs x gaps): the distinct change of
+    :func:`vmbackup.retention.distinct_change_gb`, a VM's own pool where it has one (A32)."""
+    used, changed = plan.pi_size_gb[members, None], churn[members, None]
+    increments = distinct_change_gb(used, changed, gaps[None, :], overlap)
+    if plan.change_pool_days is not None:
+        own = plan.change_pool_days[members]
+        given = np.isfinite(own) | (own == np.inf)
+        if given.any():
+            increments[given] = distinct_change_gb(
+                used[given], changed[given], gaps[None, :], own[given, None]
             )
-        totals[(int(i), int(on))] = total
-    return totals
+    return increments
+
+
+def _daily_vault_gb(
+    plan: FleetPlan,
+    churn: npt.NDArray[np.float64],
+    chains: dict[tuple[int, int], _Chain],
+    first: npt.NDArray[np.int64],
+    overlap: str | float,
+    days: int,
+) -> npt.NDArray[np.float64]:
+    """The fleet's vault storage at the end of each day [GB]: the sum of the VMs' chains."""
+    total = np.zeros(days)
+    for (i, on), (gaps, counts, full) in chains.items():
+        members = (plan.policy_index == i) & (first == on)
+        increments = _increments(plan, members, churn, gaps, overlap)
+        total += plan.pi_size_gb[members].sum() * full + counts @ increments.sum(axis=0)
+    return total
 
 
 @functools.lru_cache(maxsize=64)
@@ -1681,12 +1768,14 @@ def _monthly_bill(
     redundancy: str,
     *,
     first_backup_on: npt.NDArray[np.int64] | None = None,
+    overlap: str | float = "trace",
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The bill per month (and per month and meter), from :func:`fleet_bill_lines`, on each
     VM's mean daily churn [GB]."""
     dates = pl.date_range(start, start + dt.timedelta(days=days - 1), "1d", eager=True)
-    totals = _vault_totals(plan, churn, dates, first_backup_on)
-    total = np.sum(list(totals.values()), axis=0) if totals else np.zeros(days)
+    first = np.full(plan.vms, -1) if first_backup_on is None else first_backup_on
+    chains = _vault_chains(plan, dates, first)
+    total = _daily_vault_gb(plan, churn, chains, first, overlap, days)
     month_end = (
         pl.DataFrame({"day": dates, "vault_gb": total})
         .group_by(pl.col("day").dt.truncate("1mo").alias("month"), maintain_order=True)
@@ -1701,8 +1790,9 @@ def _monthly_bill(
         days,
         prices,
         redundancy,
-        vault_totals=totals,
+        vault_chains=chains,
         first_backup_on=first_backup_on,
+        overlap=overlap,
     )
     vault_price = prices.storage_usd_per_gb_month[redundancy]
     snap_cost = bill.snap_gb_months * bill.snap_price[:, None]
@@ -1754,6 +1844,78 @@ def _monthly_bill(
         )
     )
     return monthly, meters
+
+
+def horizon_bill(
+    plan: FleetPlan,
+    mean_churn_gb: npt.ArrayLike,
+    prices: Prices,
+    *,
+    start: dt.date = FLEET_START,
+    years: int = 3,
+    redundancy: str = "GRS",
+    first_backup_on: npt.ArrayLike | None = None,
+    overlap: str | float = "trace",
+) -> pl.DataFrame:
+    """The fleet's bill month by month over 1 to 10 years, without simulating jobs (P7, S28).
+
+    The same arrays as :func:`fleet_bill_lines` (each VM's own S28 chain from its policy's
+    gaps, Instant Restore snapshots by month and pricing rule, the PI fee month by month) on
+    each VM's mean daily churn, e.g. ``FleetResult.mean_churn_gb`` of a short simulation: the
+    vault's points are counted by gap, so a decade costs a few times a month's bill.
+
+    Parameters
+    ----------
+    plan
+        The fleet (:func:`fleet_plan`).
+    mean_churn_gb
+        Each VM's mean data changed per day [GB].
+    prices
+        The region's prices.
+    start
+        First billed day.
+    years
+        Horizon [years], 1 to 10: the months from ``start`` to the day before its anniversary.
+    redundancy
+        Vault storage redundancy.
+    first_backup_on
+        Per VM, the day index of its first backup (-1: before ``start``); see
+        :func:`fleet_bill_lines`.
+    overlap
+        The vault's overlap model (:func:`fleet_bill_lines`).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``month``, ``days``, ``vault_gb`` (at month end), ``pi_fee_usd``,
+        ``vault_storage_usd``, ``snapshot_storage_usd``, ``total_usd`` (the prices' currency).
+    """
+    instance("plan", plan, FleetPlan, "a FleetPlan (from fleet_plan)")
+    instance("prices", prices, Prices, "Prices (from vmbackup.data.read_prices)")
+    whole("years", years, 1, 10)
+    date_value("start", start)
+    redundancy = choice("redundancy", redundancy, REDUNDANCIES)
+    _pool_days(overlap)
+    churn = non_negative_array("mean_churn_gb", mean_churn_gb)
+    if churn.shape != (plan.vms,):
+        raise ValueError(
+            f"mean_churn_gb has shape {churn.shape}; give one value per VM ({plan.vms})"
+        )
+    end = pl.Series([start]).dt.offset_by(f"{years}y")[0]
+    days = (end - start).days
+    first = None
+    if first_backup_on is not None:
+        first = np.asarray(first_backup_on)
+        if first.dtype.kind not in "iu" or first.shape != (plan.vms,):
+            raise ValueError(
+                f"first_backup_on must hold one whole day index per VM ({plan.vms}); found "
+                f"{first.dtype} of shape {first.shape}"
+            )
+        first = np.minimum(first.astype(np.int64), days)
+    monthly, _ = _monthly_bill(
+        plan, churn, start, days, prices, redundancy, first_backup_on=first, overlap=overlap
+    )
+    return monthly
 
 
 def stagger_offsets(plan: FleetPlan, spread_minutes: float) -> npt.NDArray[np.float64]:

@@ -37,12 +37,15 @@ from vmbackup.fleet import (
     FleetResult,
     fleet_bill_lines,
     fleet_plan,
+    horizon_bill,
     propose_stagger,
     simulate_fleet,
 )
+from vmbackup.horizon import HorizonSummary, horizon_summary
 from vmbackup.onboarding import Onboarding
 from vmbackup.policy import Policy
 from vmbackup.restore_options import OPTIONS as RESTORE_OPTIONS
+from vmbackup.retention import OVERLAP_MODELS
 from vmbackup.schema import FLEET_VALUES
 from vmbackup.timezones import describe_run_time, iana_zone
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
@@ -88,6 +91,14 @@ class PlanOptions:
         A start-time override for every VM [h in its policy's time zone]; VM settings win.
     days, start
         The simulated horizon [days] and its first day.
+    years
+        Also bill the estate over this many years (1 to 10) from ``start``, without simulating
+        jobs (:func:`vmbackup.fleet.horizon_bill` on the simulated churn): the steady monthly
+        cost, first-year and three-year totals and the month the vault stops growing
+        (:func:`vmbackup.horizon.horizon_summary`). None: the simulated days only.
+    overlap
+        The vault's overlap model (:func:`vmbackup.retention.distinct_change_gb`): ``"trace"``
+        (A32), ``"random"``, or ``"sequential"``, the no-overlap upper bound.
     seed
         Seed of the churn draws.
     prices, region, redundancy
@@ -125,6 +136,8 @@ class PlanOptions:
     churn_class: str | None = None
     start_hour: float | None = None
     days: int = 30
+    years: int | None = None
+    overlap: str = "trace"
     start: dt.date = FLEET_START
     seed: int = 0
     prices: str | Path | None = None
@@ -210,6 +223,9 @@ class EstatePlan:
     onboarding, onboarding_on_demand
         The first backups' wave plan with the policies' schedules and with on-demand backups
         (``onboarding.plan_onboarding``), or None where not planned.
+    horizon_monthly, horizon
+        The bill month by month over ``options.years`` (:func:`vmbackup.fleet.horizon_bill`)
+        and its summary (:class:`vmbackup.horizon.HorizonSummary`), or None.
     """
 
     options: PlanOptions
@@ -235,6 +251,8 @@ class EstatePlan:
     eligibility: pl.DataFrame | None = None
     onboarding: Onboarding | None = None
     onboarding_on_demand: Onboarding | None = None
+    horizon_monthly: pl.DataFrame | None = None
+    horizon: HorizonSummary | None = None
 
     @property
     def used_tb(self) -> float:
@@ -264,6 +282,7 @@ class EstatePlan:
             self.prices,
             self.options.redundancy,
             first_backup_on=self.result.billed_from_day,
+            overlap=self.options.overlap,
         )
         names = pl.Series("vm_name", self.plan.vm_names)
         return lines.with_columns(vm_name=names.gather(lines["vm"])).drop("vm")
@@ -293,6 +312,9 @@ class EstatePlan:
 def _check(options: PlanOptions) -> PlanOptions:
     """The options' own values, checked before any file is read."""
     whole("days", options.days, 1, 3660)
+    if options.years is not None:
+        whole("years", options.years, 1, 10)
+    choice("overlap", options.overlap, OVERLAP_MODELS)
     bounded("restore_point_age_days", options.restore_point_age_days, 0, 36_500)
     choice("restore_option", options.restore_option, RESTORE_OPTIONS)
     if options.restore_accounts is not None:
@@ -420,7 +442,21 @@ def build_plan(
         prices=prices,
         seed=options.seed,
         redundancy=options.redundancy,
+        overlap=options.overlap,
     )
+    horizon_monthly = horizon = None
+    if options.years is not None:  # the bill over years: the vault in closed form, no jobs
+        horizon_monthly = horizon_bill(
+            plan,
+            result.mean_churn_gb if result.mean_churn_gb is not None else np.zeros(plan.vms),
+            prices,
+            start=options.start,
+            years=options.years,
+            redundancy=options.redundancy,
+            first_backup_on=result.billed_from_day,
+            overlap=options.overlap,
+        )
+        horizon = horizon_summary(horizon_monthly)
 
     report(3, "premium space (S21, G15)")
     rules = choice("space_rules", options.space_rules, SPACE_RULES)
@@ -526,6 +562,8 @@ def build_plan(
         eligibility=eligibility,
         onboarding=onboarding,
         onboarding_on_demand=on_demand,
+        horizon_monthly=horizon_monthly,
+        horizon=horizon,
     )
 
 

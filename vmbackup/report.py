@@ -39,6 +39,7 @@ from matplotlib.figure import Figure as MplFigure
 from vmbackup import plots
 from vmbackup._checks import Column, check_frame, instance, non_negative_array, positive
 from vmbackup.capacity import SPACE_RULES, UNMANAGED_DISKS_RETIRED, space_summary
+from vmbackup.horizon import HorizonSummary
 from vmbackup.onboarding import Onboarding
 from vmbackup.schema import fleet_columns
 from vmbackup.transfer import WINDOW_HOURS
@@ -421,6 +422,8 @@ def plan_report(
     title: str = "Azure VM Backup plan",
     subtitle: str = "",
     schedules: Sequence[str] = (),
+    horizon: HorizonSummary | None = None,
+    horizon_monthly: pl.DataFrame | None = None,
 ) -> str:
     """The plan of an estate as one self-contained HTML page (sections :data:`PLAN_SECTIONS`).
 
@@ -460,6 +463,10 @@ def plan_report(
     schedules
         One sentence per policy: its run time in UTC and in local time, with the dates the
         local time moves (G13; ``vmbackup.planning.policy_lines``), listed under the estate.
+    horizon, horizon_monthly
+        The bill over years (``vmbackup.horizon.horizon_summary`` and the monthly table of
+        ``vmbackup.fleet.horizon_bill``): its year totals, steady state and the month the vault
+        stops growing go in the bill section (None: not shown).
 
     Returns
     -------
@@ -535,7 +542,7 @@ def plan_report(
         _jams(stagger, in_flight, bin_width, daily),
         _space(space),
         _restore(restore),
-        _bill(monthly, meters, currency),
+        _bill(monthly, meters, currency, horizon, horizon_monthly),
         Section("Assumptions", (Bullets(tuple(assumptions) or ("none stated",)),)),
     ]
     return render_report(
@@ -970,7 +977,50 @@ def _restore(restore: Mapping[str, pl.DataFrame]) -> Section:
     return Section("Restore estimate", tuple(blocks))
 
 
-def _bill(monthly: pl.DataFrame, meters: pl.DataFrame | None, currency: str) -> Section:
+def _horizon_blocks(
+    horizon: HorizonSummary | None, monthly: pl.DataFrame | None, currency: str
+) -> list[Block]:
+    """The bill over years: totals, steady state, when the vault stops growing (S28, A32)."""
+    if horizon is None or monthly is None:
+        return []
+    if horizon.vault_stops_growing is not None and horizon.steady_month_usd is not None:
+        steady = (
+            f"The vault stops growing in {horizon.vault_stops_growing:%B %Y}; from then on the "
+            f"estate costs about {horizon.steady_month_usd:,.2f} {currency} a month (steady "
+            f"state), with {horizon.final_vault_gb:,.0f} GB in the vault."
+        )
+    else:
+        steady = (
+            f"The vault is still growing at the end of the horizon ({horizon.final_vault_gb:,.0f}"
+            f" GB; last month {horizon.last_month_usd:,.2f} {currency}): no steady state yet."
+        )
+    totals = [("first year", horizon.first_year_usd), ("three years", horizon.three_year_usd)]
+    text = (
+        f"Over {horizon.months} months, with each VM's simulated churn and its own recovery "
+        "point chain in closed form (no jobs simulated beyond the days above; a point holds "
+        "the distinct change since the one before it, A32, never more than the VM's data). "
+        + " ".join(f"The {name} costs {value:,.2f} {currency}." for name, value in totals if value)
+        + " "
+        + steady
+    )
+    yearly = (
+        monthly.with_row_index("m")
+        .group_by((pl.col("m") // 12 + 1).alias("year"), maintain_order=True)
+        .agg(
+            pl.col("vault_gb").last().alias("vault at year end [GB]"),
+            pl.col("total_usd").sum().alias(f"cost [{currency}]"),
+        )
+    )
+    return [Paragraph(text), Table(yearly, "The bill year by year")]
+
+
+def _bill(
+    monthly: pl.DataFrame,
+    meters: pl.DataFrame | None,
+    currency: str,
+    horizon: HorizonSummary | None = None,
+    horizon_monthly: pl.DataFrame | None = None,
+) -> Section:
     total = float(monthly["total_usd"].sum())
     text = (
         f"The simulated days cost {total:,.2f} {currency} in all (protected instances, vault "
@@ -995,6 +1045,7 @@ def _bill(monthly: pl.DataFrame, meters: pl.DataFrame | None, currency: str) -> 
             "Stacked bars of the bill per month: protected instances, vault storage, snapshots",
         ),
         Table(table, "Per month", formats=money),
+        *_horizon_blocks(horizon, horizon_monthly, currency),
     ]
     if meters is not None:
         blocks.append(
@@ -1071,6 +1122,8 @@ def estate_report(estate: EstatePlan) -> str:
         monthly=result.monthly,
         meters=result.meters,
         currency=estate.prices.currency,
+        horizon=estate.horizon,
+        horizon_monthly=estate.horizon_monthly,
         eligibility=estate.eligibility,
         onboarding=estate.onboarding,
         onboarding_on_demand=estate.onboarding_on_demand,

@@ -8,10 +8,15 @@ Storage model (S28, "the sum of the actual data in each recovery point"):
   the next surviving point: a weekly, monthly or yearly point kept after the daily points around
   it have gone holds all the changes since the point kept before it, not one day's churn
   (:func:`chain_storage_gb`, :func:`chain_segments`).
-- How several days' changes overlap is a model choice (:func:`changed_gb`): independent random
-  rewrites (default) or sequential writes that never overlap until they wrap round the disk.
-  For consecutive daily points both give one day's churn, so N daily points of constant size
-  and churn hold ``used + (N - 1) x churn``.
+- How several days' changes overlap is one model with a documented parameter
+  (:func:`distinct_change_gb`, :func:`changed_gb`): each day's changes are drawn from a pool of
+  ``m`` days of churn, so ``N`` days change ``min(used, churn x m (1 - (1 - 1/m)^N))``. The
+  default pool (``"trace"``, A32) is fitted on the project's block trace; ``"random"`` (the
+  pool is the whole used data, A20) and ``"sequential"`` (no overlap: the upper bound) are
+  named special cases. For consecutive daily points all give one day's churn, so N daily points
+  of constant size and churn hold ``used + (N - 1) x churn``; no point ever holds more than the
+  used data. With constant data and churn the chain reduces to counts of increments by gap
+  (:func:`chain_gaps`), which the fleet evaluates for any number of VMs and years.
 - Archived points (vault-archive tier, G7) leave this chain when they move; see
   :mod:`vmbackup.archive`.
 - Monthly retention counts 31-day months under today's rules (G3) and calendar months under the
@@ -27,6 +32,7 @@ the chain's bookkeeping takes a few vectorised rounds (one per retention tier a 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import numpy as np
@@ -38,11 +44,15 @@ from vmbackup.policy import MONTHS, WEEKDAYS, Policy
 
 __all__ = [
     "OVERLAP_MODELS",
+    "TRACE_POOL_DAYS",
+    "chain_gaps",
     "chain_segments",
     "chain_storage_gb",
     "changed_gb",
+    "distinct_change_gb",
     "point_expiry",
     "point_sizes_gb",
+    "pool_curve",
     "recovery_points",
     "snapshot_storage_gb",
     "vault_points",
@@ -180,8 +190,118 @@ def _backup_day(policy: Policy) -> pl.Expr:
     return names.is_in(list(policy.run_days))
 
 
-#: How the days' changes overlap (the churn model behind S28's "actual data" of a point).
-OVERLAP_MODELS = ("random", "sequential")
+#: How several days' changes overlap (A20, A32): one model of distinct change with three named
+#: cases. ``"trace"`` (default) draws each day's changes from a pool of :data:`TRACE_POOL_DAYS`
+#: days of churn, fitted on the project's block trace; ``"random"`` from the whole used data;
+#: ``"sequential"`` never overlaps until the writes wrap round the disk (the upper bound).
+#: A number instead of a name is the pool's size in days of churn (>= 1; ``inf`` is sequential).
+OVERLAP_MODELS = ("trace", "random", "sequential")
+
+#: A32: the changing data of a VM is a pool of this many days of its daily churn, each day
+#: rewriting a random share of the pool. Fitted on ``datasets/msr_sample_trace.csv`` by
+#: :func:`vmbackup.churn.fit_pool_days`; the curve and the fit are stored in
+#: ``datasets/change_curve.csv`` (``datasets/make_change_curve.py``), which a test recomputes.
+TRACE_POOL_DAYS = 11.2
+
+
+def _pool_days(overlap: object) -> float | npt.NDArray[np.float64] | None:
+    """The pool [days of churn] an overlap model names (None: the whole used data, random);
+    an array of pools (one per VM) passes through once checked."""
+    if isinstance(overlap, np.ndarray):
+        pools = np.asarray(overlap, dtype=np.float64)
+        if not bool(np.all(pools >= 1)):
+            raise ValueError("overlap pools must all be >= 1 day of churn (inf: sequential)")
+        return pools
+    if isinstance(overlap, str):
+        kind = choice("overlap", overlap, OVERLAP_MODELS)
+        return {"trace": TRACE_POOL_DAYS, "random": None, "sequential": math.inf}[kind]
+    if isinstance(overlap, bool) or not isinstance(overlap, int | float) or not overlap >= 1:
+        raise ValueError(
+            f"overlap={overlap!r} must be one of {', '.join(map(repr, OVERLAP_MODELS))} or a "
+            "pool size in days of churn >= 1 (inf: sequential)"
+        )
+    return float(overlap)
+
+
+def pool_curve(days: npt.ArrayLike, pool_days: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Distinct change over ``days`` days in days of churn, for a pool of ``pool_days`` [days].
+
+    ``m (1 - (1 - 1/m)^N)``: ``N`` for an infinite pool (sequential), 1 for ``m = 1`` (the same
+    blocks every day), and about ``m`` once ``N`` is several times ``m``.
+
+    >>> pool_curve([1, 2, 30], 4.0).round(3).tolist()
+    [1.0, 1.75, 3.999]
+    >>> pool_curve(30, np.inf).tolist()
+    30.0
+    """
+    n = np.asarray(days, dtype=np.float64)
+    m = np.asarray(pool_days, dtype=np.float64)
+    finite = np.isfinite(m)
+    safe = np.where(finite, m, 2.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(safe > 1, np.log1p(-1.0 / np.maximum(safe, 1.0 + 1e-12)), -np.inf)
+        curve = np.where(n > 0, safe * -np.expm1(n * step), 0.0)
+    return np.asarray(np.where(finite, curve, n), dtype=np.float64)
+
+
+def distinct_change_gb(
+    used_gb: npt.ArrayLike,
+    daily_churn_gb: npt.ArrayLike,
+    days: npt.ArrayLike,
+    overlap: str | float | npt.NDArray[np.float64] = "trace",
+) -> npt.NDArray[np.float64]:
+    """Distinct data changed over ``days`` days of constant churn [GB] (S28's actual data).
+
+    The one formula of distinct change every view uses (a point's increment in the bill, the
+    S28 chain, the fleet, archive and the apps). Arrays broadcast together.
+
+    Parameters
+    ----------
+    used_gb
+        Used data [GB]: the bound, as no period changes more than the disk holds.
+    daily_churn_gb
+        Distinct data changed in one day [GB].
+    days
+        Length of the period [days] (may be fractional: an hourly snapshot's share of a day).
+    overlap
+        ``"trace"`` (default, A32): the days' changes come from a pool of
+        :data:`TRACE_POOL_DAYS` days of churn; ``"random"`` (A20): from the whole used data;
+        ``"sequential"``: they never overlap (the upper bound); or a pool size [days of churn]
+        (an array: one per element, broadcast with the others).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``min(used, churn x m (1 - (1 - 1/m)^N))`` for a pool of ``m`` days;
+        ``used (1 - (1 - churn/used)^N)`` for random; ``min(used, N x churn)`` for sequential.
+
+    Notes
+    -----
+    The pool model: each day rewrites a random share ``churn / P`` of a pool of ``P = m x
+    churn`` GB (the data that ever changes: logs, page files, databases' hot pages), so ``N``
+    days change ``P (1 - (1 - churn/P)^N)``. ``P = used`` is the random model; an infinite
+    pool is the sequential one. ``m`` was fitted on the project's three-day block trace (A32).
+
+    Examples
+    --------
+    A 100 GB VM changing 2 GB a day: a month's point holds 21.0 GB of distinct change with the
+    trace's pool (11.2 days of churn, 22.4 GB, almost all rewritten), 45.5 GB with random
+    overlap and 60 GB with none; a day holds 2 GB in all.
+
+    >>> [round(float(distinct_change_gb(100, 2, 30, o)), 1) for o in OVERLAP_MODELS]
+    [21.0, 45.5, 60.0]
+    >>> [float(distinct_change_gb(100, 2, 1, o)) for o in OVERLAP_MODELS]
+    [2.0, 2.0, 2.0]
+    """
+    used = non_negative_array("used_gb", used_gb)
+    churn = np.minimum(non_negative_array("daily_churn_gb", daily_churn_gb), used)
+    n = non_negative_array("days", days)
+    pool = _pool_days(overlap)
+    if pool is not None:
+        return np.asarray(np.minimum(used, churn * pool_curve(n, pool)), dtype=np.float64)
+    share = np.divide(churn, used, out=np.zeros(np.broadcast(churn, used).shape), where=used > 0)
+    left = np.log1p(-np.minimum(share, 1.0 - 1e-15))
+    return np.asarray(used * -np.expm1(n * left), dtype=np.float64)
 
 
 def changed_gb(
@@ -189,12 +309,13 @@ def changed_gb(
     daily_churn_gb: npt.ArrayLike,
     older: npt.ArrayLike,
     newer: npt.ArrayLike,
-    overlap: str = "random",
+    overlap: str | float = "trace",
 ) -> npt.NDArray[np.float64]:
     """Distinct data changed after day ``older`` up to and including day ``newer`` [GB].
 
     This is the actual data of a recovery point made on day ``newer`` whose previous retained
-    point was made on day ``older`` (S28).
+    point was made on day ``older`` (S28): :func:`distinct_change_gb` on a timeline whose used
+    data and churn may change from day to day.
 
     Parameters
     ----------
@@ -203,47 +324,40 @@ def changed_gb(
     older, newer
         Day indices into the timeline (arrays of the same shape); ``older < newer``.
     overlap
-        ``"random"`` (default): each day rewrites a random share ``f = churn / used`` of the
-        data, independently of other days, so ``k`` days change ``used x (1 - prod(1 - f))``;
-        ``"sequential"``: each day writes the blocks after the previous day's, wrapping round
-        the disk, so ``k`` days change ``min(sum of churn, used)``. Both equal one day's churn
-        for consecutive days.
+        The overlap model of :func:`distinct_change_gb`. Pool models (``"trace"``, a number,
+        ``"sequential"``) take the period's mean churn; ``"random"`` multiplies the days'
+        unchanged shares ``1 - churn / used``.
 
     Returns
     -------
     numpy.ndarray
         Distinct changed data [GB], never above ``used_gb`` on day ``newer``.
 
-    Notes
-    -----
-    Assumption (no Microsoft page gives an overlap model): ``"random"`` is the default
-    because rewrites of hot blocks (logs, page files, databases) make several days' changes
-    overlap; ``"sequential"`` is the no-overlap upper bound. Each day's share of changed data
-    is capped at 1.
-
     Examples
     --------
     A 100 GB VM changing 10 GB a day: two days change 19 GB when the days' changes are
-    independent, 20 GB when they never overlap.
+    independent, 20 GB when they never overlap, 19.1 GB with the trace's pool of 112 GB.
 
     >>> used, churn = np.full(3, 100.0), np.full(3, 10.0)
-    >>> float(changed_gb(used, churn, 0, 2)[()])
+    >>> float(changed_gb(used, churn, 0, 2, overlap="random")[()])
     19.0
     >>> float(changed_gb(used, churn, 0, 2, overlap="sequential")[()])
     20.0
+    >>> round(float(changed_gb(used, churn, 0, 2)[()]), 2)
+    19.11
     """
-    kind = choice("overlap", overlap, OVERLAP_MODELS)
+    pool = _pool_days(overlap)
     used = np.asarray(used_gb, dtype=np.float64)
-    churn = np.asarray(daily_churn_gb, dtype=np.float64)
+    churn = np.minimum(np.asarray(daily_churn_gb, dtype=np.float64), used)
     a = np.asarray(older, dtype=np.int64)
     b = np.asarray(newer, dtype=np.int64)
-    if kind == "sequential":
+    if pool is not None:
         written = np.cumsum(churn)
-        return np.asarray(np.minimum(written[b] - written[a], used[b]), dtype=np.float64)
+        span = np.maximum(b - a, 1)
+        mean = (written[b] - written[a]) / span
+        return np.asarray(np.minimum(used[b], mean * pool_curve(b - a, pool)), dtype=np.float64)
     # at most all of the data changes in a day: min(churn, used) / used never overflows
-    share = np.divide(
-        np.minimum(churn, used), used, out=(churn > 0).astype(np.float64), where=used > 0
-    )
+    share = np.divide(churn, used, out=(churn > 0).astype(np.float64), where=used > 0)
     # log of the share of data left unchanged, summed over days; a share of 1 leaves nothing
     unchanged = np.cumsum(np.log1p(-np.minimum(share, 1.0 - 1e-15)))
     return np.asarray(used[b] * -np.expm1(unchanged[b] - unchanged[a]), dtype=np.float64)
@@ -323,7 +437,7 @@ def chain_storage_gb(
     used_gb: npt.ArrayLike,
     daily_churn_gb: npt.ArrayLike,
     *,
-    overlap: str = "random",
+    overlap: str | float = "trace",
 ) -> npt.NDArray[np.float64]:
     """Data held by a chain of incremental recovery points on each day [GB] (S28).
 
@@ -388,6 +502,56 @@ def _newest_alive(
         newest[dead] = outlives[newest[dead]]
 
 
+def chain_gaps(
+    created: npt.ArrayLike, expires: npt.ArrayLike, days: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The S28 chain as counts of increments by gap, for VMs of constant data and churn.
+
+    With constant used data ``U`` and churn ``c`` a linked point's size depends only on the days
+    since its predecessor, so the chain on each day is ``U x full + counts @ D(gaps)`` with
+    ``D`` = :func:`distinct_change_gb`: what :func:`chain_storage_gb` gives, for any number of
+    VMs sharing a policy at the cost of one (the fleet's vault over years).
+
+    Parameters
+    ----------
+    created, expires
+        Day index each point is made and first day it is gone (sorted by ``created``).
+    days
+        The timeline's length [days].
+
+    Returns
+    -------
+    tuple
+        ``gaps`` (the distinct gaps [days], G), ``counts`` (increments of each gap alive at the
+        end of each day, shape (days, G)) and ``full`` (1.0 on days a point holds the full copy).
+
+    Examples
+    --------
+    >>> gaps, counts, full = chain_gaps([0, 1, 2], [5, 5, 5], 5)
+    >>> gaps.tolist(), counts[:, 0].tolist(), full.tolist()
+    ([1], [0.0, 1.0, 2.0, 2.0, 2.0], [1.0, 1.0, 1.0, 1.0, 1.0])
+    """
+    born = np.asarray(created, dtype=np.int64)
+    dies = np.minimum(np.asarray(expires, dtype=np.int64), days)
+    keep = dies > born
+    born, dies = born[keep], dies[keep]
+    if born.size == 0:
+        return np.zeros(0, np.int64), np.zeros((days, 0)), np.zeros(days)
+    segments = chain_segments(born, dies)
+    linked = segments.filter(pl.col("previous") >= 0)
+    gap = born[linked["point"].to_numpy()] - born[linked["previous"].to_numpy()]
+    gaps, which = np.unique(gap, return_inverse=True)
+    change = np.zeros((days + 1, gaps.size))
+    np.add.at(change, (linked["start"].to_numpy(), which), 1.0)
+    np.add.at(change, (linked["end"].to_numpy(), which), -1.0)
+    oldest = segments.filter(pl.col("previous") < 0)
+    alive = np.zeros(days + 1)
+    np.add.at(alive, oldest["start"].to_numpy(), 1.0)
+    np.add.at(alive, oldest["end"].to_numpy(), -1.0)
+    full = (np.cumsum(alive[:days]) > 0).astype(np.float64)
+    return gaps, np.cumsum(change[:days], axis=0), full
+
+
 def vault_points(
     policy: Policy,
     days: pl.Series,
@@ -444,7 +608,7 @@ def point_sizes_gb(
     daily_churn_gb: npt.ArrayLike,
     on: dt.date,
     *,
-    overlap: str = "random",
+    overlap: str | float = "trace",
 ) -> pl.DataFrame:
     """The actual data of each vault point retained on day ``on`` (S28).
 
@@ -493,7 +657,7 @@ def vault_storage_gb(
     *,
     backing_up: npt.ArrayLike | None = None,
     frozen_from: dt.date | None = None,
-    overlap: str = "random",
+    overlap: str | float = "trace",
 ) -> npt.NDArray[np.float64]:
     """Vault storage on each day of a timeline (S28).
 
@@ -551,15 +715,15 @@ def snapshot_storage_gb(
     *,
     snapshots_per_day: int = 1,
     extra_snapshots: npt.ArrayLike = 0,
-    overlap: str = "random",
+    overlap: str | float = "trace",
 ) -> npt.NDArray[np.float64]:
     """Instant Restore snapshot storage in steady state (P4, G8, G9).
 
     Standard policies keep incremental snapshots: about ``days x churn``. Enhanced policies (and
     Trusted Launch VMs under Standard, G8) keep a full first snapshot: about
     ``used + (days - 1) x churn``. With ``k`` snapshots a day each holds the changes of its
-    interval, ``used x (1 - (1 - f)^(1/k))`` with random overlap (``f = churn / used``) or
-    ``churn / k`` with sequential writes, and ``days x k + extra`` snapshots exist.
+    interval, :func:`distinct_change_gb` over ``1/k`` of a day (``churn / k`` with sequential
+    writes, more with overlap), and ``days x k + extra`` snapshots exist.
 
     Parameters
     ----------
@@ -577,7 +741,7 @@ def snapshot_storage_gb(
     extra_snapshots
         Expired snapshots not yet cleaned up, still billed (G9: one to three).
     overlap
-        How changes overlap within a day (see :func:`changed_gb`).
+        How changes overlap within a day (see :func:`distinct_change_gb`).
 
     Examples
     --------
@@ -589,7 +753,7 @@ def snapshot_storage_gb(
     108.0
     """
     kind = choice("policy_type", policy_type, ("standard", "enhanced"))
-    model = choice("overlap", overlap, OVERLAP_MODELS)
+    _pool_days(overlap)
     days = non_negative_array("instant_restore_days", instant_restore_days)
     used = non_negative_array("used_gb", used_gb)
     churn = non_negative_array("daily_churn_gb", daily_churn_gb)
@@ -597,13 +761,8 @@ def snapshot_storage_gb(
     per_day = snapshots_per_day
     if isinstance(per_day, bool) or not isinstance(per_day, int) or not 1 <= per_day <= 24:
         raise ValueError(f"snapshots_per_day={per_day!r} must be a whole number 1..24")
-    if per_day == 1 or model == "sequential":
-        delta = churn / per_day
-    else:
-        share = np.minimum(
-            np.divide(churn, used, out=np.zeros_like(churn * used), where=used > 0), 1.0
-        )
-        delta = used * -np.expm1(np.log1p(-np.minimum(share, 1.0 - 1e-15)) / per_day)
+    # each snapshot holds the distinct change of its share of the day (one formula, A32)
+    delta = churn if per_day == 1 else distinct_change_gb(used, churn, 1.0 / per_day, overlap)
     count = days * per_day + np.where(days > 0, extra, 0.0)
     if kind == "standard":
         return np.asarray(count * delta, dtype=np.float64)
