@@ -57,8 +57,8 @@ from vmbackup.lint import lint_policy
 from vmbackup.onboarding import plan_onboarding
 from vmbackup.policy import MonthlyDay, Policy
 from vmbackup.policy_json import policies_from_document
-from vmbackup.reconcile import reconcile
-from vmbackup.records import read_backup_jobs, read_cost_export
+from vmbackup.reconcile import reconcile, unplaced_backup_meters
+from vmbackup.records import backup_meter, read_backup_jobs, read_cost_export
 from vmbackup.report import plan_report
 from vmbackup.timezones import describe_run_time, run_times
 
@@ -111,6 +111,7 @@ COSTS = read_cost_export(dataset_path("history/cost_export.csv")).head(60)
 #: name -> (function, valid keyword arguments); each test replaces one argument.
 KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "decide": (consistency.decide, {"os": "windows", "power_state": "running"}),
+    "backup_meter": (backup_meter, {"name": "LRS Data Stored", "backup_line": True}),
     "encryption_outcome": (
         encryption.encryption_outcome,
         {"sse": "platform-key", "ade": "bek", "disks": "managed", "permissions": ["vault-restore"]},
@@ -417,6 +418,7 @@ TABLE_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any], str, pl.
         VM_SETTINGS,
     ),
     "scan_estate": (scan_estate, {}, "disks", FLEET),
+    "unplaced_backup_meters": (unplaced_backup_meters, {}, "costs", COSTS),
 }
 
 

@@ -430,7 +430,14 @@ def policy_from_terraform(
     The attributes follow the provider's documented schema: ``backup`` (``frequency``, ``time``
     as ``HH:MM``, ``hour_interval``, ``hour_duration``, ``weekdays``), ``retention_daily`` /
     ``_weekly`` / ``_monthly`` / ``_yearly`` blocks, ``instant_restore_retention_days``,
-    ``policy_type`` (``V1``/``V2``) and ``timezone``. The provider has no agentless setting.
+    ``policy_type`` (``V1``/``V2``), ``timezone``, ``consistency_type`` (``OnlyCrashConsistent``:
+    crash-consistent, agentless; ``Default`` or absent: application-consistent, as
+    ``snapshotConsistencyType`` in ARM, Y4) and ``tiering_policy[0].archived_restore_point[0]``
+    (``mode``, ``duration``, ``duration_type``: ARM's ``tieringPolicy.ArchivedRP``, G7). The
+    provider's acceptance test ``TestAccBackupProtectionPolicyVM_tieringPolicy``
+    (hashicorp/terraform-provider-azurerm,
+    ``internal/services/recoveryservices/backup_policy_vm_resource_test.go``) writes
+    ``mode = "TierAfter"``, ``duration = 5``, ``duration_type = "Months"``.
     """
     reader = _Path(label)
     values = reader.obj(values, path)
@@ -510,8 +517,46 @@ def policy_from_terraform(
             where = f"{path}.{key}[0]"
             args[name] = reader.integer(reader.get(block, where, "count"), f"{where}.count")
             extra(block, where)
+    consistency = values.get("consistency_type") or "Default"
+    if consistency not in ("Default", "OnlyCrashConsistent"):
+        raise reader.fail(
+            f"{path}.consistency_type",
+            f"={consistency!r}; expected 'Default' or 'OnlyCrashConsistent'",
+        )
+    args["consistency"] = "crash" if consistency == "OnlyCrashConsistent" else "application"
+    paths["consistency"] = f"{path}.consistency_type"
+    tiering = _tf_block(reader, values, "tiering_policy", path)
+    if tiering is not None:
+        tp = f"{path}.tiering_policy[0]"
+        archived = _tf_block(reader, tiering, "archived_restore_point", tp)
+        if archived is not None:
+            ap = f"{tp}.archived_restore_point[0]"
+            args["tiering"] = _tf_tiering(reader, archived, ap)
+            paths["tiering"] = ap
     policy = _build(reader, args, paths, enforce, rules)
     return SourcedPolicy(policy, "terraform", path, paths)
+
+
+def _tf_tiering(reader: _Path, archived: Mapping[str, Any], path: str) -> TieringPolicy:
+    """``archived_restore_point``: Terraform's ``mode``, ``duration`` and ``duration_type``
+    read as ARM's ``tieringMode``, ``duration`` and ``durationType`` (G7)."""
+    mode = reader.get(archived, path, "mode")
+    if mode not in ("DoNotTier", "TierAfter", "TierRecommended"):
+        raise reader.fail(
+            f"{path}.mode", f"={mode!r}; expected 'DoNotTier', 'TierAfter' or 'TierRecommended'"
+        )
+    if mode != "TierAfter":
+        return TieringPolicy(mode)
+    count = reader.integer(reader.get(archived, path, "duration"), f"{path}.duration")
+    unit = reader.get(archived, path, "duration_type")
+    if unit not in _TIER_UNIT_DAYS:
+        raise reader.fail(
+            f"{path}.duration_type", f"={unit!r}; expected one of {list(_TIER_UNIT_DAYS)}"
+        )
+    try:
+        return TieringPolicy(mode, after_days=count * _TIER_UNIT_DAYS[unit])
+    except ValueError as error:
+        raise reader.fail(f"{path}.duration", f": {error}") from None
 
 
 def _tf_modules(reader: _Path, module: Any, path: str) -> list[tuple[Any, str]]:

@@ -62,22 +62,25 @@ from typing import Any
 
 import polars as pl
 
-from vmbackup.billing import KNOWN_METERS
+from vmbackup._checks import flag, instance
+from vmbackup.billing import KNOWN_METERS, PI_METER
 from vmbackup.calibrate import JOB_COLUMNS
 from vmbackup.data import read_csv, read_json
-from vmbackup.reconcile import COST_COLUMNS, ITEM_STATES
+from vmbackup.reconcile import COST_COLUMNS, ITEM_STATES, unplaced_backup_meters
 
 __all__ = [
     "COST_COLUMNS",
     "ITEM_STATES",
     "JOB_COLUMNS",
     "History",
+    "backup_meter",
     "read_backup_jobs",
     "read_cost_export",
     "read_history",
     "read_report_items",
     "read_report_jobs",
     "read_report_storage",
+    "unplaced_backup_meters",
 ]
 
 _TASK_SNAPSHOT = "take snapshot"
@@ -618,6 +621,51 @@ _COST_SYNONYMS = {
     "unit_price": ("UnitPrice", "EffectivePrice"),
 }
 _SNAPSHOT_METERS = tuple(m for m in KNOWN_METERS if m.endswith("Snapshots"))
+_PI_SPELLING = re.compile(r"(?i)^azure\s+vm\s+protected\s+instances?$")
+_STORED_SPELLING = re.compile(
+    r"(?i)^(?:(?P<tier>standard|archive)\s+)?(?P<red>lrs|zrs|grs|ra-grs)\s+data\s+stored$"
+)
+_SNAPSHOT_SPELLING = re.compile(r"(?i)^(?P<red>lrs|zrs)\s+snapshots?$")
+
+
+def backup_meter(name: str, *, backup_line: bool = True) -> str | None:
+    """The project's meter (:data:`vmbackup.billing.KNOWN_METERS`) a billed meter name stands
+    for, or None (H3, P7).
+
+    Cost exports, Cost analysis and the Retail Prices API spell Backup's meters several ways:
+    ``Azure VM Protected Instance`` or ``... Instances``; ``Standard LRS Data Stored`` or
+    ``LRS Data Stored`` (likewise ZRS, GRS, RA-GRS; ``Archive LRS/GRS Data Stored``);
+    ``LRS Snapshots`` / ``ZRS Snapshot``. Case and spacing do not matter. ``... Data Stored``
+    names are also meters of Azure Storage (``Archive LRS Data Stored`` of blob storage, ``LRS
+    Data Stored`` of files and tables), so they are placed only on a line that is not another
+    service's (``backup_line`` False: its MeterCategory or ServiceName names another service
+    and its resource is not a Recovery Services vault).
+
+    >>> backup_meter("Azure VM Protected Instances")
+    'Azure VM Protected Instance'
+    >>> backup_meter("RA-GRS Data Stored"), backup_meter("LRS Data Stored", backup_line=False)
+    ('Standard RA-GRS Data Stored', None)
+    >>> backup_meter("Hot LRS Data Stored") is None
+    True
+    """
+    instance("name", name, str, "a meter name (text)")
+    backup_line = flag("backup_line", backup_line)
+    text = " ".join(name.split())
+    if _PI_SPELLING.match(text):
+        return PI_METER
+    snapshot = _SNAPSHOT_SPELLING.match(text)
+    if snapshot:
+        return f"{snapshot['red'].upper()} Snapshots"
+    stored = _STORED_SPELLING.match(text)
+    if stored and backup_line:
+        tier = (stored["tier"] or "standard").capitalize()
+        meter = f"{tier} {stored['red'].upper()} Data Stored"
+        return meter if meter in KNOWN_METERS else None
+    if text in KNOWN_METERS and not stored:
+        return text
+    return None
+
+
 _VM_IN_ID = (
     re.compile(r"(?i)/protecteditems/vm;[^;/]*;[^;/]*;(?P<vm>[^;/]+)$"),
     re.compile(r"(?i)/restorepointcollections/azurebackup_(?P<vm>.+)_\d+$"),
@@ -705,26 +753,22 @@ def read_cost_export(path: str | Path) -> pl.DataFrame:
     quantity = _numbers(frame, file, "Quantity")
     cost = _numbers(frame, file, cost_column, low=None)
     price = _numbers(frame, file, price_column) if price_column else None
-    meter = frame["MeterName"].str.strip_chars().fill_null("")
+    billed_meter = frame["MeterName"].str.strip_chars().fill_null("")
     resource = frame["ResourceId"].str.strip_chars().fill_null("")
-    kind = (
-        pl.when(meter.is_in(list(_SNAPSHOT_METERS)))
-        .then(pl.lit("snapshot"))
-        .when(meter.is_in(list(KNOWN_METERS)))
-        .then(pl.lit("backup"))
-        .otherwise(pl.lit("other"))
-    )
 
     def text(column: str) -> pl.Series:
         if column in frame.columns:
             return frame[column].str.strip_chars().fill_null("")
         return pl.Series([""] * frame.height, dtype=pl.String)
 
+    meter, kind = _place_meters(billed_meter, text("MeterCategory"), resource)
+
     currency = text(currency_column) if currency_column else text("_none_")
     table = pl.DataFrame(
         {
             "date": dates,
             "meter": meter,
+            "kind": kind,
             "meter_category": text("MeterCategory"),
             "product": text("ProductName"),
             "unit": text("UnitOfMeasure"),
@@ -740,7 +784,6 @@ def read_cost_export(path: str | Path) -> pl.DataFrame:
         schema_overrides={"unit_price": pl.Float64},
     ).with_columns(
         month=pl.col("date").dt.truncate("1mo"),
-        kind=pl.select(kind).to_series() if frame.height else pl.lit("other"),
         vm_name=pl.coalesce(
             pl.col("resource_id").str.strip_chars_end("/").str.extract(pattern.pattern, 1)
             for pattern in _VM_IN_ID
@@ -757,10 +800,34 @@ def read_cost_export(path: str | Path) -> pl.DataFrame:
             "billing currency at a time"
         )
     if table.filter(pl.col("kind") != "other").height == 0:
+        looking = unplaced_backup_meters(table)
+        seen = f"; Backup lines with meters it could not place: {looking}" if looking else ""
         raise ValueError(
-            f"{file.name}: no Azure VM backup meter found (MeterName one of {list(KNOWN_METERS)})"
+            f"{file.name}: no Azure VM backup meter found (MeterName one of {list(KNOWN_METERS)}, "
+            f"or a spelling of one){seen}"
         )
     return table.select(list(COST_COLUMNS))
+
+
+def _place_meters(
+    billed: pl.Series, category: pl.Series, resource: pl.Series
+) -> tuple[pl.Series, pl.Series]:
+    """Each line's meter (the project's name where :func:`backup_meter` places it, else as
+    billed) and its kind: ``snapshot``, ``backup`` or ``other``."""
+    other_service = (category != "") & (category.str.to_lowercase() != "backup")
+    vault = resource.str.to_lowercase().str.contains("/microsoft.recoveryservices/", literal=True)
+    backup_line = ~other_service | vault
+    pairs = pl.DataFrame({"billed": billed, "backup_line": backup_line})
+    placed: dict[tuple[str, bool], str | None] = {
+        (name, flag): backup_meter(name, backup_line=flag)
+        for name, flag in pairs.unique().iter_rows()
+    }
+    meters = [placed[(name, flag)] for name, flag in pairs.iter_rows()]
+    kinds = [
+        "other" if m is None else "snapshot" if m in _SNAPSHOT_METERS else "backup" for m in meters
+    ]
+    names = [m if m is not None else name for m, name in zip(meters, billed, strict=True)]
+    return pl.Series("meter", names, dtype=pl.String), pl.Series("kind", kinds, dtype=pl.String)
 
 
 def _dates(frame: pl.DataFrame, file: Path, column: str) -> pl.Series:
