@@ -230,3 +230,79 @@ def test_g7_terraform_tiering_policy_is_read() -> None:
     )
     with pytest.raises(ValueError, match="^" + re.escape(start)):
         _daily(_tf_daily(tiering_policy=bad))
+
+
+# --- every cost-export flavour (issue 27, Deliver 1) ---------------------------------------------
+
+
+def test_h3_the_focus_export_of_the_sample_reads_like_the_actual_cost_export() -> None:
+    """H3: datasets/history/cost_export_focus.csv (make_history.py renders the same bill in
+    FOCUS 1.0 columns) gives the same dates, meters, kinds, quantities, costs, currency,
+    resources and VMs; its unit is FOCUS's ConsumedUnit ('GB/Month', not '1 GB/Month')."""
+    actual = read_cost_export(history_file("cost_export.csv"))
+    focus = read_cost_export(history_file("cost_export_focus.csv"))
+    same = ["date", "month", "meter", "meter_category", "quantity", "cost", "currency"]
+    same += ["resource_id", "vm_name", "kind", "line", "unit_price"]
+    assert focus.select(same).equals(actual.select(same))
+    first = focus.row(0, named=True)
+    assert (first["meter"], first["unit"], first["cost"]) == (
+        "Azure VM Protected Instance",
+        "/Month",
+        0.1612903,
+    )
+
+
+def test_h3_reconcile_over_the_focus_export_gives_the_same_differences(
+    sample: dict[str, Any],
+) -> None:
+    """Issue 27, done when: the same findings (VM, meter, item, amount) over both exports."""
+    actual = _findings(sample, read_cost_export(history_file("cost_export.csv")))
+    focus = _findings(sample, read_cost_export(history_file("cost_export_focus.csv")))
+    assert focus == actual
+    assert sorted(row[2] for row in focus) == ["P1", "S24", "S28, Y3"]
+
+
+def _flavour(tmp_path: Path, renames: dict[str, str], **changes: Any) -> pl.DataFrame:
+    raw = pl.read_csv(history_file("cost_export.csv"), infer_schema=False).head(4)
+    raw = raw.rename(renames).with_columns(**changes)
+    raw.write_csv(tmp_path / "flavour.csv")
+    return read_cost_export(tmp_path / "flavour.csv")
+
+
+def test_h3_ea_mca_and_pay_as_you_go_column_sets_read_alike(tmp_path: Path) -> None:
+    """H3: older EA files (Cost, BillingCurrency, Product), pay-as-you-go (UsageDateTime,
+    PreTaxCost, InstanceId, UsageQuantity) and MCA (camelCase) give the same lines."""
+    original = _flavour(tmp_path, {})
+    older_ea = _flavour(
+        tmp_path,
+        {"CostInBillingCurrency": "Cost", "BillingCurrencyCode": "BillingCurrency"},
+    )
+    assert older_ea.drop("product").equals(original.drop("product"))
+    payg = _flavour(
+        tmp_path,
+        {
+            "Date": "UsageDateTime",
+            "CostInBillingCurrency": "PreTaxCost",
+            "ResourceId": "InstanceId",
+            "Quantity": "UsageQuantity",
+            "BillingCurrencyCode": "Currency",
+        },
+    )
+    assert payg.equals(original)
+    raw = pl.read_csv(history_file("cost_export.csv"), infer_schema=False).head(4)
+    assert payg["cost"].to_list() == [float(c) for c in raw["CostInBillingCurrency"]]
+    assert payg["meter"].to_list() == raw["MeterName"].to_list()
+
+
+def test_h3_a_refused_export_says_which_shape_it_saw(tmp_path: Path) -> None:
+    raw = pl.read_csv(history_file("cost_export_focus.csv"), infer_schema=False).head(3)
+    raw.drop("BilledCost", "EffectiveCost").write_csv(tmp_path / "focus.csv")
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "focus.csv: missing column(s) "
+            "['CostInBillingCurrency/Cost/PreTaxCost/BilledCost/EffectiveCost'] "
+            "(the header looks like a FOCUS cost export)"
+        ),
+    ):
+        read_cost_export(tmp_path / "focus.csv")

@@ -614,12 +614,44 @@ def read_report_jobs(path: str | Path, items: pl.DataFrame | None = None) -> pl.
 
 # --- Cost Management exports (H3) ----------------------------------------------------------------
 
-_COST_SYNONYMS = {
-    "cost": ("CostInBillingCurrency", "Cost", "PreTaxCost"),
-    "date": ("Date", "UsageDateTime"),
-    "currency": ("BillingCurrencyCode", "BillingCurrency", "Currency"),
-    "unit_price": ("UnitPrice", "EffectivePrice"),
+#: Each field of a cost line and the columns that hold it in the export shapes, first found
+#: wins: EA (PascalCase; ``Cost`` and ``Product`` in older files), MCA (camelCase, read alike),
+#: pay-as-you-go (``UsageDateTime``, ``PreTaxCost``, ``InstanceId``), and FOCUS 1.0 and
+#: 1.0-preview (``ChargePeriodStart``, ``SkuMeter`` / ``x_SkuMeterName``, ``ConsumedQuantity``
+#: / ``UsageQuantity``, ``BilledCost``, ``BillingCurrency``, ``ChargeCategory``;
+#: cost-usage-details-focus.md, ms.date 2025-01-24).
+_COST_FIELDS: dict[str, tuple[str, ...]] = {
+    "Date": ("Date", "UsageDateTime", "ChargePeriodStart"),
+    "MeterName": ("MeterName", "SkuMeter", "x_SkuMeterName"),
+    "Quantity": ("Quantity", "UsageQuantity", "ConsumedQuantity", "PricingQuantity"),
+    "Cost": ("CostInBillingCurrency", "Cost", "PreTaxCost", "BilledCost", "EffectiveCost"),
+    "ResourceId": ("ResourceId", "InstanceId"),
+    "MeterCategory": ("MeterCategory", "x_SkuMeterCategory", "ServiceName"),
+    "ProductName": ("ProductName", "Product", "x_SkuDescription", "ChargeDescription"),
+    "UnitOfMeasure": ("UnitOfMeasure", "ConsumedUnit", "UsageUnit", "PricingUnit"),
+    "ChargeType": ("ChargeType", "ChargeCategory"),
+    "Currency": ("BillingCurrencyCode", "BillingCurrency", "Currency"),
+    "UnitPrice": ("UnitPrice", "EffectivePrice", "x_EffectiveUnitPrice", "x_BilledUnitPrice"),
 }
+_COST_REQUIRED = ("Date", "MeterName", "Quantity", "Cost", "ResourceId")
+
+
+def _cost_shape(columns: Sequence[str]) -> str:
+    """The export shape a header looks like, for messages."""
+    names = {c.lower() for c in columns}
+    if "chargeperiodstart" in names or "billedcost" in names:
+        return "a FOCUS cost export"
+    if "costinbillingcurrency" in names and "CostInBillingCurrency" not in columns:
+        return "an MCA cost export (camelCase)"
+    if "costinbillingcurrency" in names or "cost" in names:
+        return "an EA cost export (actual or amortized)"
+    if "pretaxcost" in names or "usagedatetime" in names:
+        return "a pay-as-you-go usage export"
+    if "metername" in names:
+        return "an EA, MCA or pay-as-you-go cost export"
+    return "a table of no known cost export shape (EA, MCA, pay-as-you-go or FOCUS)"
+
+
 _SNAPSHOT_METERS = tuple(m for m in KNOWN_METERS if m.endswith("Snapshots"))
 _PI_SPELLING = re.compile(r"(?i)^azure\s+vm\s+protected\s+instances?$")
 _STORED_SPELLING = re.compile(
@@ -722,35 +754,33 @@ def read_cost_export(path: str | Path) -> pl.DataFrame:
     """
     file = Path(path)
     raw = _raw_csv(file)
+    shape = _cost_shape(raw.columns)
     lookup = {c.lower(): c for c in raw.columns}
-
-    def pick(field: str) -> str | None:
-        return next((s for s in _COST_SYNONYMS[field] if s.lower() in lookup), None)
-
-    cost_column, date_column = pick("cost"), pick("date")
-    currency_column, price_column = pick("currency"), pick("unit_price")
-    if cost_column is None or date_column is None:
-        missing = [
-            "/".join(_COST_SYNONYMS[f])
-            for f, c in (("cost", cost_column), ("date", date_column))
-            if c is None
-        ]
+    chosen = {
+        field: next((lookup[n.lower()] for n in names if n.lower() in lookup), None)
+        for field, names in _COST_FIELDS.items()
+    }
+    missing = ["/".join(_COST_FIELDS[field]) for field in _COST_REQUIRED if chosen[field] is None]
+    if missing:
         raise ValueError(
-            f"{file.name}: missing column(s) {missing}; a Cost Management export has Date, "
-            "MeterName, Quantity, CostInBillingCurrency and ResourceId"
+            f"{file.name}: missing column(s) {missing} (the header looks like {shape}); found "
+            f"{raw.columns[:12]}{' ...' if raw.width > 12 else ''}"
         )
-    optional = [c for c in ("MeterCategory", "ProductName", "UnitOfMeasure", "ChargeType") if c] + [
-        c for c in (currency_column, price_column) if c
-    ]
-    frame = _columns(
-        raw, file, (date_column, "MeterName", "Quantity", cost_column, "ResourceId"), optional
+    frame = raw.select(
+        pl.col(column).alias(field) for field, column in chosen.items() if column is not None
     ).with_row_index("_line", 2)
     if "ChargeType" in frame.columns:
         frame = frame.filter(
             frame["ChargeType"].str.strip_chars().str.to_lowercase().fill_null("usage") == "usage"
         )
+    # messages name the file's own columns (ChargePeriodStart, BilledCost, ...)
+    date_column, cost_column = str(chosen["Date"]), str(chosen["Cost"])
+    quantity_column = str(chosen["Quantity"])
+    frame = frame.rename({"Date": date_column, "Cost": cost_column, "Quantity": quantity_column})
+    price_column = "UnitPrice" if "UnitPrice" in frame.columns else None
+    currency_column = "Currency" if "Currency" in frame.columns else None
     dates = _dates(frame, file, date_column)
-    quantity = _numbers(frame, file, "Quantity")
+    quantity = _numbers(frame, file, quantity_column)
     cost = _numbers(frame, file, cost_column, low=None)
     price = _numbers(frame, file, price_column) if price_column else None
     billed_meter = frame["MeterName"].str.strip_chars().fill_null("")
