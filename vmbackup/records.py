@@ -13,7 +13,9 @@ Shapes, as documented by Microsoft (read 2026-11):
   ``properties`` are an ``AzureIaaSVMJob`` (``entityFriendlyName``, ``operation``, ``status``,
   ``startTime``, ``endTime``, ``duration``, ``extendedInfo.tasksList`` with ``taskId``,
   ``startTime``, ``endTime``, ``duration``, ``status``, and ``extendedInfo.propertyBag`` with
-  ``"Backup Size": "2332 MB"``). Sources: Azure/azure-rest-api-specs,
+  ``"Backup Size": "2332 MB"``). A duration of zero (``00:00:00``, ``PT0S``) on a task, or on a
+  job without ``endTime``, is Azure's placeholder for "not timed yet": it is read as unknown
+  (null), never as zero, and the job's ``where`` says so. Sources: Azure/azure-rest-api-specs,
   ``specification/recoveryservicesbackup/.../examples/2025-02-01/Common/ListJobsWithAllSupportedFilters.json``
   and ``GetJobDetails.json`` (durations as ISO 8601, ``PT12.42S``); MicrosoftDocs/azure-docs
   ``articles/backup/backup-azure-arm-userestapi-managejobs.md`` (ms.date 2018-08-03: a completed
@@ -35,6 +37,11 @@ Shapes, as documented by Microsoft (read 2026-11):
   job or item (one per state change); as Microsoft's sample queries do
   (``summarize arg_max(TimeGenerated, *) by ...``), the newest record of each wins. Header
   suffixes such as ``TimeGenerated [UTC]`` (the portal's CSV export) are read as the field.
+  The legacy **AzureDiagnostics** mode (one table for every event, ``Category``
+  ``AzureBackupReport``, each field suffixed by its type: ``JobStatus_s``, ``JobUniqueId_g``,
+  ``JobDurationInSecs_s``; backup-azure-reports-data-model.md) is read alike: the suffixes are
+  dropped and each reader keeps its events by ``OperationName`` (Job, BackupItem,
+  StorageAssociation), so one export gives jobs, items and storage.
   *Assumptions*: MB means 10^6 bytes; ``BackupItemFrontEndSize`` is in MB; a soft-deleted item
   shows ``State`` ``Deleted`` on its ``BackupItem`` record (the page's example values of State are
   Active and Deleted).
@@ -218,6 +225,8 @@ def jobs_from_document(document: Any, label: str = "jobs.json") -> tuple[pl.Data
             if props.get("duration") is not None
             else None
         )
+        if duration == 0 and end_raw is None:
+            duration = None  # a placeholder duration of a job still running: unknown
         if end is not None:
             duration = (end - start).total_seconds() / 3600
         row: dict[str, Any] = {
@@ -264,6 +273,10 @@ def _tasks(tasks: object, where: str, row: dict[str, Any]) -> None:
         if name not in (_TASK_SNAPSHOT, _TASK_TRANSFER) or task.get("duration") is None:
             continue
         hours = _duration_hours(task["duration"], f"{at}.duration")
+        if hours == 0:  # Azure's placeholder for a task not (yet) timed: unknown, not zero
+            row["where"] += f" (placeholder {at.rsplit('.', 1)[-1]}.duration {task['duration']!r}"
+            row["where"] += " read as unknown)"
+            continue
         if name == _TASK_SNAPSHOT:
             row["snapshot_hours"] = hours
         else:
@@ -320,6 +333,11 @@ def _raw_csv(file: Path) -> pl.DataFrame:
     """A CSV file as text columns, its headers without suffixes such as `` [UTC]``."""
     frame = read_csv(file, {})
     names = [re.sub(r"\s*\[[^\]]*\]\s*$", "", c).strip() for c in frame.columns]
+    if "Category" in names and any(re.search(r"_[sgdtb]$", n) for n in names):
+        # Log Analytics' legacy AzureDiagnostics mode: one table for every event, each field
+        # suffixed by its type (JobStatus_s, JobUniqueId_g, JobDurationInSecs_s, ...)
+        plain = set(names)
+        names = [n[:-2] if re.search(r"_[sgdtb]$", n) and n[:-2] not in plain else n for n in names]
     if len({n.lower() for n in names}) != len(names):
         raise ValueError(f"{file.name}: a column appears twice in the header {frame.columns}")
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
@@ -910,6 +928,8 @@ def _kind_of(file: Path) -> str:
         return "jobs"
     header = _raw_csv(file).columns
     names = {c.lower() for c in header}
+    if "jobuniqueid" in names and "backupitemprotectionstate" in names:
+        return "diagnostics"
     if "jobuniqueid" in names:
         return "report-jobs"
     if "backupitemprotectionstate" in names:
@@ -940,7 +960,7 @@ def read_history(paths: Sequence[str | Path]) -> History:
     if not files:
         raise ValueError("history: no file given; give job JSON or Backup report CSV files")
     kinds = [(file, _kind_of(file)) for file in files]
-    items_files = [f for f, k in kinds if k == "items"]
+    items_files = [f for f, k in kinds if k in ("items", "diagnostics")]
     items = pl.concat([read_report_items(f) for f in items_files]) if items_files else None
     frames, sources = [], []
     storage_frames = []
@@ -953,6 +973,16 @@ def read_history(paths: Sequence[str | Path]) -> History:
             table = read_report_jobs(file, items)
             frames.append(table)
             sources.append(f"{file.name}: {table.height} jobs (AddonAzureBackupJobs)")
+        elif kind == "diagnostics":
+            table = read_report_jobs(file, items)
+            frames.append(table)
+            store = read_report_storage(file, items)
+            storage_frames.append(store)
+            count = items.height if items is not None else 0
+            sources.append(
+                f"{file.name}: {table.height} jobs, {count} backup items, storage of "
+                f"{store.height} items (AzureDiagnostics, the legacy mode of Backup reports)"
+            )
         elif kind == "storage":
             table = read_report_storage(file, items)
             storage_frames.append(table)
