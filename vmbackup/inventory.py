@@ -127,7 +127,8 @@ def _azure_resources(document: Any, label: str) -> list[Any]:
 
     Accepted shapes, told apart by content: a JSON list (``az vm list -d``, ``az disk list``,
     ``az rest`` pages), a REST list response (``{"value": [...], "nextLink": ...}``),
-    ``az graph query`` output (``{"data": [...], "count": ...}``) or one resource. A resource
+    ``az graph query`` output (``{"data": [...], "count": ...}``), a REST API example file (its
+    ``responses.200.body``) or one resource. A resource
     whose fields sit under ``properties`` (ARM, ``az rest``, Azure Resource Graph) is flattened:
     its ``properties`` are lifted to the top, where the resource's own fields (``id``, ``name``,
     ``sku``, ``location``) win. Resource Graph's power state
@@ -137,6 +138,7 @@ def _azure_resources(document: Any, label: str) -> list[Any]:
     >>> _azure_resources({"value": [vm]}, "vms.json")[0]["hardwareProfile"]
     {'vmSize': 'Standard_D2s_v5'}
     """
+    document = _example_body(document)
     if isinstance(document, Mapping):
         listed = next((k for k in ("value", "data") if isinstance(document.get(k), list)), None)
         if listed is not None:
@@ -156,6 +158,16 @@ def _azure_resources(document: Any, label: str) -> list[Any]:
             f"found {type(document).__name__}"
         )
     return [_flattened(resource) for resource in document]
+
+
+def _example_body(document: Any) -> Any:
+    """The response body of a REST API example file (``responses.200.body``), else the
+    document itself."""
+    if isinstance(document, Mapping) and isinstance(document.get("responses"), Mapping):
+        body = document["responses"].get("200")
+        if isinstance(body, Mapping) and "body" in body:
+            return body["body"]
+    return document
 
 
 def _flattened(resource: Any) -> Any:
@@ -498,7 +510,8 @@ def _timestamp(value: Any, where: str) -> dt.datetime | None:
 def protected_items(document: Any, label: str = "items") -> pl.DataFrame:
     """The VM backup items of a vault, from the JSON ``az backup item list`` prints (a list), a
     REST ``protectedItems`` list (``{"value": [...]}``), ``az graph query`` output
-    (``{"data": [...]}``) or one item (see the module notes).
+    (``{"data": [...]}``), a REST API example file (its ``responses.200.body``) or one item
+    (see the module notes).
 
     Items of other workloads (SQL in a VM, file shares) are skipped. Messages name the JSON path
     of the bad field (``items.json: [2].properties.protectionState='Bogus' is not allowed``).
@@ -512,6 +525,7 @@ def protected_items(document: Any, label: str = "items") -> pl.DataFrame:
         ``protection_state``, ``last_backup_time`` (UTC; null before the first backup) and
         ``first_backup_done``.
     """
+    document = _example_body(document)
     listed = next(
         (
             k
