@@ -21,6 +21,7 @@ Usage: python tools/build_site.py [OUT]   (default build/site)
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +91,13 @@ def stage_notebook(source: Path, target: Path) -> None:
     nb = nbformat.read(source, as_version=4)
     path = source.relative_to(ROOT).as_posix()
     for cell in nb.cells:
+        if cell.cell_type == "markdown":  # a rule's row of RULES.md is an HTML anchor, not a
+            # heading Sphinx knows: link the built page's anchor directly
+            cell.source = re.sub(
+                r"\[([^\]]+)\]\(\.\./RULES\.md#([a-z0-9-]+)\)",
+                r'<a href="../RULES.html#\2">\1</a>',
+                cell.source,
+            )
         tags = list(cell.metadata.get("tags", []))
         hidden = cell.metadata.get("jupyter", {}).get("source_hidden", False)
         if "solution" in tags:

@@ -784,7 +784,7 @@ def _assumptions(
                 assumed=False,
             )
         )
-    found += _rule_assumptions(policies, plan)
+    found += _rule_assumptions(policies, plan, options.overlap)
     found.append(
         Assumption(
             "horizon",
@@ -795,10 +795,18 @@ def _assumptions(
     return tuple(found)
 
 
-def _rule_assumptions(policies: dict[str, Policy], plan: FleetPlan) -> list[Assumption]:
+def _rule_assumptions(
+    policies: dict[str, Policy], plan: FleetPlan, overlap: str = "trace"
+) -> list[Assumption]:
     """The catalogue's rules the bill rests on that are assumptions or disputed (RULES.md), each
     with its item, status and what it moves."""
     from vmbackup.catalogue import cite
+
+    overlaps = {
+        "trace": f"the pool fitted on the project's block trace ({cite('A32')})",
+        "random": f"random writes over the used data ({cite('A20')})",
+        "sequential": "no overlap at all: the UPPER BOUND, every day's churn summed",
+    }
 
     used = [policies[p.name] for p in plan.policies if p.name in policies] or list(
         policies.values()
@@ -831,6 +839,14 @@ def _rule_assumptions(policies: dict[str, Policy], plan: FleetPlan) -> list[Assu
                 f"({cite('A2')}); the preview's 0.5 PI before",
             )
         )
+    found.append(
+        Assumption(
+            "change overlap",
+            f"a point's data changed since the previous kept point follows {overlaps[overlap]}, "
+            "never more than the VM's used data (--overlap)",
+            assumed=overlap != "sequential",
+        )
+    )
     found.append(
         Assumption(
             "snapshot clean-up",
