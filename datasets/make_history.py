@@ -860,6 +860,204 @@ def cost_export(lines: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     return pl.DataFrame(rows).select(COST_TABLE)
 
 
+#: FOCUS 1.0 cost and usage details, the 96 columns in their order (MicrosoftDocs/azure-docs,
+#: cost-management-billing/dataset-schema/cost-usage-details-focus.md, "Version 1.0", ms.date
+#: 2025-01-24).
+FOCUS_TABLE = [
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingAccountType",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "SkuId",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "SubAccountType",
+    "Tags",
+    "x_AccountId",
+    "x_AccountName",
+    "x_AccountOwnerId",
+    "x_BilledCostInUsd",
+    "x_BilledUnitPrice",
+    "x_BillingAccountId",
+    "x_BillingAccountName",
+    "x_BillingExchangeRate",
+    "x_BillingExchangeRateDate",
+    "x_BillingProfileId",
+    "x_BillingProfileName",
+    "x_ContractedCostInUsd",
+    "x_CostAllocationRuleName",
+    "x_CostCenter",
+    "x_CustomerId",
+    "x_CustomerName",
+    "x_EffectiveCostInUsd",
+    "x_EffectiveUnitPrice",
+    "x_InvoiceId",
+    "x_InvoiceIssuerId",
+    "x_InvoiceSectionId",
+    "x_InvoiceSectionName",
+    "x_ListCostInUsd",
+    "x_PartnerCreditApplied",
+    "x_PartnerCreditRate",
+    "x_PricingBlockSize",
+    "x_PricingCurrency",
+    "x_PricingSubcategory",
+    "x_PricingUnitDescription",
+    "x_PublisherCategory",
+    "x_PublisherId",
+    "x_ResellerId",
+    "x_ResellerName",
+    "x_ResourceGroupName",
+    "x_ResourceType",
+    "x_ServicePeriodEnd",
+    "x_ServicePeriodStart",
+    "x_SkuDescription",
+    "x_SkuDetails",
+    "x_SkuIsCreditEligible",
+    "x_SkuMeterCategory",
+    "x_SkuMeterId",
+    "x_SkuMeterName",
+    "x_SkuMeterSubcategory",
+    "x_SkuOfferId",
+    "x_SkuOrderId",
+    "x_SkuOrderName",
+    "x_SkuPartNumber",
+    "x_SkuRegion",
+    "x_SkuServiceFamily",
+    "x_SkuTerm",
+    "x_SkuTier",
+]
+
+
+def _focus_time(text: str) -> str:
+    """MM/DD/YYYY as FOCUS 1.0r2 writes a date-time (UTC, with seconds)."""
+    return dt.datetime.strptime(text, "%m/%d/%Y").strftime("%Y-%m-%dT00:00:00Z")
+
+
+def focus_export(costs: pl.DataFrame) -> pl.DataFrame:
+    """The same bill as :func:`cost_export` rendered as a FOCUS 1.0 export: one row per row of
+    the actual-cost export, each field carried to its FOCUS column (Date -> ChargePeriodStart,
+    MeterName -> x_SkuMeterName, Quantity -> ConsumedQuantity and PricingQuantity,
+    CostInBillingCurrency -> BilledCost and EffectiveCost, ...). Pay-as-you-go list prices, no
+    commitment discounts: billed, effective, contracted and list cost are equal."""
+    rows = []
+    for row in costs.iter_rows(named=True):
+        day = dt.datetime.strptime(row["Date"], "%m/%d/%Y").date()
+        period_end = (pl.Series([day]).dt.month_end()[0] + dt.timedelta(days=1)).strftime(
+            "%Y-%m-%dT00:00:00Z"
+        )
+        unit = row["UnitOfMeasure"].removeprefix("1 ").removeprefix("1")
+        snapshot = row["MeterCategory"] == "Storage"
+        rows.append(
+            _blank(FOCUS_TABLE)
+            | {
+                "BilledCost": row["CostInBillingCurrency"],
+                "BillingAccountId": row["BillingAccountId"],
+                "BillingAccountName": row["BillingAccountName"],
+                "BillingAccountType": "Billing Account",
+                "BillingCurrency": row["BillingCurrencyCode"],
+                "BillingPeriodEnd": period_end,
+                "BillingPeriodStart": _focus_time(row["BillingPeriodStartDate"]),
+                "ChargeCategory": row["ChargeType"],
+                "ChargeDescription": row["ProductName"],
+                "ChargeFrequency": "Usage-Based",
+                "ChargePeriodEnd": (day + dt.timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z"),
+                "ChargePeriodStart": _focus_time(row["Date"]),
+                "ConsumedQuantity": row["Quantity"],
+                "ConsumedUnit": unit,
+                "ContractedCost": row["CostInBillingCurrency"],
+                "ContractedUnitPrice": row["UnitPrice"],
+                "EffectiveCost": row["CostInBillingCurrency"],
+                "InvoiceIssuerName": "Microsoft",
+                "ListCost": row["CostInBillingCurrency"],
+                "ListUnitPrice": row["PayGPrice"],
+                "PricingCategory": "Standard",
+                "PricingQuantity": row["Quantity"],
+                "PricingUnit": unit,
+                "ProviderName": "Microsoft",
+                "PublisherName": row["PublisherName"],
+                "RegionId": row["ResourceLocation"],
+                "RegionName": "West Europe",
+                "ResourceId": row["ResourceId"],
+                "ResourceName": row["ResourceName"],
+                "ResourceType": "Restore Point Collections" if snapshot else "Protected items",
+                "ServiceCategory": "Storage",
+                "ServiceName": "Storage Accounts" if snapshot else "Backup",
+                "SkuId": row["MeterId"],
+                "SkuPriceId": row["MeterId"],
+                "SubAccountId": f"/subscriptions/{row['SubscriptionId']}",
+                "SubAccountName": row["SubscriptionName"],
+                "SubAccountType": "Subscription",
+                "x_AccountId": row["AccountId"],
+                "x_AccountName": row["AccountName"],
+                "x_AccountOwnerId": row["AccountOwnerId"],
+                "x_BilledCostInUsd": row["CostInBillingCurrency"],
+                "x_BilledUnitPrice": row["UnitPrice"],
+                "x_BillingAccountId": row["BillingAccountId"],
+                "x_BillingAccountName": row["BillingAccountName"],
+                "x_BillingExchangeRate": "1",
+                "x_BillingProfileId": row["BillingProfileId"],
+                "x_BillingProfileName": row["BillingProfileName"],
+                "x_EffectiveCostInUsd": row["CostInBillingCurrency"],
+                "x_EffectiveUnitPrice": row["EffectivePrice"],
+                "x_InvoiceSectionId": row["InvoiceSectionId"],
+                "x_InvoiceSectionName": row["InvoiceSectionName"],
+                "x_ListCostInUsd": row["CostInBillingCurrency"],
+                "x_PricingBlockSize": "1",
+                "x_PricingCurrency": row["BillingCurrencyCode"],
+                "x_PricingUnitDescription": row["UnitOfMeasure"],
+                "x_PublisherCategory": "Cloud Provider",
+                "x_ResourceGroupName": row["ResourceGroup"],
+                "x_ResourceType": row["ConsumedService"],
+                "x_ServicePeriodEnd": (day + dt.timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z"),
+                "x_ServicePeriodStart": _focus_time(row["Date"]),
+                "x_SkuDescription": row["ProductName"],
+                "x_SkuIsCreditEligible": row["IsAzureCreditEligible"],
+                "x_SkuMeterCategory": row["MeterCategory"],
+                "x_SkuMeterId": row["MeterId"],
+                "x_SkuMeterName": row["MeterName"],
+                "x_SkuOfferId": row["OfferId"],
+                "x_SkuRegion": row["MeterRegion"],
+                "x_SkuServiceFamily": row["ServiceFamily"],
+            }
+        )
+    return pl.DataFrame(rows).select(FOCUS_TABLE)
+
+
 def generate(
     seed: int = SEED,
     *,
@@ -869,8 +1067,9 @@ def generate(
     **job_options: Any,
 ) -> dict[str, Any]:
     """Everything the history folder holds, in memory: ``estate``, ``jobs`` (the ``az backup
-    job list`` document), ``report_jobs``, ``items``, ``storage``, ``costs`` (frames as written)
-    and ``truth`` (the generating parameters). ``job_options`` go to :func:`simulate_jobs`;
+    job list`` document), ``report_jobs``, ``items``, ``storage``, ``costs``, ``focus`` (the same
+    bill as a FOCUS 1.0 export; frames as written) and ``truth`` (the generating parameters).
+    ``job_options`` go to :func:`simulate_jobs`;
     ``fleet`` replaces the estate (it must hold the planted VMs)."""
     rng = np.random.default_rng(seed)
     fleet = estate() if fleet is None else fleet
@@ -878,13 +1077,16 @@ def generate(
     jobs = simulate_jobs(fleet, params, rng, **job_options)
     documents = job_documents(jobs, rng)
     lines, vault_gb = invoice(fleet, params, rng, soft_deleted=soft_deleted, snapshots=snapshots)
+    report = report_jobs(documents, rng)
+    costs = cost_export(lines, rng)
     return {
         "estate": fleet,
         "jobs": documents,
-        "report_jobs": report_jobs(documents, rng),
+        "report_jobs": report,
         "items": report_items(params, vault_gb, soft_deleted),
         "storage": report_storage(vault_gb),
-        "costs": cost_export(lines, rng),
+        "costs": costs,
+        "focus": focus_export(costs),
         "truth": params,
     }
 
@@ -898,6 +1100,7 @@ def write(folder: Path, made: dict[str, Any]) -> None:
     made["items"].write_csv(folder / "CoreAzureBackup.csv")
     made["storage"].write_csv(folder / "AddonAzureBackupStorage.csv")
     made["costs"].write_csv(folder / "cost_export.csv")
+    made["focus"].write_csv(folder / "cost_export_focus.csv")
     (folder / "generating_parameters.json").write_text(json.dumps(made["truth"], indent=2) + "\n")
 
 

@@ -57,8 +57,8 @@ from vmbackup.lint import lint_policy
 from vmbackup.onboarding import plan_onboarding
 from vmbackup.policy import MonthlyDay, Policy
 from vmbackup.policy_json import policies_from_document
-from vmbackup.reconcile import reconcile
-from vmbackup.records import read_backup_jobs, read_cost_export
+from vmbackup.reconcile import reconcile, unplaced_backup_meters
+from vmbackup.records import backup_meter, read_backup_jobs, read_cost_export
 from vmbackup.report import plan_report
 from vmbackup.timezones import describe_run_time, run_times
 
@@ -111,6 +111,7 @@ COSTS = read_cost_export(dataset_path("history/cost_export.csv")).head(60)
 #: name -> (function, valid keyword arguments); each test replaces one argument.
 KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "decide": (consistency.decide, {"os": "windows", "power_state": "running"}),
+    "backup_meter": (backup_meter, {"name": "LRS Data Stored", "backup_line": True}),
     "encryption_outcome": (
         encryption.encryption_outcome,
         {"sse": "platform-key", "ade": "bek", "disks": "managed", "permissions": ["vault-restore"]},
@@ -417,6 +418,7 @@ TABLE_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any], str, pl.
         VM_SETTINGS,
     ),
     "scan_estate": (scan_estate, {}, "disks", FLEET),
+    "unplaced_backup_meters": (unplaced_backup_meters, {}, "costs", COSTS),
 }
 
 
@@ -565,6 +567,7 @@ def _reader(name: str) -> Callable[[Path], Any]:
         "CoreAzureBackup.csv": records.read_report_items,
         "AddonAzureBackupStorage.csv": records.read_report_storage,
         "cost_export.csv": records.read_cost_export,
+        "cost_export_focus.csv": records.read_cost_export,
         "items.json": data.read_protected_items,
         "used_sizes.csv": lambda p: data.read_used_sizes(p, ESTATE),
         "vm_settings.csv": lambda p: data.read_vm_settings(p, ESTATE),
@@ -586,6 +589,7 @@ SHIPPED = {
     "CoreAzureBackup.csv": "history/CoreAzureBackup.csv",
     "AddonAzureBackupStorage.csv": "history/AddonAzureBackupStorage.csv",
     "cost_export.csv": "history/cost_export.csv",
+    "cost_export_focus.csv": "history/cost_export_focus.csv",
     "items.json": "azure/items.json",
     "used_sizes.csv": "azure/used_sizes.csv",
     "vm_settings.csv": "azure/vm_settings.csv",

@@ -336,7 +336,7 @@ def test_terraform_errors_name_the_json_path() -> None:
         (
             ["retentionPolicy", "monthlySchedule", "retentionScheduleFormatType"],
             "Daily",
-            "retentionScheduleDaily: missing field",
+            "retentionScheduleDaily is null; a value is required",
         ),
         (["schedulePolicy", "scheduleRunTimes"], [], "scheduleRunTimes must be a non-empty"),
         (["instantRpRetentionRangeInDays"], True, "instantRpRetentionRangeInDays=True must be"),

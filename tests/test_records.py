@@ -301,6 +301,7 @@ def test_the_shipped_history_is_reproducible() -> None:
         ("items", "CoreAzureBackup.csv"),
         ("storage", "AddonAzureBackupStorage.csv"),
         ("costs", "cost_export.csv"),
+        ("focus", "cost_export_focus.csv"),
     ):
         shipped = pl.read_csv(history_file(name), infer_schema=False).fill_null("")
         assert made[key].equals(shipped), name

@@ -92,6 +92,8 @@ def _field(node: Any, path: str, where: str) -> Any:
             raise ValueError(f"{where}: {'.'.join(walked[:-1])} is not an object")
         found = next((c for c in candidates if value.get(c) is not None), None)
         if found is None:
+            if any(c in value for c in candidates):  # present as null: not missing
+                raise ValueError(f"{where}: field {'.'.join(walked)} is null; a value is needed")
             raise ValueError(f"{where}: missing field {'.'.join(walked)}")
         value = value[found]
     return value
@@ -118,6 +120,61 @@ def _sub(node: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     """The object at ``node[key]`` (empty when absent); ValueError if it is not an object."""
     value = node.get(key)
     return {} if value is None else _object(value, f"{where} {key}")
+
+
+def _azure_resources(document: Any, label: str) -> list[Any]:
+    """The resources of a VM or disk document, each flattened as ``az vm list -d`` prints it.
+
+    Accepted shapes, told apart by content: a JSON list (``az vm list -d``, ``az disk list``,
+    ``az rest`` pages), a REST list response (``{"value": [...], "nextLink": ...}``),
+    ``az graph query`` output (``{"data": [...], "count": ...}``), a REST API example file (its
+    ``responses.200.body``) or one resource. A resource
+    whose fields sit under ``properties`` (ARM, ``az rest``, Azure Resource Graph) is flattened:
+    its ``properties`` are lifted to the top, where the resource's own fields (``id``, ``name``,
+    ``sku``, ``location``) win. Resource Graph's power state
+    (``properties.extended.instanceView.powerState.code``) is read by the power-state rules.
+
+    >>> vm = {"name": "a", "properties": {"hardwareProfile": {"vmSize": "Standard_D2s_v5"}}}
+    >>> _azure_resources({"value": [vm]}, "vms.json")[0]["hardwareProfile"]
+    {'vmSize': 'Standard_D2s_v5'}
+    """
+    document = _example_body(document)
+    if isinstance(document, Mapping):
+        listed = next((k for k in ("value", "data") if isinstance(document.get(k), list)), None)
+        if listed is not None:
+            document = document[listed]
+        elif isinstance(document.get("properties"), Mapping) or "storageProfile" in document:
+            document = [document]
+        else:
+            keys = ", ".join(repr(k) for k in list(document)[:6])
+            raise ValueError(
+                f"{label}: expected a list of resources, a REST list ({{'value': [...]}}), "
+                f"'az graph query' output ({{'data': [...]}}) or one resource; found an object "
+                f"with keys {keys}"
+            )
+    if not isinstance(document, list):
+        raise ValueError(
+            f"{label}: expected a list of resources, a REST list or 'az graph query' output; "
+            f"found {type(document).__name__}"
+        )
+    return [_flattened(resource) for resource in document]
+
+
+def _example_body(document: Any) -> Any:
+    """The response body of a REST API example file (``responses.200.body``), else the
+    document itself."""
+    if isinstance(document, Mapping) and isinstance(document.get("responses"), Mapping):
+        body = document["responses"].get("200")
+        if isinstance(body, Mapping) and "body" in body:
+            return body["body"]
+    return document
+
+
+def _flattened(resource: Any) -> Any:
+    if not isinstance(resource, Mapping) or not isinstance(resource.get("properties"), Mapping):
+        return resource
+    own = {k: v for k, v in resource.items() if k != "properties"}
+    return {**resource["properties"], **own}
 
 
 _SIZE_KEYS = ("diskSizeGB", "diskSizeGb")
@@ -178,6 +235,10 @@ def _power_state(vm: Mapping[str, Any], where: str) -> str | None:
     code of its instance view (``instanceView`` or ``properties.instanceView``); None if none."""
     if vm.get("powerState") is not None:
         return _power_value(vm["powerState"], "powerState", where)
+    extended = _sub(vm, "extended", where)  # Azure Resource Graph
+    code = _sub(_sub(extended, "instanceView", where), "powerState", where).get("code")
+    if code is not None:
+        return _power_value(code, "properties.extended.instanceView.powerState.code", where)
     view_path = "instanceView"
     view = vm.get("instanceView")
     if view is None:
@@ -239,10 +300,8 @@ def estate_to_fleet(
         A missing field (named with the VM's position and name), a managed disk not found in
         ``disks``, a power state that is not one of Azure's, or a bad parameter.
     """
-    if not isinstance(vms, list):
-        raise ValueError("az vm list: expected a JSON list of virtual machines")
-    if not isinstance(disks, list | tuple):
-        raise ValueError("az disk list: expected a JSON list of disks")
+    vms = _azure_resources(vms, "az vm list")
+    disks = _azure_resources(list(disks) if isinstance(disks, tuple) else disks, "az disk list")
     share = non_negative("used_fraction", used_fraction)
     if share > 1:
         raise ValueError(f"used_fraction={used_fraction!r} must be between 0 and 1")
@@ -358,10 +417,8 @@ def estate_disks(vms: Any, disks: Any = ()) -> pl.DataFrame:
         ``allocated_gb`` [GB] (the ``diskSizeGB`` [GiB] of the disk list, else of the VM's view
         of the disk, x 2^30 / 10^9; 0 where neither gives one).
     """
-    if not isinstance(vms, list):
-        raise ValueError("az vm list: expected a JSON list of virtual machines")
-    if not isinstance(disks, list | tuple):
-        raise ValueError("az disk list: expected a JSON list of disks")
+    vms = _azure_resources(vms, "az vm list")
+    disks = _azure_resources(list(disks) if isinstance(disks, tuple) else disks, "az disk list")
     by_id = {}
     for number, disk in enumerate(disks, 1):
         by_id[str(_field(disk, "id", f"az disk list: disk {number}")).lower()] = disk
@@ -452,7 +509,9 @@ def _timestamp(value: Any, where: str) -> dt.datetime | None:
 
 def protected_items(document: Any, label: str = "items") -> pl.DataFrame:
     """The VM backup items of a vault, from the JSON ``az backup item list`` prints (a list), a
-    REST ``protectedItems`` list (``{"value": [...]}``) or one item (see the module notes).
+    REST ``protectedItems`` list (``{"value": [...]}``), ``az graph query`` output
+    (``{"data": [...]}``), a REST API example file (its ``responses.200.body``) or one item
+    (see the module notes).
 
     Items of other workloads (SQL in a VM, file shares) are skipped. Messages name the JSON path
     of the bad field (``items.json: [2].properties.protectionState='Bogus' is not allowed``).
@@ -466,8 +525,17 @@ def protected_items(document: Any, label: str = "items") -> pl.DataFrame:
         ``protection_state``, ``last_backup_time`` (UTC; null before the first backup) and
         ``first_backup_done``.
     """
-    if isinstance(document, Mapping) and isinstance(document.get("value"), list):
-        items, base = document["value"], "value"
+    document = _example_body(document)
+    listed = next(
+        (
+            k
+            for k in ("value", "data")
+            if isinstance(document, Mapping) and isinstance(document.get(k), list)
+        ),
+        None,
+    )
+    if listed is not None:
+        items, base = document[listed], listed
     elif isinstance(document, list):
         items, base = document, ""
     elif isinstance(document, Mapping) and "properties" in document:

@@ -72,9 +72,13 @@ class _Path:
         return node
 
     def get(self, node: Any, path: str, key: str, required: bool = True) -> Any:
-        value = self.obj(node, path).get(key)
+        node = self.obj(node, path)
+        value = node.get(key)
         if value is None and required:
-            raise self.fail(f"{path}.{key}" if path else key, ": missing field")
+            where = f"{path}.{key}" if path else key
+            if key in node:  # present as null: say so, it is not missing
+                raise self.fail(where, " is null; a value is required")
+            raise self.fail(where, ": missing field")
         return value
 
     def names(self, node: Any, path: str, key: str) -> tuple[str, ...]:
@@ -430,7 +434,14 @@ def policy_from_terraform(
     The attributes follow the provider's documented schema: ``backup`` (``frequency``, ``time``
     as ``HH:MM``, ``hour_interval``, ``hour_duration``, ``weekdays``), ``retention_daily`` /
     ``_weekly`` / ``_monthly`` / ``_yearly`` blocks, ``instant_restore_retention_days``,
-    ``policy_type`` (``V1``/``V2``) and ``timezone``. The provider has no agentless setting.
+    ``policy_type`` (``V1``/``V2``), ``timezone``, ``consistency_type`` (``OnlyCrashConsistent``:
+    crash-consistent, agentless; ``Default`` or absent: application-consistent, as
+    ``snapshotConsistencyType`` in ARM, Y4) and ``tiering_policy[0].archived_restore_point[0]``
+    (``mode``, ``duration``, ``duration_type``: ARM's ``tieringPolicy.ArchivedRP``, G7). The
+    provider's acceptance test ``TestAccBackupProtectionPolicyVM_tieringPolicy``
+    (hashicorp/terraform-provider-azurerm,
+    ``internal/services/recoveryservices/backup_policy_vm_resource_test.go``) writes
+    ``mode = "TierAfter"``, ``duration = 5``, ``duration_type = "Months"``.
     """
     reader = _Path(label)
     values = reader.obj(values, path)
@@ -510,8 +521,46 @@ def policy_from_terraform(
             where = f"{path}.{key}[0]"
             args[name] = reader.integer(reader.get(block, where, "count"), f"{where}.count")
             extra(block, where)
+    consistency = values.get("consistency_type") or "Default"
+    if consistency not in ("Default", "OnlyCrashConsistent"):
+        raise reader.fail(
+            f"{path}.consistency_type",
+            f"={consistency!r}; expected 'Default' or 'OnlyCrashConsistent'",
+        )
+    args["consistency"] = "crash" if consistency == "OnlyCrashConsistent" else "application"
+    paths["consistency"] = f"{path}.consistency_type"
+    tiering = _tf_block(reader, values, "tiering_policy", path)
+    if tiering is not None:
+        tp = f"{path}.tiering_policy[0]"
+        archived = _tf_block(reader, tiering, "archived_restore_point", tp)
+        if archived is not None:
+            ap = f"{tp}.archived_restore_point[0]"
+            args["tiering"] = _tf_tiering(reader, archived, ap)
+            paths["tiering"] = ap
     policy = _build(reader, args, paths, enforce, rules)
     return SourcedPolicy(policy, "terraform", path, paths)
+
+
+def _tf_tiering(reader: _Path, archived: Mapping[str, Any], path: str) -> TieringPolicy:
+    """``archived_restore_point``: Terraform's ``mode``, ``duration`` and ``duration_type``
+    read as ARM's ``tieringMode``, ``duration`` and ``durationType`` (G7)."""
+    mode = reader.get(archived, path, "mode")
+    if mode not in ("DoNotTier", "TierAfter", "TierRecommended"):
+        raise reader.fail(
+            f"{path}.mode", f"={mode!r}; expected 'DoNotTier', 'TierAfter' or 'TierRecommended'"
+        )
+    if mode != "TierAfter":
+        return TieringPolicy(mode)
+    count = reader.integer(reader.get(archived, path, "duration"), f"{path}.duration")
+    unit = reader.get(archived, path, "duration_type")
+    if unit not in _TIER_UNIT_DAYS:
+        raise reader.fail(
+            f"{path}.duration_type", f"={unit!r}; expected one of {list(_TIER_UNIT_DAYS)}"
+        )
+    try:
+        return TieringPolicy(mode, after_days=count * _TIER_UNIT_DAYS[unit])
+    except ValueError as error:
+        raise reader.fail(f"{path}.duration", f": {error}") from None
 
 
 def _tf_modules(reader: _Path, module: Any, path: str) -> list[tuple[Any, str]]:
@@ -567,17 +616,25 @@ def policies_from_document(
     """
     reader = _Path(label)
     if isinstance(document, Sequence) and not isinstance(document, str):
-        found = []
-        for i, item in enumerate(document):
-            item = reader.obj(item, f"[{i}]")
-            props = reader.get(item, f"[{i}]", "properties")
-            name = str(item.get("name") or f"policy{i + 1}")
-            policy, paths = _arm_policy(reader, props, f"[{i}].properties", name, enforce, rules)
-            found.append(SourcedPolicy(policy, "arm", f"[{i}]", paths))
-        if not found:
-            raise reader.fail("", "an empty list holds no policy")
-        return found
+        return _policy_list(reader, document, "", enforce, rules)
     document = reader.obj(document, "the top level")
+    for key in ("value", "data"):  # a REST list; 'az graph query' output
+        if isinstance(document.get(key), list) and "properties" not in document:
+            return _policy_list(reader, document[key], key, enforce, rules)
+    responses = document.get("responses")
+    body = responses.get("200", {}).get("body") if isinstance(responses, Mapping) else None
+    wrapped = document.get("parameters")
+    if isinstance(body, Mapping) and not (
+        isinstance(wrapped, Mapping) and "parameters" in wrapped
+    ):  # a REST API example of a GET or a list: the policies are in the response
+        found = policies_from_document(
+            body,
+            label=f"{label}: responses.200.body",
+            enforce=enforce,
+            rules=rules,
+            default_name=default_name,
+        )
+        return [SourcedPolicy(p.policy, "rest-example", p.where, p.paths) for p in found]
     if "format_version" in document and ("planned_values" in document or "values" in document):
         top = "planned_values" if "planned_values" in document else "values"
         root = reader.get(reader.get(document, "", top), top, "root_module")
@@ -618,6 +675,47 @@ def policies_from_document(
         " is not a policy: expected ARM / az JSON ('properties'), a REST request body or "
         "example ('parameters'), or 'terraform show -json' output ('format_version')",
     )
+
+
+def _policy_list(
+    reader: _Path, items: Sequence[Any], base: str, enforce: bool, rules: str
+) -> list[SourcedPolicy]:
+    """The VM policies of a list (``az backup policy list``, REST ``value``, Resource Graph
+    ``data``). Policies of other workloads (``backupManagementType`` other than
+    ``AzureIaasVM``: SQL in a VM, file shares) are skipped. A broken VM policy refuses the
+    whole list: the message names it by position and name and says how many others read, so
+    nothing is planned on a silently shortened list."""
+    found: list[SourcedPolicy] = []
+    broken: list[tuple[str, str]] = []
+    others = 0
+    for i, item in enumerate(items):
+        at = f"{base}[{i}]"
+        item = reader.obj(item, at)
+        props = reader.get(item, at, "properties")
+        kind = props.get("backupManagementType") if isinstance(props, Mapping) else None
+        if isinstance(kind, str) and kind != "AzureIaasVM":
+            others += 1
+            continue
+        name = str(item.get("name") or f"policy{i + 1}")
+        try:
+            policy, paths = _arm_policy(reader, props, f"{at}.properties", name, enforce, rules)
+        except ValueError as error:
+            broken.append((f"{at} ({name!r})", str(error)))
+            continue
+        found.append(SourcedPolicy(policy, "arm", at, paths))
+    if broken:
+        where, message = broken[0]
+        more = f" ({len(broken) - 1} more broken)" if len(broken) > 1 else ""
+        raise ValueError(
+            f"{message} [policy {where}{more}; the other {len(found)} VM policies of the list "
+            "read; fix or remove it]"
+        )
+    if not found:
+        skipped = f": its {others} policies are of other workloads" if others else ""
+        raise reader.fail(
+            base, f" holds no VM backup policy (backupManagementType AzureIaasVM){skipped}"
+        )
+    return found
 
 
 # --- back to ARM ---------------------------------------------------------------------------------

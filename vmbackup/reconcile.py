@@ -54,6 +54,7 @@ __all__ = [
     "describe_reconciliation",
     "modelled_window_lines",
     "reconcile",
+    "unplaced_backup_meters",
 ]
 
 #: Protection states of a backup item (REST ``protectionState``; CoreAzureBackup's
@@ -95,6 +96,30 @@ _ITEMS = {
 }
 _STORAGE = {"vm_name": Column("str", nullable=True), "storage_gb": Column("float", low=0)}
 _KEYS = ["month", "vm_name", "meter"]
+
+
+def unplaced_backup_meters(costs: pl.DataFrame) -> list[str]:
+    """The meters of cost lines that look like Backup's but that no project meter stands for
+    (H3): kind ``other`` on a line whose MeterCategory is Backup, whose product names Backup,
+    whose meter names a protected instance, or whose resource is a protected item.
+
+    >>> costs = pl.DataFrame({"meter": ["SQL Server in Azure VM Protected Instances", "Hot LRS"],
+    ...     "meter_category": ["Backup", "Storage"], "product": ["Backup", "Blob"],
+    ...     "resource_id": ["", ""], "kind": ["other", "other"]})
+    >>> unplaced_backup_meters(costs)
+    ['SQL Server in Azure VM Protected Instances']
+    """
+    columns = ("meter", "meter_category", "product", "resource_id", "kind")
+    costs = check_frame(costs, {c: COST_COLUMNS[c] for c in columns}, name="costs")
+    lower = pl.col("meter_category").str.to_lowercase()
+    looks = (
+        (lower == "backup")
+        | pl.col("product").str.to_lowercase().str.contains("backup", literal=True)
+        | pl.col("meter").str.to_lowercase().str.contains("protected instance", literal=True)
+        | pl.col("resource_id").str.to_lowercase().str.contains("/protecteditems/", literal=True)
+    )
+    found = costs.filter((pl.col("kind") == "other") & looks)["meter"].unique()
+    return sorted(found.to_list())
 
 
 @dataclass(frozen=True)
@@ -284,7 +309,7 @@ def reconcile(
         .sort("difference", descending=True)
     )
     evidence = _Evidence(plan, prices, items, storage, fit is not None, first)
-    findings = _findings(lines, evidence, relative, absolute)
+    findings = _findings(lines, evidence, relative, absolute, _unplaced_rows(costs))
     notes = [
         f"modelled from {since} (first backups) with each VM's churn from {churn_source}; "
         f"the bill's window {first} to {last}, {currency}, vault storage {redundancy}",
@@ -296,6 +321,12 @@ def reconcile(
             "the vault: counted per meter and month, not per VM"
         )
     others = costs.filter(pl.col("kind") == "other")
+    unplaced = unplaced_backup_meters(costs)
+    if unplaced:
+        notes.append(
+            f"Backup lines of meters the model could not place, left out of the comparison "
+            f"and reported as a finding (H3): {', '.join(unplaced)}"
+        )
     if others.height:
         notes.append(
             f"{others.height} lines of other meters ({float(others['cost'].sum()):,.2f} "
@@ -386,11 +417,40 @@ class _Evidence:
         return size
 
 
+def _unplaced_rows(costs: pl.DataFrame) -> list[dict[str, Any]]:
+    """One finding per Backup-looking meter that no project meter stands for (H3): whatever
+    its amount, so a bill the model could not read is never reported as matching."""
+    rows = []
+    for meter in unplaced_backup_meters(costs):
+        billed = costs.filter((pl.col("kind") == "other") & (pl.col("meter") == meter))
+        cost = float(billed["cost"].sum())
+        rows.append(
+            {
+                "vm_name": None,
+                "meter": meter,
+                "modelled_cost": 0.0,
+                "invoiced_cost": cost,
+                "difference": cost,
+                "reason": f"a Backup meter the model could not place ({billed.height} lines): "
+                "not compared; check the meter name (another workload, or a spelling to add)",
+                "item": "H3",
+                "evidence": f"MeterCategory {billed['meter_category'][0]!r}, product "
+                f"{billed['product'][0]!r}",
+            }
+        )
+    return rows
+
+
 def _findings(
-    lines: pl.DataFrame, evidence: _Evidence, relative: float, absolute: float
+    lines: pl.DataFrame,
+    evidence: _Evidence,
+    relative: float,
+    absolute: float,
+    unplaced: list[dict[str, Any]] | None = None,
 ) -> pl.DataFrame:
-    """The differences worth a look, each with its likely reason, largest first."""
-    rows: list[dict[str, Any]] = []
+    """The differences worth a look, each with its likely reason, largest first; ``unplaced``
+    rows (Backup meters not placed) are kept whatever their amount."""
+    rows: list[dict[str, Any]] = list(unplaced or [])
     snapshot = pl.col("meter").str.ends_with("Snapshots")
     snapshots_billed = float(lines.filter(snapshot)["invoiced_cost"].sum())
     snapshots_modelled = float(lines.filter(snapshot)["modelled_cost"].sum())

@@ -13,7 +13,9 @@ Shapes, as documented by Microsoft (read 2026-11):
   ``properties`` are an ``AzureIaaSVMJob`` (``entityFriendlyName``, ``operation``, ``status``,
   ``startTime``, ``endTime``, ``duration``, ``extendedInfo.tasksList`` with ``taskId``,
   ``startTime``, ``endTime``, ``duration``, ``status``, and ``extendedInfo.propertyBag`` with
-  ``"Backup Size": "2332 MB"``). Sources: Azure/azure-rest-api-specs,
+  ``"Backup Size": "2332 MB"``). A duration of zero (``00:00:00``, ``PT0S``) on a task, or on a
+  job without ``endTime``, is Azure's placeholder for "not timed yet": it is read as unknown
+  (null), never as zero, and the job's ``where`` says so. Sources: Azure/azure-rest-api-specs,
   ``specification/recoveryservicesbackup/.../examples/2025-02-01/Common/ListJobsWithAllSupportedFilters.json``
   and ``GetJobDetails.json`` (durations as ISO 8601, ``PT12.42S``); MicrosoftDocs/azure-docs
   ``articles/backup/backup-azure-arm-userestapi-managejobs.md`` (ms.date 2018-08-03: a completed
@@ -35,6 +37,11 @@ Shapes, as documented by Microsoft (read 2026-11):
   job or item (one per state change); as Microsoft's sample queries do
   (``summarize arg_max(TimeGenerated, *) by ...``), the newest record of each wins. Header
   suffixes such as ``TimeGenerated [UTC]`` (the portal's CSV export) are read as the field.
+  The legacy **AzureDiagnostics** mode (one table for every event, ``Category``
+  ``AzureBackupReport``, each field suffixed by its type: ``JobStatus_s``, ``JobUniqueId_g``,
+  ``JobDurationInSecs_s``; backup-azure-reports-data-model.md) is read alike: the suffixes are
+  dropped and each reader keeps its events by ``OperationName`` (Job, BackupItem,
+  StorageAssociation), so one export gives jobs, items and storage.
   *Assumptions*: MB means 10^6 bytes; ``BackupItemFrontEndSize`` is in MB; a soft-deleted item
   shows ``State`` ``Deleted`` on its ``BackupItem`` record (the page's example values of State are
   Active and Deleted).
@@ -62,22 +69,25 @@ from typing import Any
 
 import polars as pl
 
-from vmbackup.billing import KNOWN_METERS
+from vmbackup._checks import flag, instance
+from vmbackup.billing import KNOWN_METERS, PI_METER
 from vmbackup.calibrate import JOB_COLUMNS
 from vmbackup.data import read_csv, read_json
-from vmbackup.reconcile import COST_COLUMNS, ITEM_STATES
+from vmbackup.reconcile import COST_COLUMNS, ITEM_STATES, unplaced_backup_meters
 
 __all__ = [
     "COST_COLUMNS",
     "ITEM_STATES",
     "JOB_COLUMNS",
     "History",
+    "backup_meter",
     "read_backup_jobs",
     "read_cost_export",
     "read_history",
     "read_report_items",
     "read_report_jobs",
     "read_report_storage",
+    "unplaced_backup_meters",
 ]
 
 _TASK_SNAPSHOT = "take snapshot"
@@ -215,6 +225,8 @@ def jobs_from_document(document: Any, label: str = "jobs.json") -> tuple[pl.Data
             if props.get("duration") is not None
             else None
         )
+        if duration == 0 and end_raw is None:
+            duration = None  # a placeholder duration of a job still running: unknown
         if end is not None:
             duration = (end - start).total_seconds() / 3600
         row: dict[str, Any] = {
@@ -261,6 +273,10 @@ def _tasks(tasks: object, where: str, row: dict[str, Any]) -> None:
         if name not in (_TASK_SNAPSHOT, _TASK_TRANSFER) or task.get("duration") is None:
             continue
         hours = _duration_hours(task["duration"], f"{at}.duration")
+        if hours == 0:  # Azure's placeholder for a task not (yet) timed: unknown, not zero
+            row["where"] += f" (placeholder {at.rsplit('.', 1)[-1]}.duration {task['duration']!r}"
+            row["where"] += " read as unknown)"
+            continue
         if name == _TASK_SNAPSHOT:
             row["snapshot_hours"] = hours
         else:
@@ -317,6 +333,11 @@ def _raw_csv(file: Path) -> pl.DataFrame:
     """A CSV file as text columns, its headers without suffixes such as `` [UTC]``."""
     frame = read_csv(file, {})
     names = [re.sub(r"\s*\[[^\]]*\]\s*$", "", c).strip() for c in frame.columns]
+    if "Category" in names and any(re.search(r"_[sgdtb]$", n) for n in names):
+        # Log Analytics' legacy AzureDiagnostics mode: one table for every event, each field
+        # suffixed by its type (JobStatus_s, JobUniqueId_g, JobDurationInSecs_s, ...)
+        plain = set(names)
+        names = [n[:-2] if re.search(r"_[sgdtb]$", n) and n[:-2] not in plain else n for n in names]
     if len({n.lower() for n in names}) != len(names):
         raise ValueError(f"{file.name}: a column appears twice in the header {frame.columns}")
     return frame.rename(dict(zip(frame.columns, names, strict=True)))
@@ -611,13 +632,90 @@ def read_report_jobs(path: str | Path, items: pl.DataFrame | None = None) -> pl.
 
 # --- Cost Management exports (H3) ----------------------------------------------------------------
 
-_COST_SYNONYMS = {
-    "cost": ("CostInBillingCurrency", "Cost", "PreTaxCost"),
-    "date": ("Date", "UsageDateTime"),
-    "currency": ("BillingCurrencyCode", "BillingCurrency", "Currency"),
-    "unit_price": ("UnitPrice", "EffectivePrice"),
+#: Each field of a cost line and the columns that hold it in the export shapes, first found
+#: wins: EA (PascalCase; ``Cost`` and ``Product`` in older files), MCA (camelCase, read alike),
+#: pay-as-you-go (``UsageDateTime``, ``PreTaxCost``, ``InstanceId``), and FOCUS 1.0 and
+#: 1.0-preview (``ChargePeriodStart``, ``SkuMeter`` / ``x_SkuMeterName``, ``ConsumedQuantity``
+#: / ``UsageQuantity``, ``BilledCost``, ``BillingCurrency``, ``ChargeCategory``;
+#: cost-usage-details-focus.md, ms.date 2025-01-24).
+_COST_FIELDS: dict[str, tuple[str, ...]] = {
+    "Date": ("Date", "UsageDateTime", "ChargePeriodStart"),
+    "MeterName": ("MeterName", "SkuMeter", "x_SkuMeterName"),
+    "Quantity": ("Quantity", "UsageQuantity", "ConsumedQuantity", "PricingQuantity"),
+    "Cost": ("CostInBillingCurrency", "Cost", "PreTaxCost", "BilledCost", "EffectiveCost"),
+    "ResourceId": ("ResourceId", "InstanceId"),
+    "MeterCategory": ("MeterCategory", "x_SkuMeterCategory", "ServiceName"),
+    "ProductName": ("ProductName", "Product", "x_SkuDescription", "ChargeDescription"),
+    "UnitOfMeasure": ("UnitOfMeasure", "ConsumedUnit", "UsageUnit", "PricingUnit"),
+    "ChargeType": ("ChargeType", "ChargeCategory"),
+    "Currency": ("BillingCurrencyCode", "BillingCurrency", "Currency"),
+    "UnitPrice": ("UnitPrice", "EffectivePrice", "x_EffectiveUnitPrice", "x_BilledUnitPrice"),
 }
+_COST_REQUIRED = ("Date", "MeterName", "Quantity", "Cost", "ResourceId")
+
+
+def _cost_shape(columns: Sequence[str]) -> str:
+    """The export shape a header looks like, for messages."""
+    names = {c.lower() for c in columns}
+    if "chargeperiodstart" in names or "billedcost" in names:
+        return "a FOCUS cost export"
+    if "costinbillingcurrency" in names and "CostInBillingCurrency" not in columns:
+        return "an MCA cost export (camelCase)"
+    if "costinbillingcurrency" in names or "cost" in names:
+        return "an EA cost export (actual or amortized)"
+    if "pretaxcost" in names or "usagedatetime" in names:
+        return "a pay-as-you-go usage export"
+    if "metername" in names:
+        return "an EA, MCA or pay-as-you-go cost export"
+    return "a table of no known cost export shape (EA, MCA, pay-as-you-go or FOCUS)"
+
+
 _SNAPSHOT_METERS = tuple(m for m in KNOWN_METERS if m.endswith("Snapshots"))
+_PI_SPELLING = re.compile(r"(?i)^azure\s+vm\s+protected\s+instances?$")
+_STORED_SPELLING = re.compile(
+    r"(?i)^(?:(?P<tier>standard|archive)\s+)?(?P<red>lrs|zrs|grs|ra-grs)\s+data\s+stored$"
+)
+_SNAPSHOT_SPELLING = re.compile(r"(?i)^(?P<red>lrs|zrs)\s+snapshots?$")
+
+
+def backup_meter(name: str, *, backup_line: bool = True) -> str | None:
+    """The project's meter (:data:`vmbackup.billing.KNOWN_METERS`) a billed meter name stands
+    for, or None (H3, P7).
+
+    Cost exports, Cost analysis and the Retail Prices API spell Backup's meters several ways:
+    ``Azure VM Protected Instance`` or ``... Instances``; ``Standard LRS Data Stored`` or
+    ``LRS Data Stored`` (likewise ZRS, GRS, RA-GRS; ``Archive LRS/GRS Data Stored``);
+    ``LRS Snapshots`` / ``ZRS Snapshot``. Case and spacing do not matter. ``... Data Stored``
+    names are also meters of Azure Storage (``Archive LRS Data Stored`` of blob storage, ``LRS
+    Data Stored`` of files and tables), so they are placed only on a line that is not another
+    service's (``backup_line`` False: its MeterCategory or ServiceName names another service
+    and its resource is not a Recovery Services vault).
+
+    >>> backup_meter("Azure VM Protected Instances")
+    'Azure VM Protected Instance'
+    >>> backup_meter("RA-GRS Data Stored"), backup_meter("LRS Data Stored", backup_line=False)
+    ('Standard RA-GRS Data Stored', None)
+    >>> backup_meter("Hot LRS Data Stored") is None
+    True
+    """
+    instance("name", name, str, "a meter name (text)")
+    backup_line = flag("backup_line", backup_line)
+    text = " ".join(name.split())
+    if _PI_SPELLING.match(text):
+        return PI_METER
+    snapshot = _SNAPSHOT_SPELLING.match(text)
+    if snapshot:
+        return f"{snapshot['red'].upper()} Snapshots"
+    stored = _STORED_SPELLING.match(text)
+    if stored and backup_line:
+        tier = (stored["tier"] or "standard").capitalize()
+        meter = f"{tier} {stored['red'].upper()} Data Stored"
+        return meter if meter in KNOWN_METERS else None
+    if text in KNOWN_METERS and not stored:
+        return text
+    return None
+
+
 _VM_IN_ID = (
     re.compile(r"(?i)/protecteditems/vm;[^;/]*;[^;/]*;(?P<vm>[^;/]+)$"),
     re.compile(r"(?i)/restorepointcollections/azurebackup_(?P<vm>.+)_\d+$"),
@@ -674,57 +772,51 @@ def read_cost_export(path: str | Path) -> pl.DataFrame:
     """
     file = Path(path)
     raw = _raw_csv(file)
+    shape = _cost_shape(raw.columns)
     lookup = {c.lower(): c for c in raw.columns}
-
-    def pick(field: str) -> str | None:
-        return next((s for s in _COST_SYNONYMS[field] if s.lower() in lookup), None)
-
-    cost_column, date_column = pick("cost"), pick("date")
-    currency_column, price_column = pick("currency"), pick("unit_price")
-    if cost_column is None or date_column is None:
-        missing = [
-            "/".join(_COST_SYNONYMS[f])
-            for f, c in (("cost", cost_column), ("date", date_column))
-            if c is None
-        ]
+    chosen = {
+        field: next((lookup[n.lower()] for n in names if n.lower() in lookup), None)
+        for field, names in _COST_FIELDS.items()
+    }
+    missing = ["/".join(_COST_FIELDS[field]) for field in _COST_REQUIRED if chosen[field] is None]
+    if missing:
         raise ValueError(
-            f"{file.name}: missing column(s) {missing}; a Cost Management export has Date, "
-            "MeterName, Quantity, CostInBillingCurrency and ResourceId"
+            f"{file.name}: missing column(s) {missing} (the header looks like {shape}); found "
+            f"{raw.columns[:12]}{' ...' if raw.width > 12 else ''}"
         )
-    optional = [c for c in ("MeterCategory", "ProductName", "UnitOfMeasure", "ChargeType") if c] + [
-        c for c in (currency_column, price_column) if c
-    ]
-    frame = _columns(
-        raw, file, (date_column, "MeterName", "Quantity", cost_column, "ResourceId"), optional
+    frame = raw.select(
+        pl.col(column).alias(field) for field, column in chosen.items() if column is not None
     ).with_row_index("_line", 2)
     if "ChargeType" in frame.columns:
         frame = frame.filter(
             frame["ChargeType"].str.strip_chars().str.to_lowercase().fill_null("usage") == "usage"
         )
+    # messages name the file's own columns (ChargePeriodStart, BilledCost, ...)
+    date_column, cost_column = str(chosen["Date"]), str(chosen["Cost"])
+    quantity_column = str(chosen["Quantity"])
+    frame = frame.rename({"Date": date_column, "Cost": cost_column, "Quantity": quantity_column})
+    price_column = "UnitPrice" if "UnitPrice" in frame.columns else None
+    currency_column = "Currency" if "Currency" in frame.columns else None
     dates = _dates(frame, file, date_column)
-    quantity = _numbers(frame, file, "Quantity")
+    quantity = _numbers(frame, file, quantity_column)
     cost = _numbers(frame, file, cost_column, low=None)
     price = _numbers(frame, file, price_column) if price_column else None
-    meter = frame["MeterName"].str.strip_chars().fill_null("")
+    billed_meter = frame["MeterName"].str.strip_chars().fill_null("")
     resource = frame["ResourceId"].str.strip_chars().fill_null("")
-    kind = (
-        pl.when(meter.is_in(list(_SNAPSHOT_METERS)))
-        .then(pl.lit("snapshot"))
-        .when(meter.is_in(list(KNOWN_METERS)))
-        .then(pl.lit("backup"))
-        .otherwise(pl.lit("other"))
-    )
 
     def text(column: str) -> pl.Series:
         if column in frame.columns:
             return frame[column].str.strip_chars().fill_null("")
         return pl.Series([""] * frame.height, dtype=pl.String)
 
+    meter, kind = _place_meters(billed_meter, text("MeterCategory"), resource)
+
     currency = text(currency_column) if currency_column else text("_none_")
     table = pl.DataFrame(
         {
             "date": dates,
             "meter": meter,
+            "kind": kind,
             "meter_category": text("MeterCategory"),
             "product": text("ProductName"),
             "unit": text("UnitOfMeasure"),
@@ -740,7 +832,6 @@ def read_cost_export(path: str | Path) -> pl.DataFrame:
         schema_overrides={"unit_price": pl.Float64},
     ).with_columns(
         month=pl.col("date").dt.truncate("1mo"),
-        kind=pl.select(kind).to_series() if frame.height else pl.lit("other"),
         vm_name=pl.coalesce(
             pl.col("resource_id").str.strip_chars_end("/").str.extract(pattern.pattern, 1)
             for pattern in _VM_IN_ID
@@ -757,10 +848,34 @@ def read_cost_export(path: str | Path) -> pl.DataFrame:
             "billing currency at a time"
         )
     if table.filter(pl.col("kind") != "other").height == 0:
+        looking = unplaced_backup_meters(table)
+        seen = f"; Backup lines with meters it could not place: {looking}" if looking else ""
         raise ValueError(
-            f"{file.name}: no Azure VM backup meter found (MeterName one of {list(KNOWN_METERS)})"
+            f"{file.name}: no Azure VM backup meter found (MeterName one of {list(KNOWN_METERS)}, "
+            f"or a spelling of one){seen}"
         )
     return table.select(list(COST_COLUMNS))
+
+
+def _place_meters(
+    billed: pl.Series, category: pl.Series, resource: pl.Series
+) -> tuple[pl.Series, pl.Series]:
+    """Each line's meter (the project's name where :func:`backup_meter` places it, else as
+    billed) and its kind: ``snapshot``, ``backup`` or ``other``."""
+    other_service = (category != "") & (category.str.to_lowercase() != "backup")
+    vault = resource.str.to_lowercase().str.contains("/microsoft.recoveryservices/", literal=True)
+    backup_line = ~other_service | vault
+    pairs = pl.DataFrame({"billed": billed, "backup_line": backup_line})
+    placed: dict[tuple[str, bool], str | None] = {
+        (name, flag): backup_meter(name, backup_line=flag)
+        for name, flag in pairs.unique().iter_rows()
+    }
+    meters = [placed[(name, flag)] for name, flag in pairs.iter_rows()]
+    kinds = [
+        "other" if m is None else "snapshot" if m in _SNAPSHOT_METERS else "backup" for m in meters
+    ]
+    names = [m if m is not None else name for m, name in zip(meters, billed, strict=True)]
+    return pl.Series("meter", names, dtype=pl.String), pl.Series("kind", kinds, dtype=pl.String)
 
 
 def _dates(frame: pl.DataFrame, file: Path, column: str) -> pl.Series:
@@ -813,6 +928,8 @@ def _kind_of(file: Path) -> str:
         return "jobs"
     header = _raw_csv(file).columns
     names = {c.lower() for c in header}
+    if "jobuniqueid" in names and "backupitemprotectionstate" in names:
+        return "diagnostics"
     if "jobuniqueid" in names:
         return "report-jobs"
     if "backupitemprotectionstate" in names:
@@ -843,7 +960,7 @@ def read_history(paths: Sequence[str | Path]) -> History:
     if not files:
         raise ValueError("history: no file given; give job JSON or Backup report CSV files")
     kinds = [(file, _kind_of(file)) for file in files]
-    items_files = [f for f, k in kinds if k == "items"]
+    items_files = [f for f, k in kinds if k in ("items", "diagnostics")]
     items = pl.concat([read_report_items(f) for f in items_files]) if items_files else None
     frames, sources = [], []
     storage_frames = []
@@ -856,6 +973,16 @@ def read_history(paths: Sequence[str | Path]) -> History:
             table = read_report_jobs(file, items)
             frames.append(table)
             sources.append(f"{file.name}: {table.height} jobs (AddonAzureBackupJobs)")
+        elif kind == "diagnostics":
+            table = read_report_jobs(file, items)
+            frames.append(table)
+            store = read_report_storage(file, items)
+            storage_frames.append(store)
+            count = items.height if items is not None else 0
+            sources.append(
+                f"{file.name}: {table.height} jobs, {count} backup items, storage of "
+                f"{store.height} items (AzureDiagnostics, the legacy mode of Backup reports)"
+            )
         elif kind == "storage":
             table = read_report_storage(file, items)
             storage_frames.append(table)
