@@ -255,7 +255,7 @@ def pool_curve(days: npt.ArrayLike, pool_days: npt.ArrayLike) -> npt.NDArray[np.
 #: G3.2) and a year (P6: the estimator's daily, weekly, monthly and yearly churn).
 PERIOD_ANCHOR_DAYS = (1.0, 7.0, 31.0, 365.0)
 _PERIOD_NAMES = (
-    "daily churn",
+    "daily churn share",
     "weekly_churn_fraction",
     "monthly_churn_fraction",
     "yearly_churn_fraction",
@@ -293,7 +293,7 @@ def _check_rising(fractions: tuple[npt.ArrayLike, ...], where: Any = None) -> No
     arrays = np.broadcast_arrays(*(np.asarray(f, dtype=np.float64) for f in fractions))
     stack = np.stack(arrays, axis=-1)
     most = np.fmax.accumulate(stack, axis=-1)
-    prior = np.concatenate([np.full(stack.shape[:-1] + (1,), -np.inf), most[..., :-1]], axis=-1)
+    prior = np.concatenate([np.full((*stack.shape[:-1], 1), -np.inf), most[..., :-1]], axis=-1)
     bad = stack < prior
     if not bad.any():
         return
@@ -305,10 +305,10 @@ def _check_rising(fractions: tuple[npt.ArrayLike, ...], where: Any = None) -> No
         where(position) if where is not None else (f" at position {position}" if position else "")
     )
     raise ValueError(
-        f"{_PERIOD_NAMES[k]}={row[k]:g}{label} is less than the {_PERIOD_NAMES[earlier]} "
-        f"({row[earlier]:g} of the used data over {PERIOD_ANCHOR_DAYS[earlier]:g} days): the data "
-        f"changed over {PERIOD_ANCHOR_DAYS[k]:g} days holds the shorter period's changes, so it "
-        "cannot be smaller (a week changes at least what a day does)"
+        f"{_PERIOD_NAMES[k]}={row[k]:g}{label} is below the {_PERIOD_NAMES[earlier]} "
+        f"({row[earlier]:g}): the share of the used data changed over "
+        f"{PERIOD_ANCHOR_DAYS[k]:g} days cannot be less than over {PERIOD_ANCHOR_DAYS[earlier]:g} "
+        "(a week changes at least what a day does)"
     )
 
 
@@ -345,10 +345,10 @@ class PeriodChurn:
     >>> period = PeriodChurn(weekly_churn_fraction=0.1, yearly_churn_fraction=0.4)
     >>> distinct_change_gb(100, 2, [1, 4, 7, 365, 800], period_churn=period).round(1).tolist()
     [2.0, 6.0, 10.0, 40.0, 40.0]
-    >>> PeriodChurn(weekly_churn_fraction=0.3, monthly_churn_fraction=0.2)
+    >>> PeriodChurn(weekly_churn_fraction=0.3, monthly_churn_fraction=0.2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: monthly_churn_fraction=0.2 is less than the weekly_churn_fraction (0.3 of the used data over 7 days): the data changed over 31 days holds the shorter period's changes, so it cannot be smaller (a week changes at least what a day does)
+    ValueError: monthly_churn_fraction=0.2 is below the weekly_churn_fraction (0.3): ...
     """
 
     weekly_churn_fraction: npt.ArrayLike | None = None
