@@ -107,11 +107,15 @@ def test_p6_a_week_below_the_daily_churn_is_refused_naming_it() -> None:
     """P6: a week changing 1% of the data cannot follow a day changing 2%: refused in the
     model, in the single-VM bill and in the fleet plan (naming the VM)."""
     week = PeriodChurn(weekly_churn_fraction=0.01)
-    with pytest.raises(ValueError, match="^weekly_churn_fraction=0.01 is below the daily churn"):
+    with pytest.raises(
+        ValueError, match="^weekly_churn_fraction=0.01 is below the daily_churn_gb / used_gb"
+    ):
         distinct_change_gb(100.0, 2.0, 7, period_churn=week)
     assert float(distinct_change_gb(100.0, 1.0, 7, period_churn=week)) == pytest.approx(1.0)
     start = dt.date(2026, 1, 1)
-    with pytest.raises(ValueError, match="^weekly_churn_fraction=0.01 is below the daily"):
+    with pytest.raises(
+        ValueError, match="^weekly_churn_fraction=0.01 is below the daily_churn_fraction"
+    ):
         monthly_bill(
             [Event("protect", start, used_gb=100.0), Event("first-backup", start)],
             until=dt.date(2026, 2, 1),

@@ -655,7 +655,7 @@ def _daily(
     if churn > 1:
         raise ValueError(f"daily_churn_fraction={daily_churn_fraction!r} must be between 0 and 1")
     period = PeriodChurn(weekly_churn_fraction, monthly_churn_fraction, yearly_churn_fraction)
-    _check_rising((churn, *period.fractions()))
+    _check_rising((churn, *period.fractions()), daily="daily_churn_fraction")
     whole("soft_delete_days", soft_delete_days, 14, 180)
     excluded = non_negative("excluded_gb", excluded_gb)
     os_only = flag("os_disk_only", os_disk_only)

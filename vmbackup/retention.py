@@ -262,10 +262,11 @@ _PERIOD_NAMES = (
 )
 
 
-def _fraction_array(field: str, value: object) -> npt.NDArray[np.float64]:
-    """``value`` as a float array of shares in [0, 1]; None or NaN: not given (NaN)."""
+def _fraction_array(field: str, value: object) -> npt.NDArray[np.float64] | None:
+    """``value`` as a float array of shares in [0, 1] (NaN elements: not given); None for None
+    or a single NaN."""
     if value is None:
-        return np.asarray(np.nan)
+        return None
     if isinstance(value, str | bytes | dict | set | bool):
         raise ValueError(f"{field}={value!r:.60} must be a share of the used data in [0, 1]")
     try:
@@ -283,13 +284,16 @@ def _fraction_array(field: str, value: object) -> npt.NDArray[np.float64]:
             f"{field}={float(found)!r}{where} must be a share of the used data in [0, 1] "
             "(blank: the overlap model's curve)"
         )
-    return array
+    return None if array.ndim == 0 and np.isnan(array) else array
 
 
-def _check_rising(fractions: tuple[npt.ArrayLike, ...], where: Any = None) -> None:
+def _check_rising(
+    fractions: tuple[npt.ArrayLike, ...], where: Any = None, daily: str = _PERIOD_NAMES[0]
+) -> None:
     """Refuse anchors that decrease: the shares changed over a day, a week, a month and a year
     (NaN: not given) must not decrease, as a longer period holds the shorter one's changes.
-    ``where(position)`` names the element (a VM) of an array; default its position."""
+    ``where(position)`` names the element (a VM) of an array; default its position. ``daily``
+    names the daily share as the caller's arguments give it."""
     arrays = np.broadcast_arrays(*(np.asarray(f, dtype=np.float64) for f in fractions))
     stack = np.stack(arrays, axis=-1)
     most = np.fmax.accumulate(stack, axis=-1)
@@ -301,11 +305,12 @@ def _check_rising(fractions: tuple[npt.ArrayLike, ...], where: Any = None) -> No
     position, k = tuple(int(i) for i in at[:-1]), int(at[-1])
     row = stack[position]
     earlier = int(np.nanargmax(row[:k]))
+    names = (daily, *_PERIOD_NAMES[1:])
     label = (
         where(position) if where is not None else (f" at position {position}" if position else "")
     )
     raise ValueError(
-        f"{_PERIOD_NAMES[k]}={row[k]:g}{label} is below the {_PERIOD_NAMES[earlier]} "
+        f"{names[k]}={row[k]:g}{label} is below the {names[earlier]} "
         f"({row[earlier]:g}): the share of the used data changed over "
         f"{PERIOD_ANCHOR_DAYS[k]:g} days cannot be less than over {PERIOD_ANCHOR_DAYS[earlier]:g} "
         "(a week changes at least what a day does)"
@@ -362,14 +367,17 @@ class PeriodChurn:
 
     def fractions(self) -> tuple[npt.NDArray[np.float64], ...]:
         """The weekly, monthly and yearly shares (NaN: not given)."""
-        return tuple(np.asarray(getattr(self, f), dtype=np.float64) for f in _PERIOD_NAMES[1:])
+        return tuple(
+            np.asarray(np.nan if getattr(self, f) is None else getattr(self, f), dtype=np.float64)
+            for f in _PERIOD_NAMES[1:]
+        )
 
     def given(self) -> npt.NDArray[np.bool_]:
         """Where any anchor is given (broadcast over the fields)."""
         w, m, y = self.fractions()
         return np.asarray(~(np.isnan(w) & np.isnan(m) & np.isnan(y)))
 
-    def take(self, rows: npt.ArrayLike) -> PeriodChurn:
+    def take(self, rows: npt.NDArray[np.int64]) -> PeriodChurn:
         """The anchors of some elements (VMs) of per-VM arrays, as a column (rows x 1), ready
         to broadcast against a row of periods."""
         return PeriodChurn(
@@ -509,7 +517,7 @@ def distinct_change_gb(
         daily = np.divide(
             churn, used, out=np.zeros(np.broadcast(churn, used).shape), where=used > 0
         )
-        _check_rising((daily, *period.fractions()))
+        _check_rising((daily, *period.fractions()), daily="daily_churn_gb / used_gb")
         return _change_gb(used, churn, n, pool, period)
     return _model_change_gb(used, churn, n, pool)
 
