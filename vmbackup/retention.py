@@ -319,7 +319,7 @@ def _check_rising(
 
 @dataclass(frozen=True)
 class PeriodChurn:
-    """Churn per point kind (P6): the share of the used data changed over a week, a month and a
+    """Churn per point kind (P6, A33): the share of the used data changed over a week, a month and a
     year, counted once (distinct), as Microsoft's estimator asks for it.
 
     The daily churn is the VM's churn (``daily_churn_gb``); these add three anchors to the curve
