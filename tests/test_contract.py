@@ -269,6 +269,19 @@ KEYWORD_ENTRY_POINTS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
         retention.distinct_change_gb,
         {"used_gb": 100.0, "daily_churn_gb": 2.0, "days": 30, "overlap": "trace"},
     ),
+    "distinct_change_gb_period": (
+        retention.distinct_change_gb,
+        {
+            "used_gb": 100.0,
+            "daily_churn_gb": 2.0,
+            "days": 30,
+            "period_churn": retention.PeriodChurn(0.1, 0.2, 0.4),
+        },
+    ),
+    "PeriodChurn": (
+        retention.PeriodChurn,
+        {"weekly_churn_fraction": 0.1, "monthly_churn_fraction": 0.2, "yearly_churn_fraction": 0.4},
+    ),
     "snapshot_storage_gb": (
         retention.snapshot_storage_gb,
         {

@@ -35,7 +35,7 @@ import polars as pl
 
 from vmbackup._checks import choice
 from vmbackup.policy import TIERING_MODES
-from vmbackup.retention import chain_segments, changed_gb
+from vmbackup.retention import PeriodChurn, chain_segments, changed_gb
 
 __all__ = [
     "ARCHIVE_EARLY_DELETION_DAYS",
@@ -112,6 +112,7 @@ def archive_moves(
     standard_price: float = 1.0,
     archive_price: float = 0.1,
     overlap: str | float = "trace",
+    period_churn: PeriodChurn | None = None,
 ) -> ArchivePlan:
     """Decide which vault points move to archive and when (G7).
 
@@ -133,6 +134,8 @@ def archive_moves(
     overlap
         Overlap model of the days' changes (:func:`vmbackup.retention.distinct_change_gb`;
         default the trace-fitted pool, A32).
+    period_churn
+        Churn per point kind (:class:`vmbackup.retention.PeriodChurn`, P6); None: the model.
 
     Returns
     -------
@@ -175,7 +178,7 @@ def archive_moves(
     if kind == "DoNotTier":
         eligible[:] = False
     full = used[np.minimum(created, n - 1)] if n else np.zeros(created.size)
-    saving = _unique_data_gb(created, expires, move, eligible, used, churn, overlap)
+    saving = _unique_data_gb(created, expires, move, eligible, used, churn, overlap, period_churn)
     if kind == "TierRecommended":
         eligible &= saving * standard_price > full * archive_price
     frame = pl.DataFrame(
@@ -198,6 +201,7 @@ def _unique_data_gb(
     used: npt.NDArray[np.float64],
     churn: npt.NDArray[np.float64],
     overlap: str | float,
+    period_churn: PeriodChurn | None = None,
 ) -> npt.NDArray[np.float64]:
     """Standard-tier data a point frees when it leaves on ``move``: D(q,p) + D(p,r) - D(q,r),
     with q and r the retained points before and after it that day (D: changed data)."""
@@ -219,13 +223,15 @@ def _unique_data_gb(
     r = np.where(has_next, later.argmax(axis=1), -1)
     p = which
     qp, rp = q[p], r
-    d_qp = np.where(qp >= 0, changed_gb(used, churn, np.maximum(qp, 0), created[p], overlap), 0.0)
-    d_pr = np.where(
-        rp >= 0, changed_gb(used, churn, created[p], created[np.maximum(rp, 0)], overlap), 0.0
-    )
+
+    def change(older: npt.ArrayLike, newer: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        return changed_gb(used, churn, older, newer, overlap, period_churn=period_churn)
+
+    d_qp = np.where(qp >= 0, change(np.maximum(qp, 0), created[p]), 0.0)
+    d_pr = np.where(rp >= 0, change(created[p], created[np.maximum(rp, 0)]), 0.0)
     d_qr = np.where(
         (qp >= 0) & (rp >= 0),
-        changed_gb(used, churn, np.maximum(qp, 0), created[np.maximum(rp, 0)], overlap),
+        change(np.maximum(qp, 0), created[np.maximum(rp, 0)]),
         np.where(qp >= 0, d_qp, d_pr),
     )
     # the oldest point (q < 0) holds the full copy, which passes to the next point: only the

@@ -64,6 +64,8 @@ from vmbackup.archive import ArchivePlan, archive_moves
 from vmbackup.policy import Policy
 from vmbackup.pricing_rules import PRICING_RULES, rules_on
 from vmbackup.retention import (
+    PeriodChurn,
+    _check_rising,
     _pool_days,
     chain_storage_gb,
     snapshot_storage_gb,
@@ -627,6 +629,9 @@ def _daily(
     snapshot_redundancy: str | None = None,
     cross_region_restore: bool = False,
     overlap: str | float = "trace",
+    weekly_churn_fraction: float | None = None,
+    monthly_churn_fraction: float | None = None,
+    yearly_churn_fraction: float | None = None,
 ) -> tuple[pl.DataFrame, dict[str, str]]:
     """Day by day quantities of one VM's bill, and the meter each quantity is billed on."""
     if isinstance(events, str | bytes | dict) or not isinstance(events, Iterable):
@@ -649,6 +654,8 @@ def _daily(
     churn = non_negative("daily_churn_fraction", daily_churn_fraction)
     if churn > 1:
         raise ValueError(f"daily_churn_fraction={daily_churn_fraction!r} must be between 0 and 1")
+    period = PeriodChurn(weekly_churn_fraction, monthly_churn_fraction, yearly_churn_fraction)
+    _check_rising((churn, *period.fractions()), daily="daily_churn_fraction")
     whole("soft_delete_days", soft_delete_days, 14, 180)
     excluded = non_negative("excluded_gb", excluded_gb)
     os_only = flag("os_disk_only", os_disk_only)
@@ -722,6 +729,7 @@ def _daily(
             standard_price=storage_price,
             archive_price=archive_price,
             overlap=overlap,
+            period_churn=period,
         )
         standard_gb[span] = chain_storage_gb(
             points["created_day"].to_numpy(),
@@ -729,6 +737,7 @@ def _daily(
             vault_used[span],
             churn_gb,
             overlap=overlap,
+            period_churn=period,
         )
         archive_gb[span] = plan.archive_gb(n - first)
         early_gb_days[span] = _early_deletion(plan, delete - first, n - first)
@@ -813,6 +822,9 @@ def monthly_bill(
     snapshot_redundancy: str | None = None,
     cross_region_restore: bool = False,
     overlap: str | float = "trace",
+    weekly_churn_fraction: float | None = None,
+    monthly_churn_fraction: float | None = None,
+    yearly_churn_fraction: float | None = None,
 ) -> pl.DataFrame:
     """The monthly bill of one VM over its lifecycle (S23-S28, P1-P5, G1, G5-G10).
 
@@ -849,6 +861,11 @@ def monthly_bill(
         How several days' changes overlap (:func:`vmbackup.retention.distinct_change_gb`):
         ``"trace"`` (default, A32), ``"random"``, ``"sequential"`` (the no-overlap upper
         bound) or a pool size [days of churn].
+    weekly_churn_fraction, monthly_churn_fraction, yearly_churn_fraction
+        Churn per point kind (P6, :class:`vmbackup.retention.PeriodChurn`): the share of the
+        used data changed (distinct) over a week, a 31-day month and a year; a vault point's
+        increment over ``N`` days follows the curve through them. None: the overlap model's
+        value at that period. They may not decrease, nor fall below ``daily_churn_fraction``.
 
     Returns
     -------
@@ -875,6 +892,9 @@ def monthly_bill(
         snapshot_redundancy=snapshot_redundancy,
         cross_region_restore=cross_region_restore,
         overlap=overlap,
+        weekly_churn_fraction=weekly_churn_fraction,
+        monthly_churn_fraction=monthly_churn_fraction,
+        yearly_churn_fraction=yearly_churn_fraction,
     )
     storage, archive = float(meters["storage_price"]), float(meters["archive_price"])
     snapshot = float(meters["snapshot_price"])

@@ -569,16 +569,23 @@ def read_vm_settings(path: str | Path, fleet: pl.DataFrame) -> pl.DataFrame:
     """Apply a CSV of per-VM settings to ``fleet`` (:func:`vmbackup.inventory.apply_vm_settings`):
     ``vm_name`` and any of ``churn_class``, ``churn_gb_per_day``, ``throughput_mb_s_per_disk``
     and ``start_time`` (``HH:MM`` in the policy's time zone, a start-time override; or
-    ``schedule_hour`` in hours); blank cells leave the fleet's values."""
+    ``schedule_hour`` in hours), and churn per point kind (P6: ``weekly_churn_fraction``,
+    ``monthly_churn_fraction``, ``yearly_churn_fraction``, shares in [0, 1] of the used data
+    changed over 7, 31 and 365 days); blank cells leave the fleet's values."""
     file = Path(path)
+    periods = ("weekly_churn_fraction", "monthly_churn_fraction", "yearly_churn_fraction")
     optional = {
         "churn_class": pl.String,
         "churn_gb_per_day": pl.Float64,
         "throughput_mb_s_per_disk": pl.Float64,
         "schedule_hour": pl.Float64,
         "start_time": pl.String,
+        **dict.fromkeys(periods, pl.Float64),
     }
     frame = read_csv(file, {"vm_name": pl.String}, optional)
+    given = [c for c in periods if c in frame.columns]
+    shares = frame.select("vm_name", *given)
+    frame = frame.drop(given)
     if "start_time" in frame.columns:
         text = frame["start_time"].str.strip_chars()
         parts = text.str.extract_groups(_CLOCK)
@@ -602,4 +609,15 @@ def read_vm_settings(path: str | Path, fleet: pl.DataFrame) -> pl.DataFrame:
         for c in ("churn_class",)
         if c in frame.columns
     )
-    return apply_vm_settings(fleet, frame, label=file.name)
+    result = apply_vm_settings(fleet, frame, label=file.name)  # checks the VM names
+    if not given:
+        return result
+    spec = {c: FLEET_COLUMNS[c] for c in ("vm_name", *given)}
+    shares = check_frame(shares, spec, name=file.name, row_offset=2, label="vm_name")
+    result = result.join(shares.rename({c: f"_set_{c}" for c in given}), on="vm_name", how="left")
+    return result.with_columns(
+        pl.coalesce(pl.col(f"_set_{c}"), pl.col(c) if c in fleet.columns else pl.lit(None))
+        .cast(pl.Float64)
+        .alias(c)
+        for c in given
+    ).drop(f"_set_{c}" for c in given)

@@ -82,7 +82,15 @@ from vmbackup.billing import (
 from vmbackup.churn import CHURN_CLASS_FRACTION
 from vmbackup.policy import WEEKDAYS, Policy
 from vmbackup.pricing_rules import rules_on
-from vmbackup.retention import _pool_days, chain_gaps, distinct_change_gb, vault_points
+from vmbackup.retention import (
+    PeriodChurn,
+    _change_gb,
+    _check_rising,
+    _pool_days,
+    chain_gaps,
+    distinct_change_gb,
+    vault_points,
+)
 from vmbackup.schema import fleet_columns
 from vmbackup.timezones import clock_offset_hours, iana_zone, utc_offset_hours
 from vmbackup.transfer import DEFAULTS as TRANSFER_DEFAULTS
@@ -153,6 +161,7 @@ class FleetPlan:
     throughput_mb_s: npt.NDArray[np.float64] | None = None
     first_backup_pending: npt.NDArray[np.bool_] | None = None
     change_pool_days: npt.NDArray[np.float64] | None = None  # A32 per VM (NaN: the model's)
+    period_churn: PeriodChurn | None = None  # P6 per VM: weekly/monthly/yearly shares (NaN: none)
     time_zone: str = "Etc/UTC"
     unprotected: pl.DataFrame | None = None
 
@@ -217,7 +226,12 @@ _PLAN_COLUMNS = fleet_columns(
     "throughput_mb_s_per_disk",
     "first_backup_done",
     "protection_state",
+    "weekly_churn_fraction",
+    "monthly_churn_fraction",
+    "yearly_churn_fraction",
 )
+#: The optional fleet columns of churn per point kind (P6, :class:`PeriodChurn`).
+_PERIOD_COLUMNS = ("weekly_churn_fraction", "monthly_churn_fraction", "yearly_churn_fraction")
 
 
 def _checked_fleet(fleet: object) -> pl.DataFrame:
@@ -257,7 +271,14 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
 
     What changes each day: ``churn_gb_per_day`` where given (spread over the VM's disks by their
     used data), else the ``churn_class`` share of the used data (P6); each disk sends at the
-    VM's ``throughput_mb_s_per_disk`` where given, else at the model's default.
+    VM's ``throughput_mb_s_per_disk`` where given, else at the model's default. Churn per point
+    kind (P6): a VM's ``weekly_churn_fraction``, ``monthly_churn_fraction`` and
+    ``yearly_churn_fraction`` (shares of its used data changed over 7, 31 and 365 days) set the
+    anchors of its distinct change (:class:`vmbackup.retention.PeriodChurn`,
+    ``FleetPlan.period_churn``); blank: the overlap model's curve. There is no table of them
+    per churn class (the model's curve stands in); to set them by class, fill the columns by
+    class before planning, e.g. ``fleet.with_columns(weekly_churn_fraction=pl.when(
+    pl.col("churn_class") == "high").then(0.25).otherwise(pl.col("weekly_churn_fraction")))``.
 
     Parameters
     ----------
@@ -286,6 +307,7 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
         "first_backup_done": pl.Boolean,
         "protection_state": pl.String,
         "schedule_hour": pl.Float64,
+        **dict.fromkeys(_PERIOD_COLUMNS, pl.Float64),
     }
     fleet = fleet.with_columns(
         pl.lit(None, dtype=dtype).alias(column)
@@ -325,6 +347,7 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
                 "churn_gb_per_day",
                 "throughput_mb_s_per_disk",
                 "first_backup_done",
+                *_PERIOD_COLUMNS,
             ).first(),
             pi_size_gb=pl.col("used_gb").sum(),
             premium=(pl.col("disk_type") == "premium").any(),
@@ -351,6 +374,7 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
     )
     deallocated = vms["deallocated"].to_numpy()
     share[deallocated] = 0.0  # a deallocated VM writes nothing: its backups carry no churn
+    period = _plan_period_churn(vms, share)
     rate = vms["throughput_mb_s_per_disk"]
     pending = vms["first_backup_done"].fill_null(True).not_().to_numpy()
     by_vm = vms["disks"].explode().to_numpy()  # disk rows grouped by VM
@@ -370,9 +394,27 @@ def fleet_plan(fleet: pl.DataFrame, policies: object, *, time_zone: str = "UTC")
         vm_deallocated=deallocated,
         throughput_mb_s=None if rate.null_count() == rate.len() else rate.to_numpy(),
         first_backup_pending=pending if pending.any() else None,
+        period_churn=period,
         time_zone=clock,
         unprotected=unprotected,
     )
+
+
+def _plan_period_churn(
+    vms: pl.DataFrame, daily_share: npt.NDArray[np.float64]
+) -> PeriodChurn | None:
+    """The VMs' churn per point kind (P6) from the fleet's optional columns (None: none given),
+    refusing a VM whose shares decrease from its daily churn on, naming it."""
+    if all(vms[c].null_count() == vms.height for c in _PERIOD_COLUMNS):
+        return None
+    fractions = [vms[c].fill_null(np.nan).to_numpy().astype(np.float64) for c in _PERIOD_COLUMNS]
+    names = vms["vm_name"]
+
+    def where(position: tuple[int, ...]) -> str:
+        return f" (fleet: vm_name={names[position[0]]!r})"
+
+    _check_rising((daily_share, *fractions), where)
+    return PeriodChurn(*fractions)
 
 
 def _flag_of(disks: pl.DataFrame, column: str, value: str) -> pl.Expr:
@@ -1645,15 +1687,40 @@ def _increments(
     overlap: str | float,
 ) -> npt.NDArray[np.float64]:
     """Each member VM's increment for each gap [GB] (VMs x gaps): the distinct change of
-    :func:`vmbackup.retention.distinct_change_gb`, a VM's own pool where it has one (A32)."""
+    :func:`vmbackup.retention.distinct_change_gb`, a VM's own pool where it has one (A32) and
+    its churn per point kind where given (P6: its anchors; a simulated mean churn above a
+    given weekly share raises the later anchors to it rather than failing the plan)."""
     used, changed = plan.pi_size_gb[members, None], churn[members, None]
     increments = distinct_change_gb(used, changed, gaps[None, :], overlap)
+    pools = np.full(used.shape, np.nan)
     if plan.change_pool_days is not None:
         own = plan.change_pool_days[members]
         given = np.isfinite(own) | (own == np.inf)
         if given.any():
             increments[given] = distinct_change_gb(
                 used[given], changed[given], gaps[None, :], own[given, None]
+            )
+            pools[given, 0] = own[given]
+    if plan.period_churn is not None:
+        rows = np.flatnonzero(members)
+        anchored = plan.period_churn.take(rows).given()[:, 0]
+        if anchored.any():
+            u, c = used[anchored], np.minimum(changed[anchored], used[anchored])
+            base = _pool_days(overlap)
+            # random overlap is a pool of the whole used data: used / churn days of churn (A20)
+            model_pool = (
+                np.divide(u, c, out=np.full(u.shape, np.inf), where=c > 0)
+                if base is None
+                else np.full(u.shape, base)
+            )
+            pool = np.where(np.isnan(pools[anchored]), model_pool, pools[anchored])
+            increments[anchored] = _change_gb(
+                u,
+                c,
+                gaps[None, :].astype(np.float64),
+                pool,
+                plan.period_churn.take(rows[anchored]),
+                increments[anchored],
             )
     return increments
 

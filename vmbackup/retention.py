@@ -17,6 +17,10 @@ Storage model (S28, "the sum of the actual data in each recovery point"):
   of constant size and churn hold ``used + (N - 1) x churn``; no point ever holds more than the
   used data. With constant data and churn the chain reduces to counts of increments by gap
   (:func:`chain_gaps`), which the fleet evaluates for any number of VMs and years.
+- Churn per point kind (P6, as Microsoft's estimator asks for it): a VM may give the share of
+  its used data changed (distinct) over a week, a month and a year (:class:`PeriodChurn`); the
+  distinct change over ``N`` days then follows those anchors instead of the model's curve
+  (:func:`distinct_change_gb`'s ``period_churn``), in every view.
 - Archived points (vault-archive tier, G7) leave this chain when they move; see
   :mod:`vmbackup.archive`.
 - Monthly retention counts 31-day months under today's rules (G3) and calendar months under the
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,7 +49,9 @@ from vmbackup.policy import MONTHS, WEEKDAYS, Policy
 
 __all__ = [
     "OVERLAP_MODELS",
+    "PERIOD_ANCHOR_DAYS",
     "TRACE_POOL_DAYS",
+    "PeriodChurn",
     "chain_gaps",
     "chain_segments",
     "chain_storage_gb",
@@ -244,11 +251,208 @@ def pool_curve(days: npt.ArrayLike, pool_days: npt.ArrayLike) -> npt.NDArray[np.
     return np.asarray(np.where(finite, curve, n), dtype=np.float64)
 
 
+#: The anchors of a period churn curve [days]: a day, a week, a month of retention (31 days,
+#: G3.2) and a year (P6: the estimator's daily, weekly, monthly and yearly churn).
+PERIOD_ANCHOR_DAYS = (1.0, 7.0, 31.0, 365.0)
+_PERIOD_NAMES = (
+    "daily churn share",
+    "weekly_churn_fraction",
+    "monthly_churn_fraction",
+    "yearly_churn_fraction",
+)
+
+
+def _fraction_array(field: str, value: object) -> npt.NDArray[np.float64] | None:
+    """``value`` as a float array of shares in [0, 1] (NaN elements: not given); None for None
+    or a single NaN."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes | dict | set | bool):
+        raise ValueError(f"{field}={value!r:.60} must be a share of the used data in [0, 1]")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{field}={value!r:.60} must be a share of the used data in [0, 1]"
+        ) from None
+    bad = ~np.isnan(array) & ~((array >= 0) & (array <= 1))
+    if bad.any():
+        at = np.argwhere(bad)[0] if array.ndim else ()
+        where = f" at position {tuple(int(i) for i in at)}" if array.ndim else ""
+        found = array[tuple(at)] if array.ndim else array
+        raise ValueError(
+            f"{field}={float(found)!r}{where} must be a share of the used data in [0, 1] "
+            "(blank: the overlap model's curve)"
+        )
+    return None if array.ndim == 0 and np.isnan(array) else array
+
+
+def _check_rising(
+    fractions: tuple[npt.ArrayLike, ...], where: Any = None, daily: str = _PERIOD_NAMES[0]
+) -> None:
+    """Refuse anchors that decrease: the shares changed over a day, a week, a month and a year
+    (NaN: not given) must not decrease, as a longer period holds the shorter one's changes.
+    ``where(position)`` names the element (a VM) of an array; default its position. ``daily``
+    names the daily share as the caller's arguments give it."""
+    arrays = np.broadcast_arrays(*(np.asarray(f, dtype=np.float64) for f in fractions))
+    stack = np.stack(arrays, axis=-1)
+    most = np.fmax.accumulate(stack, axis=-1)
+    prior = np.concatenate([np.full((*stack.shape[:-1], 1), -np.inf), most[..., :-1]], axis=-1)
+    bad = stack < prior
+    if not bad.any():
+        return
+    at = np.argwhere(bad)[0]
+    position, k = tuple(int(i) for i in at[:-1]), int(at[-1])
+    row = stack[position]
+    earlier = int(np.nanargmax(row[:k]))
+    names = (daily, *_PERIOD_NAMES[1:])
+    label = (
+        where(position) if where is not None else (f" at position {position}" if position else "")
+    )
+    raise ValueError(
+        f"{names[k]}={row[k]:g}{label} is below the {names[earlier]} "
+        f"({row[earlier]:g}): the share of the used data changed over "
+        f"{PERIOD_ANCHOR_DAYS[k]:g} days cannot be less than over {PERIOD_ANCHOR_DAYS[earlier]:g} "
+        "(a week changes at least what a day does)"
+    )
+
+
+@dataclass(frozen=True)
+class PeriodChurn:
+    """Churn per point kind (P6, A33): the share of the used data changed over a week, a month and a
+    year, counted once (distinct), as Microsoft's estimator asks for it.
+
+    The daily churn is the VM's churn (``daily_churn_gb``); these add three anchors to the curve
+    of distinct change over ``N`` days (:func:`distinct_change_gb`): ``(1, daily churn)``, ``(7,
+    weekly x used)``, ``(31, monthly x used)`` (a month of retention is 31 days, G3.2) and
+    ``(365, yearly x used)``, joined linearly, flat beyond a year and never above the used data.
+    An anchor not given (None or NaN) takes the overlap model's value at that ``N`` (A32),
+    kept between the given anchors around it; with no anchor given the model's curve is used
+    unchanged. Periods of a day or less (a daily point, hourly snapshots) always follow the
+    model.
+
+    Each field is a share in [0, 1], one value or an array (one per VM: the fleet's
+    ``FleetPlan.period_churn``, read by :func:`vmbackup.fleet.fleet_plan` from the fleet's
+    ``weekly_churn_fraction``, ``monthly_churn_fraction`` and ``yearly_churn_fraction``
+    columns, blank: not given). Per churn class, set the columns by class before the plan::
+
+        fleet.with_columns(weekly_churn_fraction=pl.when(pl.col("churn_class") == "high")
+                           .then(0.25).otherwise(pl.col("weekly_churn_fraction")))
+
+    Raises
+    ------
+    ValueError
+        A share outside [0, 1], or given anchors that decrease (a month changing less than a
+        week), naming the field, the value and its position.
+
+    Examples
+    --------
+    >>> period = PeriodChurn(weekly_churn_fraction=0.1, yearly_churn_fraction=0.4)
+    >>> distinct_change_gb(100, 2, [1, 4, 7, 365, 800], period_churn=period).round(1).tolist()
+    [2.0, 6.0, 10.0, 40.0, 40.0]
+    >>> PeriodChurn(weekly_churn_fraction=0.3, monthly_churn_fraction=0.2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: monthly_churn_fraction=0.2 is below the weekly_churn_fraction (0.3): ...
+    """
+
+    weekly_churn_fraction: npt.ArrayLike | None = None
+    monthly_churn_fraction: npt.ArrayLike | None = None
+    yearly_churn_fraction: npt.ArrayLike | None = None
+
+    def __post_init__(self) -> None:
+        for field in _PERIOD_NAMES[1:]:
+            object.__setattr__(self, field, _fraction_array(field, getattr(self, field)))
+        _check_rising((np.nan, *self.fractions()))
+
+    def fractions(self) -> tuple[npt.NDArray[np.float64], ...]:
+        """The weekly, monthly and yearly shares (NaN: not given)."""
+        return tuple(
+            np.asarray(np.nan if getattr(self, f) is None else getattr(self, f), dtype=np.float64)
+            for f in _PERIOD_NAMES[1:]
+        )
+
+    def given(self) -> npt.NDArray[np.bool_]:
+        """Where any anchor is given (broadcast over the fields)."""
+        w, m, y = self.fractions()
+        return np.asarray(~(np.isnan(w) & np.isnan(m) & np.isnan(y)))
+
+    def take(self, rows: npt.NDArray[np.int64]) -> PeriodChurn:
+        """The anchors of some elements (VMs) of per-VM arrays, as a column (rows x 1), ready
+        to broadcast against a row of periods."""
+        return PeriodChurn(
+            *(np.broadcast_to(f, (np.size(f),))[rows][:, None] for f in self.fractions())
+        )
+
+
+def _model_change_gb(
+    used: npt.NDArray[np.float64],
+    churn: npt.NDArray[np.float64],
+    n: npt.ArrayLike,
+    pool: float | npt.NDArray[np.float64] | None,
+) -> npt.NDArray[np.float64]:
+    """The overlap model's distinct change (A20, A32) for churn already capped at used."""
+    if pool is not None:
+        return np.asarray(np.minimum(used, churn * pool_curve(n, pool)), dtype=np.float64)
+    share = np.divide(churn, used, out=np.zeros(np.broadcast(churn, used).shape), where=used > 0)
+    left = np.log1p(-np.minimum(share, 1.0 - 1e-15))
+    return np.asarray(used * -np.expm1(np.asarray(n, dtype=np.float64) * left), dtype=np.float64)
+
+
+def _change_gb(
+    used: npt.NDArray[np.float64],
+    churn: npt.NDArray[np.float64],
+    n: npt.NDArray[np.float64],
+    pool: float | npt.NDArray[np.float64] | None,
+    period: PeriodChurn | None,
+    model: npt.NDArray[np.float64] | None = None,
+) -> npt.NDArray[np.float64]:
+    """Distinct change over ``n`` days [GB]: the one formula (checked inputs, churn capped at
+    used). ``model``: the model's change at ``n`` if already known (a timeline's). Anchors that
+    would decrease are raised to the one before (callers refuse them at their boundary)."""
+    if model is None:
+        model = _model_change_gb(used, churn, n, pool)
+    if period is None:
+        return model
+    given = period.given()
+    if not given.any():
+        return model
+    fractions = period.fractions()
+    shape = np.broadcast_shapes(used.shape, churn.shape, n.shape, *(f.shape for f in fractions))
+    full = np.broadcast_to(used, shape)
+    anchors = np.stack(
+        [np.broadcast_to(churn, shape)] + [np.broadcast_to(f * used, shape) for f in fractions],
+        axis=-1,
+    )
+    stand_in = np.stack(
+        [
+            np.broadcast_to(_model_change_gb(used, churn, d, pool), shape)
+            for d in PERIOD_ANCHOR_DAYS
+        ],
+        axis=-1,
+    )
+    lower = np.fmax.accumulate(anchors, axis=-1)
+    upper = np.fmin.accumulate(anchors[..., ::-1], axis=-1)[..., ::-1]
+    upper = np.where(np.isnan(upper), np.inf, upper)
+    points = np.where(np.isnan(anchors), np.minimum(np.maximum(stand_in, lower), upper), anchors)
+    points = np.minimum(np.maximum.accumulate(points, axis=-1), full[..., None])
+    x = np.asarray(PERIOD_ANCHOR_DAYS)
+    days = np.broadcast_to(n, shape)
+    j = np.clip(np.searchsorted(x, days, side="right") - 1, 0, x.size - 2)
+    y0 = np.take_along_axis(points, j[..., None], axis=-1)[..., 0]
+    y1 = np.take_along_axis(points, j[..., None] + 1, axis=-1)[..., 0]
+    t = np.clip((days - x[j]) / (x[j + 1] - x[j]), 0.0, 1.0)
+    curve = y0 + t * (y1 - y0)
+    return np.asarray(np.where(given & (days > 1), curve, model), dtype=np.float64)
+
+
 def distinct_change_gb(
     used_gb: npt.ArrayLike,
     daily_churn_gb: npt.ArrayLike,
     days: npt.ArrayLike,
     overlap: str | float | npt.NDArray[np.float64] = "trace",
+    *,
+    period_churn: PeriodChurn | None = None,
 ) -> npt.NDArray[np.float64]:
     """Distinct data changed over ``days`` days of constant churn [GB] (S28's actual data).
 
@@ -268,12 +472,23 @@ def distinct_change_gb(
         :data:`TRACE_POOL_DAYS` days of churn; ``"random"`` (A20): from the whole used data;
         ``"sequential"``: they never overlap (the upper bound); or a pool size [days of churn]
         (an array: one per element, broadcast with the others).
+    period_churn
+        Churn per point kind (P6, :class:`PeriodChurn`): the shares of the used data changed
+        over a week, a month and a year; where given, periods longer than a day follow the
+        piecewise-linear curve through them instead of the model's. None: the model alone.
 
     Returns
     -------
     numpy.ndarray
         ``min(used, churn x m (1 - (1 - 1/m)^N))`` for a pool of ``m`` days;
-        ``used (1 - (1 - churn/used)^N)`` for random; ``min(used, N x churn)`` for sequential.
+        ``used (1 - (1 - churn/used)^N)`` for random; ``min(used, N x churn)`` for sequential;
+        with ``period_churn``, the curve through its anchors (never above ``used``).
+
+    Raises
+    ------
+    ValueError
+        A bad value, or a given weekly, monthly or yearly share below the daily churn's share
+        of the used data (or below a shorter period's), naming it and its position.
 
     Notes
     -----
@@ -297,11 +512,14 @@ def distinct_change_gb(
     churn = np.minimum(non_negative_array("daily_churn_gb", daily_churn_gb), used)
     n = non_negative_array("days", days)
     pool = _pool_days(overlap)
-    if pool is not None:
-        return np.asarray(np.minimum(used, churn * pool_curve(n, pool)), dtype=np.float64)
-    share = np.divide(churn, used, out=np.zeros(np.broadcast(churn, used).shape), where=used > 0)
-    left = np.log1p(-np.minimum(share, 1.0 - 1e-15))
-    return np.asarray(used * -np.expm1(n * left), dtype=np.float64)
+    if period_churn is not None:
+        period = instance("period_churn", period_churn, PeriodChurn, "a PeriodChurn")
+        daily = np.divide(
+            churn, used, out=np.zeros(np.broadcast(churn, used).shape), where=used > 0
+        )
+        _check_rising((daily, *period.fractions()), daily="daily_churn_gb / used_gb")
+        return _change_gb(used, churn, n, pool, period)
+    return _model_change_gb(used, churn, n, pool)
 
 
 def changed_gb(
@@ -310,6 +528,8 @@ def changed_gb(
     older: npt.ArrayLike,
     newer: npt.ArrayLike,
     overlap: str | float = "trace",
+    *,
+    period_churn: PeriodChurn | None = None,
 ) -> npt.NDArray[np.float64]:
     """Distinct data changed after day ``older`` up to and including day ``newer`` [GB].
 
@@ -327,6 +547,9 @@ def changed_gb(
         The overlap model of :func:`distinct_change_gb`. Pool models (``"trace"``, a number,
         ``"sequential"``) take the period's mean churn; ``"random"`` multiplies the days'
         unchanged shares ``1 - churn / used``.
+    period_churn
+        Churn per point kind (:class:`PeriodChurn`, P6): periods longer than a day follow its
+        anchors at the period's mean churn and the newer day's used data.
 
     Returns
     -------
@@ -351,16 +574,22 @@ def changed_gb(
     churn = np.minimum(np.asarray(daily_churn_gb, dtype=np.float64), used)
     a = np.asarray(older, dtype=np.int64)
     b = np.asarray(newer, dtype=np.int64)
+    written = np.cumsum(churn)
+    mean = (written[b] - written[a]) / np.maximum(b - a, 1)
     if pool is not None:
-        written = np.cumsum(churn)
-        span = np.maximum(b - a, 1)
-        mean = (written[b] - written[a]) / span
-        return np.asarray(np.minimum(used[b], mean * pool_curve(b - a, pool)), dtype=np.float64)
-    # at most all of the data changes in a day: min(churn, used) / used never overflows
-    share = np.divide(churn, used, out=(churn > 0).astype(np.float64), where=used > 0)
-    # log of the share of data left unchanged, summed over days; a share of 1 leaves nothing
-    unchanged = np.cumsum(np.log1p(-np.minimum(share, 1.0 - 1e-15)))
-    return np.asarray(used[b] * -np.expm1(unchanged[b] - unchanged[a]), dtype=np.float64)
+        model = np.asarray(np.minimum(used[b], mean * pool_curve(b - a, pool)), dtype=np.float64)
+    else:
+        # at most all of the data changes in a day: min(churn, used) / used never overflows
+        share = np.divide(churn, used, out=(churn > 0).astype(np.float64), where=used > 0)
+        # log of the share of data left unchanged, summed over days; a share of 1 leaves nothing
+        unchanged = np.cumsum(np.log1p(-np.minimum(share, 1.0 - 1e-15)))
+        model = np.asarray(used[b] * -np.expm1(unchanged[b] - unchanged[a]), dtype=np.float64)
+    if period_churn is None:
+        return model
+    period = instance("period_churn", period_churn, PeriodChurn, "a PeriodChurn")
+    end = used[b]
+    span = (b - a).astype(np.float64)
+    return _change_gb(end, np.minimum(mean, end), span, pool, period, model)
 
 
 def _previous_longer_lived(expires: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -438,6 +667,7 @@ def chain_storage_gb(
     daily_churn_gb: npt.ArrayLike,
     *,
     overlap: str | float = "trace",
+    period_churn: PeriodChurn | None = None,
 ) -> npt.NDArray[np.float64]:
     """Data held by a chain of incremental recovery points on each day [GB] (S28).
 
@@ -455,6 +685,8 @@ def chain_storage_gb(
         length is the number of days).
     overlap
         The churn overlap model of :func:`changed_gb`.
+    period_churn
+        Churn per point kind (:class:`PeriodChurn`, P6); None: the overlap model alone.
 
     Returns
     -------
@@ -472,7 +704,14 @@ def chain_storage_gb(
     segments = chain_segments(born, dies)
     linked = segments.filter(pl.col("previous") >= 0)
     point = linked["point"].to_numpy()
-    size = changed_gb(used, churn, born[linked["previous"].to_numpy()], born[point], overlap)
+    size = changed_gb(
+        used,
+        churn,
+        born[linked["previous"].to_numpy()],
+        born[point],
+        overlap,
+        period_churn=period_churn,
+    )
     change = np.zeros(n + 1)
     np.add.at(change, linked["start"].to_numpy(), size)
     np.add.at(change, linked["end"].to_numpy(), -size)
@@ -609,6 +848,7 @@ def point_sizes_gb(
     on: dt.date,
     *,
     overlap: str | float = "trace",
+    period_churn: PeriodChurn | None = None,
 ) -> pl.DataFrame:
     """The actual data of each vault point retained on day ``on`` (S28).
 
@@ -639,7 +879,14 @@ def point_sizes_gb(
     previous = segments["previous"].to_numpy()
     newest = int(point.max()) if point.size else 0
     full = used[born[newest]] if point.size else 0.0
-    delta = changed_gb(used, churn, born[np.maximum(previous, 0)], born[point], overlap)
+    delta = changed_gb(
+        used,
+        churn,
+        born[np.maximum(previous, 0)],
+        born[point],
+        overlap,
+        period_churn=period_churn,
+    )
     return pl.DataFrame(
         {
             "created": points["created"].gather(point),
@@ -658,6 +905,7 @@ def vault_storage_gb(
     backing_up: npt.ArrayLike | None = None,
     frozen_from: dt.date | None = None,
     overlap: str | float = "trace",
+    period_churn: PeriodChurn | None = None,
 ) -> npt.NDArray[np.float64]:
     """Vault storage on each day of a timeline (S28).
 
@@ -677,7 +925,10 @@ def vault_storage_gb(
         The day protection stopped with data retained: points that existed the day before
         never expire.
     overlap
-        How the days' changes overlap (:func:`changed_gb`): ``"random"`` or ``"sequential"``.
+        How the days' changes overlap (:func:`changed_gb`): ``"trace"`` (default, A32),
+        ``"random"`` or ``"sequential"``.
+    period_churn
+        Churn per point kind (:class:`PeriodChurn`, P6); None: the overlap model alone.
 
     Returns
     -------
@@ -704,6 +955,7 @@ def vault_storage_gb(
         used,
         churn,
         overlap=overlap,
+        period_churn=period_churn,
     )
 
 

@@ -19,6 +19,10 @@ Optional columns (absent or blank: what the model assumes instead, see ``fleet_p
 - ``used_gb_assumed``: True where ``used_gb`` fills a gap (ARM does not report used data);
 - ``power_state``: ``running``, ``stopped`` or ``deallocated`` as Azure last reported the VM
   (:data:`POWER_STATES`); blank: not reported. Read and checked, not yet used by the plan.
+- ``weekly_churn_fraction``, ``monthly_churn_fraction``, ``yearly_churn_fraction``: churn per
+  point kind (P6), the share of the used data changed (distinct) over a week, a 31-day month
+  and a year, in [0, 1]; blank: the overlap model's curve (A32,
+  ``vmbackup.retention.PeriodChurn``).
 
 Sizes are in GB (10^9 bytes). Azure's JSON gives disk sizes (``diskSizeGB``) in GiB (2^30 bytes;
 a P30 disk is 1,024 GiB = 1,099.511627776 GB, G14): the readers convert them with
@@ -92,6 +96,9 @@ FLEET_COLUMNS: dict[str, Column] = {
     "first_backup_done": Column("bool", required=False, nullable=True),
     "used_gb_assumed": Column("bool", required=False, nullable=True),
     "power_state": Column("str", allowed=POWER_STATES, required=False, nullable=True),
+    "weekly_churn_fraction": Column("float", low=0, high=1, required=False, nullable=True),
+    "monthly_churn_fraction": Column("float", low=0, high=1, required=False, nullable=True),
+    "yearly_churn_fraction": Column("float", low=0, high=1, required=False, nullable=True),
 }
 
 
