@@ -397,7 +397,7 @@ def _break(path: list[Any], value: Any = KeyError) -> Any:
             "managed disk id not found in az disk list",
         ),
         (_break([3, "storageProfile", "osDisk", "vhd"]), "missing field vhd"),
-        ({"value": []}, "expected a JSON list of virtual machines"),
+        ({"value": []}, "az vm list: the list holds no virtual machine"),  # a REST list, empty
         ([], "the list holds no virtual machine"),
     ],
 )

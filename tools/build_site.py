@@ -111,6 +111,27 @@ def stage_notebook(source: Path, target: Path) -> None:
     nbformat.write(nb, target)
 
 
+#: Links into the repository that are not pages of the site (a data file, a folder) go to the
+#: repository on GitHub.
+REPOSITORY_FILES = f"https://github.com/{REPOSITORY}/blob/HEAD/"
+_LINK = re.compile(r"\]\((?!https?:|mailto:|#)([^)#\s]+)(#[^)\s]*)?\)")
+
+
+def _repository_links(page: str) -> str:
+    """A Markdown page's text with each link to a repository file that is not on the site
+    pointed at the repository instead (Sphinx would refuse it as a missing reference)."""
+    folder = (ROOT / page).parent
+    on_site = {ROOT / p for p in PAGES} | {ROOT / "notebooks" / "TRAINER.md"}
+
+    def retarget(match: re.Match[str]) -> str:
+        target = (folder / match.group(1)).resolve()
+        if target in on_site or target.suffix == ".ipynb" or not target.is_relative_to(ROOT):
+            return match.group(0)
+        return f"]({REPOSITORY_FILES}{target.relative_to(ROOT).as_posix()}{match.group(2) or ''})"
+
+    return _LINK.sub(retarget, (ROOT / page).read_text(encoding="utf-8"))
+
+
 def stage(source_dir: Path) -> list[str]:
     """Copy every page into ``source_dir``; return the notebooks' paths, in order."""
     if source_dir.exists():
@@ -119,7 +140,7 @@ def stage(source_dir: Path) -> list[str]:
     for page in PAGES:
         target = source_dir / ("index.md" if page == "README.md" else page)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / page, target)
+        target.write_text(_repository_links(page), encoding="utf-8")
     shutil.copy(ROOT / "notebooks" / "TRAINER.md", source_dir / "notebooks" / "TRAINER.md")
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:

@@ -1708,11 +1708,12 @@ def _increments(
             u, c = used[anchored], np.minimum(changed[anchored], used[anchored])
             base = _pool_days(overlap)
             # random overlap is a pool of the whole used data: used / churn days of churn (A20)
-            model_pool = (
-                np.divide(u, c, out=np.full(u.shape, np.inf), where=c > 0)
-                if base is None
-                else np.full(u.shape, base)
-            )
+            with np.errstate(over="ignore"):  # a vanishing churn: a pool beyond any horizon
+                model_pool = (
+                    np.divide(u, c, out=np.full(u.shape, np.inf), where=c > 0)
+                    if base is None
+                    else np.full(u.shape, base)
+                )
             pool = np.where(np.isnan(pools[anchored]), model_pool, pools[anchored])
             increments[anchored] = _change_gb(
                 u,
