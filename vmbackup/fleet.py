@@ -1448,6 +1448,22 @@ def _billed_from(schedule: _Schedule, days: int) -> npt.NDArray[np.int64] | None
     return start
 
 
+def _first_backup_days(
+    first_backup_on: npt.ArrayLike | None, vms: int, days: int
+) -> npt.NDArray[np.int64] | None:
+    """Each VM's first-backup day index checked (one whole number per VM) and capped at the
+    horizon; None stays None."""
+    if first_backup_on is None:
+        return None
+    first = np.asarray(first_backup_on)
+    if first.dtype.kind not in "iu" or first.shape != (vms,):
+        raise ValueError(
+            f"first_backup_on must hold one whole day index per VM ({vms}); found "
+            f"{first.dtype} of shape {first.shape}"
+        )
+    return np.minimum(first.astype(np.int64), days)
+
+
 def fleet_bill_lines(
     plan: FleetPlan,
     mean_churn_gb: npt.ArrayLike,
@@ -1506,15 +1522,7 @@ def fleet_bill_lines(
     """
     redundancy = choice("redundancy", redundancy, REDUNDANCIES)
     _pool_days(overlap)
-    first = None
-    if first_backup_on is not None:
-        first = np.asarray(first_backup_on)
-        if first.dtype.kind not in "iu" or first.shape != (plan.vms,):
-            raise ValueError(
-                f"first_backup_on must hold one whole day index per VM ({plan.vms}); found "
-                f"{first.dtype} of shape {first.shape}"
-            )
-        first = np.minimum(first.astype(np.int64), days)
+    first = _first_backup_days(first_backup_on, plan.vms, days)
     bill = _bill_arrays(
         plan, mean_churn_gb, start, days, prices, redundancy, first_backup_on=first, overlap=overlap
     )
@@ -1971,15 +1979,7 @@ def horizon_bill(
         )
     end = pl.Series([start]).dt.offset_by(f"{years}y")[0]
     days = (end - start).days
-    first = None
-    if first_backup_on is not None:
-        first = np.asarray(first_backup_on)
-        if first.dtype.kind not in "iu" or first.shape != (plan.vms,):
-            raise ValueError(
-                f"first_backup_on must hold one whole day index per VM ({plan.vms}); found "
-                f"{first.dtype} of shape {first.shape}"
-            )
-        first = np.minimum(first.astype(np.int64), days)
+    first = _first_backup_days(first_backup_on, plan.vms, days)
     monthly, _ = _monthly_bill(
         plan, churn, start, days, prices, redundancy, first_backup_on=first, overlap=overlap
     )
