@@ -242,3 +242,12 @@ def test_the_fleet_app_refuses_more_copies_than_it_can_answer_while_a_slider_mov
     assert "fleet_copies=101 must be a whole number in 1..100" in text
     result, _, _ = fleet_update(**common, fleet_copies=100, days=1)
     assert result is not None
+
+
+def test_an_overlap_pool_beyond_any_float_is_the_sequential_bound() -> None:
+    """A32: a pool of 10^400 days (a whole number no float holds) behaves as an endless pool,
+    the sequential bound, instead of crashing with OverflowError (found by the contract suite)."""
+    from vmbackup.retention import distinct_change_gb
+
+    huge = distinct_change_gb(100.0, 2.0, 10, overlap=10**400)
+    assert float(huge) == float(distinct_change_gb(100.0, 2.0, 10, overlap="sequential")) == 20.0

@@ -227,7 +227,10 @@ def _pool_days(overlap: object) -> float | npt.NDArray[np.float64] | None:
             f"overlap={overlap!r} must be one of {', '.join(map(repr, OVERLAP_MODELS))} or a "
             "pool size in days of churn >= 1 (inf: sequential)"
         )
-    return float(overlap)
+    try:
+        return float(overlap)
+    except OverflowError:  # a whole number beyond any float: an endless pool, as sequential
+        return math.inf
 
 
 def pool_curve(days: npt.ArrayLike, pool_days: npt.ArrayLike) -> npt.NDArray[np.float64]:
