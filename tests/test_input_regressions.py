@@ -251,3 +251,11 @@ def test_an_overlap_pool_beyond_any_float_is_the_sequential_bound() -> None:
 
     huge = distinct_change_gb(100.0, 2.0, 10, overlap=10**400)
     assert float(huge) == float(distinct_change_gb(100.0, 2.0, 10, overlap="sequential")) == 20.0
+
+
+def test_a_period_churn_share_beyond_any_float_is_refused_by_name() -> None:
+    """A33: a monthly share of 10^400 is refused naming the field, not an OverflowError."""
+    from vmbackup.retention import PeriodChurn
+
+    with pytest.raises(ValueError, match="^monthly_churn_fraction=1000"):
+        PeriodChurn(monthly_churn_fraction=10**400)

@@ -274,7 +274,7 @@ def _fraction_array(field: str, value: object) -> npt.NDArray[np.float64] | None
         raise ValueError(f"{field}={value!r:.60} must be a share of the used data in [0, 1]")
     try:
         array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(
             f"{field}={value!r:.60} must be a share of the used data in [0, 1]"
         ) from None
