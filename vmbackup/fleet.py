@@ -2021,9 +2021,24 @@ def _offsets_hours(position: npt.NDArray[np.float64], minutes: float) -> npt.NDA
 
 
 def scale_fleet(fleet: pl.DataFrame, copies: int) -> pl.DataFrame:
-    """``copies`` copies of a fleet, VM names suffixed ``-c0``, ``-c1``... (what-ifs at scale)."""
+    """``copies`` copies of a fleet, VM and storage account names suffixed ``-c0``, ``-c1``...
+    (what-ifs at scale)."""
     whole("copies", copies, 1, 100_000)
-    return pl.concat([fleet.with_columns(pl.col("vm_name") + f"-c{i}") for i in range(copies)])
+    # each copy's unmanaged disks live in its own copies of the storage accounts (a copied
+    # account would hold more than any account can, S21/G15)
+    return pl.concat(
+        [
+            fleet.with_columns(
+                pl.col("vm_name") + f"-c{i}",
+                *(
+                    [pl.col("storage_account") + f"-c{i}"]
+                    if "storage_account" in fleet.columns
+                    else []
+                ),
+            )
+            for i in range(copies)
+        ]
+    )
 
 
 def propose_stagger(
